@@ -1,0 +1,29 @@
+"""BLADE: a small domain LM that writes the knowledge a black-box LLM needs.
+
+Heavy modules (torch, transformers) load on first use, so `blade --help` and the data loaders
+start fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from blade_core.domain_lm import DomainLM
+    from blade_core.soft_prompt import SoftPrompt
+
+__all__ = ["DomainLM", "SoftPrompt", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DomainLM":
+        from blade_core.domain_lm import DomainLM
+
+        return DomainLM
+    if name == "SoftPrompt":
+        from blade_core.soft_prompt import SoftPrompt
+
+        return SoftPrompt
+    raise AttributeError(f"module 'blade_core' has no attribute {name!r}")
