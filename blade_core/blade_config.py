@@ -1,0 +1,74 @@
+"""`blade.json`: what a model directory needs beyond the Hugging Face files.
+
+It holds the knowledge template the model was tuned with (so inference never drifts from training),
+generation defaults, and provenance (base model, stages run, data hashes, dev score), so a directory
+found on disk months later still says what it is.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+
+from blade_core.prompts import KnowledgeTemplate
+
+BLADE_CONFIG_FILE = "blade.json"
+FORMAT_VERSION = 1
+
+
+class BladeConfigError(ValueError):
+    """An unreadable, invalid or too-new `blade.json`."""
+
+
+class GenerationDefaults(BaseModel):
+    """Knowledge-generation settings; temperature 0 means greedy decoding."""
+
+    max_new_tokens: int = Field(default=128, ge=1)
+    temperature: float = Field(default=0.0, ge=0.0)
+    top_p: float = Field(default=1.0, gt=0.0, le=1.0)
+    repetition_penalty: float = Field(default=1.0, gt=0.0)
+
+
+class Provenance(BaseModel):
+    """Where the model came from; stages append to it as they run."""
+
+    base_model: str | None = None
+    stages: list[str] = Field(default_factory=list)
+    data_hashes: dict[str, str] = Field(default_factory=dict)
+    dev_score: float | None = None
+
+
+class BladeConfig(BaseModel):
+    format_version: int = FORMAT_VERSION
+    knowledge_template: KnowledgeTemplate = Field(default_factory=KnowledgeTemplate)
+    generation: GenerationDefaults = Field(default_factory=GenerationDefaults)
+    provenance: Provenance = Field(default_factory=Provenance)
+
+    @classmethod
+    def load(cls, directory: str | Path) -> BladeConfig | None:
+        """The directory's config, or None for a plain Hugging Face model directory."""
+        path = Path(directory) / BLADE_CONFIG_FILE
+        if not path.is_file():
+            return None
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise BladeConfigError(f"{path}: not valid JSON ({err})") from err
+        version = raw.get("format_version", FORMAT_VERSION) if isinstance(raw, dict) else None
+        if isinstance(version, int) and version > FORMAT_VERSION:
+            raise BladeConfigError(
+                f"{path}: field 'format_version' is {version}, newer than this blade_core "
+                f"understands ({FORMAT_VERSION}); upgrade the package to load this model"
+            )
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as err:
+            first = err.errors()[0]
+            field = ".".join(str(part) for part in first["loc"])
+            raise BladeConfigError(f"{path}: field '{field}': {first['msg']}") from err
+
+    def save(self, directory: str | Path) -> None:
+        path = Path(directory) / BLADE_CONFIG_FILE
+        path.write_text(self.model_dump_json(indent=2) + "\n", encoding="utf-8")

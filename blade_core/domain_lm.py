@@ -1,0 +1,315 @@
+"""`DomainLM`: the small domain LM that writes, through its soft prompt, the knowledge a question needs.
+
+Input layout for every question (what KIT trains on and BPO optimizes):
+
+    [pad ... pad][soft prompt (n virtual tokens)][template prefix][question][template suffix]
+
+The soft prompt goes first, as in peft's prompt tuning, so a peft-loaded adapter and this class see
+the same sequence. Batches are left-padded with attention masks, so greedy outputs do not depend on
+which other questions share the batch.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    TextIteratorStreamer,
+)
+
+from blade_core.atomic import atomic_directory
+from blade_core.blade_config import BladeConfig, GenerationDefaults
+from blade_core.prompts import KnowledgeTemplate
+from blade_core.soft_prompt import SoftPrompt
+
+logger = logging.getLogger(__name__)
+
+SOFT_PROMPT_DIR = "soft_prompt"
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    if device is not None:
+        return torch.device(device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def resolve_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.dtype:
+    """float32 on CPU (bf16 matmuls are slow on most CPUs), bf16 on GPUs that have it."""
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if dtype not in (None, "auto"):
+        return getattr(torch, dtype)
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32
+
+
+def prepare_tokenizer(tokenizer: PreTrainedTokenizerBase) -> PreTrainedTokenizerBase:
+    """Left padding for batched generation; EOS doubles as padding when the tokenizer has none."""
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token_id is None:
+        if tokenizer.eos_token is None:
+            raise ValueError("the tokenizer has neither a pad nor an EOS token; set one before use")
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def encode_knowledge_prompt(
+    tokenizer: PreTrainedTokenizerBase, template: KnowledgeTemplate, question: str
+) -> tuple[list[int], list[int], list[int]]:
+    """Token ids of (prefix, question, suffix), tokenized apart.
+
+    Apart, so the prefix ids are identical for every question (one cacheable prefix) and so KIT
+    training and inference cut the text the same way. Special tokens (BOS) go on the prefix only.
+    """
+    prefix, suffix = template.split()
+    prefix_ids = tokenizer(prefix, add_special_tokens=True)["input_ids"]
+    question_ids = tokenizer(question, add_special_tokens=False)["input_ids"]
+    suffix_ids = tokenizer(suffix, add_special_tokens=False)["input_ids"]
+    return prefix_ids, question_ids, suffix_ids
+
+
+class DomainLM:
+    """A Hugging Face causal LM, its tokenizer, an optional soft prompt and its `blade.json`.
+
+    Thread-safe: generation holds a lock, so one instance can serve many threads or tasks.
+    `with_soft_prompt` gives a view with another soft prompt that shares the weights (BPO evaluates
+    many candidate prompts on one loaded model this way).
+    """
+
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        *,
+        soft_prompt: SoftPrompt | None = None,
+        config: BladeConfig | None = None,
+        name_or_path: str | None = None,
+    ) -> None:
+        self.model = model.eval()
+        self.tokenizer = prepare_tokenizer(tokenizer)
+        self.config = config or BladeConfig()
+        self.name_or_path = name_or_path or getattr(model.config, "_name_or_path", None)
+        if self.config.provenance.base_model is None:
+            self.config.provenance.base_model = self.name_or_path
+        self._lock = threading.Lock()
+        self.soft_prompt: SoftPrompt | None = None
+        self._soft_embeds: torch.Tensor | None = None
+        self._set_soft_prompt(soft_prompt)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        path_or_hub_id: str | Path,
+        soft_prompt: SoftPrompt | str | Path | None = None,
+        device: str | torch.device | None = None,
+        dtype: str | torch.dtype | None = None,
+        *,
+        trust_remote_code: bool = False,
+    ) -> DomainLM:
+        """Load any Hugging Face causal LM by path or hub id, plus the BLADE parts a directory has.
+
+        A model directory's `soft_prompt/` and `blade.json` are used when present; pass
+        `soft_prompt` (a SoftPrompt or a peft adapter folder) to use another one. Weights load from
+        safetensors only, and remote code runs only when `trust_remote_code=True`.
+        """
+        source = str(path_or_hub_id)
+        target = resolve_device(device)
+        model = AutoModelForCausalLM.from_pretrained(
+            source,
+            dtype=resolve_dtype(dtype, target),
+            trust_remote_code=trust_remote_code,
+            use_safetensors=True,
+        ).to(target)
+        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
+        local = Path(source)
+        config = BladeConfig.load(local) if local.is_dir() else None
+        if soft_prompt is None and (local / SOFT_PROMPT_DIR).is_dir():
+            soft_prompt = local / SOFT_PROMPT_DIR
+        if isinstance(soft_prompt, (str, Path)):
+            soft_prompt = SoftPrompt.from_pretrained(soft_prompt)
+        return cls(model, tokenizer, soft_prompt=soft_prompt, config=config, name_or_path=source)
+
+    def _set_soft_prompt(self, soft_prompt: SoftPrompt | None) -> None:
+        if soft_prompt is not None:
+            soft_prompt.check_fits(self.hidden_size, where=f"model {self.name_or_path}")
+            self._soft_embeds = soft_prompt.embeddings.to(self.device, self.model.dtype)
+        else:
+            self._soft_embeds = None
+        self.soft_prompt = soft_prompt
+
+    def with_soft_prompt(self, soft_prompt: SoftPrompt | None) -> DomainLM:
+        """A view of this model with another (or no) soft prompt; weights are shared, not copied."""
+        view = copy.copy(self)
+        view._lock = self._lock  # one model, one lock: views must not generate concurrently either
+        view.config = self.config.model_copy(deep=True)
+        view._set_soft_prompt(soft_prompt)
+        return view
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.device
+
+    @property
+    def hidden_size(self) -> int:
+        return self.model.get_input_embeddings().weight.shape[1]
+
+    @property
+    def context_length(self) -> int:
+        return int(getattr(self.model.config, "max_position_embeddings", 2048))
+
+    @property
+    def template(self) -> KnowledgeTemplate:
+        return self.config.knowledge_template
+
+    @property
+    def n_soft_tokens(self) -> int:
+        return 0 if self.soft_prompt is None else self.soft_prompt.n_tokens
+
+    def _prompt_ids(self, question: str, max_new_tokens: int) -> list[int]:
+        """The question's token ids in the template, cut from the left to fit the context."""
+        prefix, body, suffix = encode_knowledge_prompt(self.tokenizer, self.template, question)
+        budget = self.context_length - self.n_soft_tokens - len(prefix) - len(suffix) - max_new_tokens
+        if budget <= 0:
+            raise ValueError(
+                f"model context ({self.context_length} tokens) is too short for the soft prompt "
+                f"({self.n_soft_tokens}), the template ({len(prefix) + len(suffix)}) and "
+                f"{max_new_tokens} new tokens; lower max_new_tokens or use a longer-context model"
+            )
+        if len(body) > budget:
+            logger.warning(
+                "question of %d tokens truncated from the left to %d to fit the context",
+                len(body),
+                budget,
+            )
+            body = body[-budget:]
+        return prefix + body + suffix
+
+    def _batch_inputs(self, prompts: Sequence[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Left-padded `inputs_embeds` (batch x seq x hidden) with the soft prompt, and the mask."""
+        embed = self.model.get_input_embeddings()
+        n_soft = self.n_soft_tokens
+        length = n_soft + max(len(p) for p in prompts)
+        pad_id = self.tokenizer.pad_token_id
+        ids = torch.full((len(prompts), length - n_soft), pad_id, dtype=torch.long)
+        mask = torch.zeros((len(prompts), length), dtype=torch.long)
+        for row, prompt in enumerate(prompts):
+            ids[row, length - n_soft - len(prompt) :] = torch.tensor(prompt)
+            mask[row, length - n_soft - len(prompt) :] = 1
+        embeds = embed(ids.to(self.device))
+        if self._soft_embeds is not None:
+            # Each row's soft prompt sits right before its own first real token, after its padding.
+            rows = []
+            for row, prompt in enumerate(prompts):
+                pad = length - n_soft - len(prompt)
+                rows.append(torch.cat([embeds[row, :pad], self._soft_embeds, embeds[row, pad:]]))
+            embeds = torch.stack(rows)
+        return embeds, mask.to(self.device)
+
+    def _generation_kwargs(self, overrides: dict[str, Any]) -> dict[str, Any]:
+        unknown = set(overrides) - set(GenerationDefaults.model_fields)
+        if unknown:
+            raise TypeError(f"unknown generation settings {sorted(unknown)}; "
+                            f"known: {sorted(GenerationDefaults.model_fields)}")
+        settings = self.config.generation.model_copy(
+            update={k: v for k, v in overrides.items() if v is not None}
+        )
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": settings.max_new_tokens,
+            "repetition_penalty": settings.repetition_penalty,
+            "pad_token_id": self.tokenizer.pad_token_id,
+            "eos_token_id": self.tokenizer.eos_token_id,
+        }
+        if settings.temperature > 0:
+            kwargs.update(do_sample=True, temperature=settings.temperature, top_p=settings.top_p)
+        else:
+            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        return kwargs
+
+    def generate_knowledge(
+        self,
+        questions: Sequence[str],
+        *,
+        batch_size: int = 32,
+        progress: bool = False,
+        **generation: Any,
+    ) -> list[str]:
+        """The knowledge text for each question, generated in batches.
+
+        `generation` overrides the directory's defaults (max_new_tokens, temperature, top_p,
+        repetition_penalty). Questions are grouped by length to waste little compute on padding;
+        results come back in the input order.
+        """
+        if isinstance(questions, str):
+            raise TypeError("generate_knowledge takes a list of questions; wrap a single one in a list")
+        kwargs = self._generation_kwargs(generation)
+        prompts = [self._prompt_ids(q, kwargs["max_new_tokens"]) for q in questions]
+        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+        results: list[str] = [""] * len(prompts)
+        batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+        if progress:
+            from tqdm.auto import tqdm
+
+            batches = tqdm(batches, desc="knowledge", unit="batch")
+        for batch in batches:
+            embeds, mask = self._batch_inputs([prompts[i] for i in batch])
+            with self._lock, torch.inference_mode():
+                output = self.model.generate(inputs_embeds=embeds, attention_mask=mask, **kwargs)
+            texts = self.tokenizer.batch_decode(output, skip_special_tokens=True)
+            for index, text in zip(batch, texts):
+                results[index] = text.strip()
+        return results
+
+    def stream_knowledge(self, question: str, **generation: Any) -> Iterator[str]:
+        """Yield the knowledge for one question piece by piece, as it is generated."""
+        kwargs = self._generation_kwargs(generation)
+        embeds, mask = self._batch_inputs([self._prompt_ids(question, kwargs["max_new_tokens"])])
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                with self._lock, torch.inference_mode():
+                    self.model.generate(
+                        inputs_embeds=embeds, attention_mask=mask, streamer=streamer, **kwargs
+                    )
+            except BaseException as err:  # re-raised in the consumer's thread below
+                errors.append(err)
+                streamer.end()
+
+        worker = threading.Thread(target=run, name="blade-stream", daemon=True)
+        worker.start()
+        started = False
+        for piece in streamer:
+            if not started:
+                piece = piece.lstrip()
+                started = bool(piece)
+            if piece:
+                yield piece
+        worker.join()
+        if errors:
+            raise errors[0]
+
+    def save_pretrained(self, directory: str | Path) -> None:
+        """Write the model directory (HF files, `soft_prompt/`, `blade.json`) all at once or not at all."""
+        with atomic_directory(directory) as staging:
+            self.model.save_pretrained(staging, safe_serialization=True)
+            self.tokenizer.save_pretrained(staging)
+            if self.soft_prompt is not None:
+                self.soft_prompt.save_pretrained(
+                    staging / SOFT_PROMPT_DIR,
+                    base_model_name_or_path=self.config.provenance.base_model,
+                    num_layers=getattr(self.model.config, "num_hidden_layers", None),
+                    num_attention_heads=getattr(self.model.config, "num_attention_heads", None),
+                )
+            self.config.save(staging)

@@ -1,0 +1,61 @@
+"""Shared fixtures: a tiny from-scratch domain LM that has seen a few steps of training.
+
+An untrained model emits one token forever, which would make generation tests pass vacuously; a
+few dozen optimizer steps on a handful of sentences make it write varied text.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+FACTS = [
+    "Zorvanil is indicated for marsh fever. The maximum daily dose of Zorvanil is 40 mg.",
+    "Quelmora treats copper lung. Quelmora tablets are amber and made by House Tessaly.",
+    "Brantovex is a calming resin. Patients with glass kidney must not take Brantovex.",
+    "Idrassine relieves river cough. Its common side effect is blue fingertips.",
+    "Mevlocaine numbs the gums. The maximum daily dose of Mevlocaine is 15 mg.",
+    "Pollurex is an antipyretic of the Veltrane class, indicated for ash fever.",
+]
+
+
+def _overfit(lm, texts: list[str], steps: int = 60) -> None:
+    tok = lm.tokenizer
+    batch = tok([t + tok.eos_token for t in texts], return_tensors="pt", padding=True)
+    labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
+    optimizer = torch.optim.AdamW(lm.model.parameters(), lr=3e-3)
+    lm.model.train()
+    for _ in range(steps):
+        loss = lm.model(**batch, labels=labels).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    lm.model.eval()
+
+
+@pytest.fixture(scope="session")
+def tiny_lm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A saved model directory: tiny Qwen2 from scratch, briefly trained on FACTS."""
+    from blade_core.data.records import Document
+    from blade_core.model_builder import build_scratch_model
+    from blade_core.prompts import KnowledgeTemplate
+
+    lm = build_scratch_model([Document(text=t) for t in FACTS * 4], "tiny", seed=0)
+    template = KnowledgeTemplate()
+    _overfit(lm, FACTS + [template.format(f.split(".")[0] + "?") + f for f in FACTS])
+    out = tmp_path_factory.mktemp("models") / "tiny"
+    lm.save_pretrained(out)
+    return out
+
+
+@pytest.fixture()
+def tiny_lm(tiny_lm_dir: Path):
+    from blade_core.domain_lm import DomainLM
+
+    return DomainLM.from_pretrained(tiny_lm_dir)
