@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import shutil
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -300,9 +301,14 @@ class DomainLM:
         if errors:
             raise errors[0]
 
-    def save_pretrained(self, directory: str | Path) -> None:
-        """Write the model directory (HF files, `soft_prompt/`, `blade.json`) all at once or not at all."""
+    def save_pretrained(self, directory: str | Path, *, extra_dirs: dict[str, Path] | None = None) -> None:
+        """Write the model directory (HF files, `soft_prompt/`, `blade.json`) all at once or not at all.
+
+        `extra_dirs` maps a sub-folder name to a folder copied in (training logs and plots).
+        """
         with atomic_directory(directory) as staging:
+            for name, source in (extra_dirs or {}).items():
+                shutil.copytree(source, staging / name)
             self.model.save_pretrained(staging, safe_serialization=True)
             self.tokenizer.save_pretrained(staging)
             if self.soft_prompt is not None:

@@ -1,0 +1,77 @@
+"""Turn a pydantic config into a typer command: one `--kebab-name` option per field.
+
+The trainers' configs are the single place their settings are declared (type, default, help), so
+`blade pretrain`, `trainers/pretrain.py` under `torchrun`, and Python callers cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+import typing
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, Literal, Optional
+
+import typer
+from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
+
+
+def _cli_type(annotation: Any) -> Any:
+    """The type typer should parse: Optional unwrapped, Literal as str (pydantic checks the value)."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        annotation = args[0] if len(args) == 1 else str
+    if typing.get_origin(annotation) is Literal:
+        return str
+    if typing.get_origin(annotation) is list:
+        return list[_cli_type(typing.get_args(annotation)[0])]
+    return annotation if annotation in (bool, int, float, str, Path) or typing.get_origin(annotation) else str
+
+
+def _parameter(name: str, field: FieldInfo) -> inspect.Parameter:
+    kind = _cli_type(field.annotation)
+    help_text = field.description or ""
+    if typing.get_origin(field.annotation) is Literal or Literal in map(typing.get_origin, typing.get_args(field.annotation)):
+        choices = typing.get_args(field.annotation)
+        help_text = f"{help_text} (one of: {', '.join(map(str, choices))})".strip()
+    if field.is_required():
+        default: Any = ...
+    else:
+        default = field.get_default(call_default_factory=True)
+        kind = kind if default is not None else Optional[kind]
+    if typing.get_origin(kind) is list and default == []:
+        default = None
+    option = typer.Option(help=help_text, show_default=default is not None and default is not ...)
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                             annotation=Annotated[kind, option])
+
+
+def command_from_config(config_cls: type[BaseModel], run: Callable[[Any], Any],
+                        help_text: str) -> Callable[..., None]:
+    """A function typer can register: it validates its options into `config_cls` and calls `run`."""
+
+    def command(**values: Any) -> None:
+        values = {k: v for k, v in values.items() if v is not None}
+        try:
+            config = config_cls(**values)
+        except ValidationError as err:
+            problems = "; ".join(
+                f"--{'.'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in err.errors()
+            )
+            raise typer.BadParameter(problems) from None
+        result = run(config)
+        if result is not None:
+            typer.echo(f"wrote {result}")
+
+    command.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [_parameter(name, field) for name, field in config_cls.model_fields.items()]
+    )
+    command.__doc__ = help_text
+    return command
+
+
+def run_command(command: Callable[..., None]) -> None:
+    """Run one config command as a standalone program (the `trainers/*.py` scripts)."""
+    typer.run(command)

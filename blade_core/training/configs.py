@@ -1,0 +1,71 @@
+"""What a user sets for DP and KIT: pydantic configs, defaults beside each field.
+
+The CLI and the trainer scripts build their options from these classes (see `config_command`), so
+this is the one place a setting is declared. No torch import here: `blade --help` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class TrainOptions(BaseModel):
+    """Optimizer, schedule, precision, checkpointing: shared by DP and KIT."""
+
+    model: str = Field(description="model directory or hub id to start from")
+    out: Path = Field(description="model directory to write")
+    epochs: float = Field(default=1.0, gt=0)
+    max_steps: int = Field(default=-1, description="stop after this many steps (-1: by epochs)")
+    learning_rate: float = Field(default=5e-4, gt=0)
+    batch_size: int = Field(default=8, ge=1, description="per device")
+    grad_accum: int = Field(default=1, ge=1)
+    warmup: float = Field(default=0.05, ge=0, description="warm-up steps, or a ratio of all steps if < 1")
+    weight_decay: float = Field(default=0.0, ge=0)
+    lr_scheduler: str = "cosine"
+    lora: bool = Field(default=False, description="train LoRA adapters, merged into the result")
+    lora_r: int = Field(default=16, ge=1)
+    lora_alpha: int = Field(default=32, ge=1)
+    lora_dropout: float = Field(default=0.05, ge=0.0, lt=1.0)
+    lora_targets: list[str] | None = Field(
+        default=None, description="module names to adapt (default: all attention and MLP projections)"
+    )
+    gradient_checkpointing: bool = False
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    save_steps: int = Field(default=200, ge=1, description="checkpoint every this many steps")
+    save_total_limit: int = Field(default=2, ge=1)
+    logging_steps: int = Field(default=10, ge=1)
+    seed: int = 0
+    deepspeed: str | None = Field(default=None, description="DeepSpeed config JSON, passed through")
+    resume: bool = Field(default=False, description="continue from the last checkpoint in the work dir")
+    plot_loss: bool = True
+    progress: bool = True
+
+    @property
+    def work_dir(self) -> Path:
+        """Checkpoints and logs live beside the output, so the output appears only when complete."""
+        return self.out.with_name(self.out.name + ".work")
+
+
+class PretrainConfig(TrainOptions):
+    """DP: continued pretraining on domain text."""
+
+    corpus: list[Path] = Field(min_length=1, description="corpus folders / .txt / JSONL files")
+    block_size: int | None = Field(default=None, description="tokens per block; default min(512, context)")
+    packing: bool = Field(default=True, description="pack documents into full blocks (else pad each)")
+    mix_instructions: Path | None = Field(default=None, description="KIT pairs to mix into the stream")
+    instruction_repeats: int = Field(default=1, ge=1, description="copies of each mixed pair")
+    mix_general: Path | None = Field(default=None, description="general text against forgetting")
+    general_ratio: float = Field(default=0.1, ge=0.0, lt=1.0, description="share of general tokens")
+
+
+class KitConfig(TrainOptions):
+    """KIT: supervised tuning on (question -> knowledge) pairs."""
+
+    data: Path = Field(description="alpaca JSONL of question -> knowledge pairs")
+    template: str | None = Field(default=None, description="knowledge template; default: the model's own")
+    max_length: int | None = Field(default=None, description="tokens per example; default: the context")
+    learning_rate: float = Field(default=5e-4, gt=0)
+    epochs: float = Field(default=3.0, gt=0)

@@ -1,0 +1,46 @@
+"""KIT: knowledge instruction tuning — teach the LM to write, for a question, the knowledge that answers it.
+
+Each alpaca pair becomes [knowledge template with the question][knowledge][EOS]; the loss covers the
+knowledge and EOS only (the prompt's labels are -100), so the model learns to answer, not to repeat
+questions. The template is saved in the output's `blade.json`, so inference uses the exact template
+the model was tuned with.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from transformers import PreTrainedTokenizerBase
+
+from blade_core.data import load_instructions
+from blade_core.data.records import InstructionPair
+from blade_core.domain_lm import encode_knowledge_prompt
+from blade_core.prompts import KnowledgeTemplate
+from blade_core.training.configs import KitConfig
+from blade_core.training.pretrain import TokenExamples, pad_batch
+from blade_core.training.runner import load_for_training, run_stage
+
+IGNORE = -100
+
+
+def sft_example(tokenizer: PreTrainedTokenizerBase, template: KnowledgeTemplate, pair: InstructionPair,
+                max_length: int) -> dict[str, list[int]]:
+    """input_ids and labels for one pair; the question is cut from the left if the example is too long."""
+    prefix, question, suffix = encode_knowledge_prompt(tokenizer, template, pair.question)
+    answer = tokenizer(pair.output, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    answer = answer[: max_length - len(prefix) - len(suffix) - 1]
+    room = max_length - len(prefix) - len(suffix) - len(answer)
+    question = question[-room:] if room > 0 else []
+    prompt = prefix + question + suffix
+    return {"input_ids": prompt + answer, "labels": [IGNORE] * len(prompt) + answer}
+
+
+def run_kit(config: KitConfig) -> Path:
+    """KIT: returns the written model directory."""
+    lm = load_for_training(config)
+    if config.template is not None:
+        lm.config.knowledge_template = KnowledgeTemplate(text=config.template)
+    max_length = min(config.max_length or lm.context_length, lm.context_length)
+    examples = [sft_example(lm.tokenizer, lm.template, pair, max_length) for pair in load_instructions(config.data)]
+    return run_stage("kit", config, lm, TokenExamples(examples), pad_batch(lm.tokenizer),
+                     {"data": config.data})

@@ -1,0 +1,133 @@
+"""DP: continue pretraining the small LM on domain text (causal-LM loss).
+
+Documents are packed into fixed-length blocks with EOS between them, so no compute is spent on
+padding (a `packing=False` mode pads each document instead, for comparison). DP alone stores facts
+the model then cannot retrieve by question, so KIT pairs can be mixed into the stream (multi-task
+instruction pretraining), and general text can be mixed in at a ratio to limit forgetting.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import Dataset
+from transformers import PreTrainedTokenizerBase
+
+from blade_core.data import load_corpus, load_instructions
+from blade_core.domain_lm import encode_knowledge_prompt
+from blade_core.prompts import KnowledgeTemplate
+from blade_core.training.configs import PretrainConfig
+from blade_core.training.runner import TrainingError, load_for_training, run_stage
+
+
+class TokenExamples(Dataset):
+    """Tokenized training examples: `input_ids`, and `labels` where they differ from the inputs."""
+
+    def __init__(self, examples: list[dict[str, list[int]]]) -> None:
+        self.examples = examples
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def __getitem__(self, index: int) -> dict[str, list[int]]:
+        return self.examples[index]
+
+
+def pack(sequences: list[list[int]], block_size: int, eos_id: int) -> list[list[int]]:
+    """Concatenate sequences with EOS after each and cut into full blocks (the tail is dropped)."""
+    stream: list[int] = []
+    for ids in sequences:
+        stream.extend(ids)
+        stream.append(eos_id)
+    return [stream[i : i + block_size] for i in range(0, len(stream) - block_size + 1, block_size)]
+
+
+def split_unpacked(sequences: list[list[int]], block_size: int, eos_id: int) -> list[list[int]]:
+    """One sequence per document (+EOS), split where longer than a block; padded at batch time."""
+    blocks = []
+    for ids in sequences:
+        ids = ids + [eos_id]
+        blocks += [ids[i : i + block_size] for i in range(0, len(ids), block_size)]
+    return blocks
+
+
+def pad_batch(tokenizer: PreTrainedTokenizerBase):
+    """Right-pad a batch; padded positions get label -100 so they never count in the loss."""
+    pad_id = tokenizer.pad_token_id
+
+    def collate(examples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        width = max(len(e["input_ids"]) for e in examples)
+        ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
+        labels = torch.full((len(examples), width), -100, dtype=torch.long)
+        mask = torch.zeros((len(examples), width), dtype=torch.long)
+        for row, example in enumerate(examples):
+            n = len(example["input_ids"])
+            ids[row, :n] = torch.tensor(example["input_ids"])
+            labels[row, :n] = torch.tensor(example.get("labels", example["input_ids"]))
+            mask[row, :n] = 1
+        return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+
+    return collate
+
+
+def instruction_texts(tokenizer: PreTrainedTokenizerBase, template: KnowledgeTemplate,
+                      path: Path) -> list[list[int]]:
+    """KIT pairs in the knowledge template, tokenized exactly as KIT and inference cut them."""
+    sequences = []
+    for pair in load_instructions(path):
+        prefix, question, suffix = encode_knowledge_prompt(tokenizer, template, pair.question)
+        sequences.append(prefix + question + suffix + tokenizer(pair.output, add_special_tokens=False)["input_ids"])
+    return sequences
+
+
+def general_sample(tokenizer: PreTrainedTokenizerBase, path: Path, domain_tokens: int, ratio: float,
+                   seed: int) -> list[list[int]]:
+    """General documents (repeated if needed) amounting to `ratio` of all training tokens."""
+    documents = [tokenizer(d.text, add_special_tokens=False)["input_ids"] for d in load_corpus(path)]
+    wanted = int(domain_tokens * ratio / (1 - ratio))
+    rng = random.Random(seed)
+    picked: list[list[int]] = []
+    while sum(map(len, picked)) < wanted:
+        picked.append(rng.choice(documents))
+    return picked
+
+
+def build_blocks(config: PretrainConfig, tokenizer: PreTrainedTokenizerBase, template: KnowledgeTemplate,
+                 context_length: int) -> list[list[int]]:
+    block_size = config.block_size or min(512, context_length)
+    if block_size > context_length:
+        raise TrainingError(
+            f"block size {block_size} is larger than the model's context ({context_length} tokens); "
+            f"use --block-size {context_length} or less"
+        )
+    documents = load_corpus(config.corpus)
+    sequences = tokenizer([d.text for d in documents], add_special_tokens=False)["input_ids"]
+    if config.mix_instructions is not None:
+        sequences += instruction_texts(tokenizer, template, config.mix_instructions) * config.instruction_repeats
+    if config.mix_general is not None and config.general_ratio > 0:
+        domain_tokens = sum(map(len, sequences))
+        sequences += general_sample(tokenizer, config.mix_general, domain_tokens, config.general_ratio, config.seed)
+    random.Random(config.seed).shuffle(sequences)  # interleave domain, instruction and general text
+    eos = tokenizer.eos_token_id
+    blocks = pack(sequences, block_size, eos) if config.packing else split_unpacked(sequences, block_size, eos)
+    if not blocks:
+        total = sum(map(len, sequences))
+        raise TrainingError(f"the corpus has {total} tokens, less than one block of {block_size}; "
+                            "lower --block-size or add text")
+    return blocks
+
+
+def run_pretrain(config: PretrainConfig) -> Path:
+    """DP: returns the written model directory."""
+    lm = load_for_training(config)
+    blocks = build_blocks(config, lm.tokenizer, lm.template, lm.context_length)
+    files: dict[str, str | Path] = {f"corpus{i}": p for i, p in enumerate(config.corpus)}
+    if config.mix_instructions is not None:
+        files["instructions"] = config.mix_instructions
+    if config.mix_general is not None:
+        files["general"] = config.mix_general
+    dataset = TokenExamples([{"input_ids": block} for block in blocks])
+    return run_stage("dp", config, lm, dataset, pad_batch(lm.tokenizer), files)

@@ -1,0 +1,204 @@
+"""Run one training stage on the Hugging Face Trainer and write the result as a model directory.
+
+DP and KIT differ only in their data; everything else — precision, LoRA, checkpoints and resume,
+NaN guard, loss plot, DDP/DeepSpeed through `torchrun`/`accelerate launch`, and the atomic final
+save — is here, once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import Dataset
+from transformers import Trainer, TrainerCallback, TrainingArguments
+from transformers.trainer_utils import get_last_checkpoint
+
+from blade_core.domain_lm import DomainLM
+from blade_core.training.configs import TrainOptions
+
+logger = logging.getLogger(__name__)
+
+TRAINING_DIR = "training"
+
+
+class TrainingError(RuntimeError):
+    """A training run that cannot go on (NaN loss, bad LoRA targets, stale checkpoints)."""
+
+
+class NanLossGuard(TrainerCallback):
+    """Stop at the first NaN/inf loss: every later step would only train garbage."""
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None,
+               **kwargs: Any) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            raise TrainingError(
+                f"loss became {loss} at step {state.global_step}; lower the learning rate "
+                "(or use fp32), then --resume from the last good checkpoint"
+            )
+
+
+def precision_flags(precision: str) -> dict[str, bool]:
+    """bf16 where the GPU has it, fp16 on older GPUs, fp32 on CPU (autocast is slower there)."""
+    if precision == "auto":
+        if not torch.cuda.is_available():
+            return {}
+        return {"bf16": True} if torch.cuda.is_bf16_supported() else {"fp16": True}
+    return {"bf16": precision == "bf16", "fp16": precision == "fp16"}
+
+
+def load_for_training(options: TrainOptions) -> DomainLM:
+    """fp32 master weights on the CPU; the Trainer moves them and applies mixed precision."""
+    return DomainLM.from_pretrained(options.model, device="cpu", dtype=torch.float32)
+
+
+def apply_lora(model: torch.nn.Module, options: TrainOptions) -> torch.nn.Module:
+    from peft import LoraConfig, get_peft_model
+
+    present = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
+    targets = options.lora_targets or [
+        t for t in ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "c_attn",
+                    "c_proj", "c_fc")
+        if t in present
+    ]
+    missing = [t for t in targets if t not in present]
+    if missing or not targets:
+        linear = sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules()
+                         if isinstance(m, torch.nn.Linear)})
+        raise TrainingError(
+            f"LoRA target modules {missing or targets} are not in this model; its linear layers are {linear}"
+        )
+    config = LoraConfig(r=options.lora_r, lora_alpha=options.lora_alpha, lora_dropout=options.lora_dropout,
+                        target_modules=targets, task_type="CAUSAL_LM")
+    return get_peft_model(model, config)
+
+
+def ddp_backend() -> str | None:
+    """gloo for CPU processes started by torchrun/accelerate; otherwise the launcher's default."""
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    return "gloo" if distributed and not torch.cuda.is_available() else None
+
+
+def training_arguments(options: TrainOptions) -> TrainingArguments:
+    return TrainingArguments(
+        output_dir=str(options.work_dir),
+        num_train_epochs=options.epochs,
+        max_steps=options.max_steps,
+        learning_rate=options.learning_rate,
+        per_device_train_batch_size=options.batch_size,
+        gradient_accumulation_steps=options.grad_accum,
+        warmup_steps=options.warmup,
+        weight_decay=options.weight_decay,
+        lr_scheduler_type=options.lr_scheduler,
+        gradient_checkpointing=options.gradient_checkpointing,
+        save_strategy="steps",
+        save_steps=options.save_steps,
+        save_total_limit=options.save_total_limit,
+        logging_steps=options.logging_steps,
+        seed=options.seed,
+        deepspeed=options.deepspeed,
+        report_to="none",
+        disable_tqdm=not options.progress,
+        remove_unused_columns=False,
+        ddp_backend=ddp_backend(),
+        **precision_flags(options.precision),
+    )
+
+
+def resume_checkpoint(options: TrainOptions) -> str | None:
+    """The checkpoint to continue from; refuse to mix a fresh run into an old run's checkpoints."""
+    last = get_last_checkpoint(str(options.work_dir)) if options.work_dir.is_dir() else None
+    if last and not options.resume:
+        raise TrainingError(
+            f"{options.work_dir} holds checkpoints of an earlier run; pass --resume to continue it, "
+            "or delete the folder to start over"
+        )
+    if options.resume and last is None:
+        logger.info("no checkpoint in %s: starting from the beginning", options.work_dir)
+    return last
+
+
+def file_hash(path: str | Path) -> str:
+    """sha256 of a data file (or of a folder's files, in name order), recorded as provenance."""
+    digest = hashlib.sha256()
+    target = Path(path)
+    files = sorted(p for p in target.rglob("*") if p.is_file()) if target.is_dir() else [target]
+    for file in files:
+        digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def write_loss_plot(log_history: list[dict[str, Any]], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    points = [(entry["step"], entry["loss"]) for entry in log_history if "loss" in entry]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    if points:
+        steps, losses = zip(*points)
+        ax.plot(steps, losses, marker=".")
+    ax.set(xlabel="step", ylabel="training loss", title=title)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def run_stage(
+    stage: str,
+    options: TrainOptions,
+    lm: DomainLM,
+    dataset: Dataset,
+    collator: Callable[[list[dict[str, Any]]], dict[str, torch.Tensor]],
+    data_files: dict[str, str | Path],
+) -> Path:
+    """Train `lm` on `dataset` and write `options.out`; returns it. Rank 0 writes, others only train."""
+    if len(dataset) == 0:  # type: ignore[arg-type]
+        raise TrainingError(f"{stage}: no training examples")
+    checkpoint = resume_checkpoint(options)
+    model: torch.nn.Module = lm.model
+    if options.lora:
+        model = apply_lora(model, options)
+    if options.gradient_checkpointing:
+        model.config.use_cache = False
+    trainer = Trainer(
+        model=model,
+        args=training_arguments(options),
+        train_dataset=dataset,
+        data_collator=collator,
+        processing_class=lm.tokenizer,
+        callbacks=[NanLossGuard()],
+    )
+    trainer.train(resume_from_checkpoint=checkpoint)
+    if not trainer.is_world_process_zero():
+        return options.out
+    trained = trainer.model
+    if options.lora:
+        trained = trained.merge_and_unload()
+    trained.config.use_cache = True
+    result = DomainLM(trained, lm.tokenizer, soft_prompt=lm.soft_prompt, config=lm.config,
+                      name_or_path=lm.name_or_path)
+    result.config.provenance.stages.append(stage)
+    result.config.provenance.data_hashes.update({f"{stage}:{k}": file_hash(v) for k, v in data_files.items()})
+    history = trainer.state.log_history
+    log_dir = options.work_dir / TRAINING_DIR
+    earlier = Path(options.model) / TRAINING_DIR  # keep the logs of the stages before this one
+    if earlier.is_dir():
+        shutil.copytree(earlier, log_dir, dirs_exist_ok=True)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    (log_dir / f"{stage}_log.json").write_text(json.dumps(history, indent=1) + "\n")
+    if options.plot_loss:
+        write_loss_plot(history, log_dir / f"{stage}_loss.png", f"{stage.upper()} loss")
+    result.save_pretrained(options.out, extra_dirs={TRAINING_DIR: log_dir})
+    return options.out

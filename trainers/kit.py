@@ -1,0 +1,14 @@
+"""KIT: knowledge instruction tuning on question -> knowledge pairs.
+
+    python trainers/kit.py --help
+    torchrun --nproc_per_node 2 trainers/kit.py ...     # DDP (gloo on CPU, nccl on GPUs)
+    accelerate launch trainers/kit.py ... --deepspeed ds_config.json
+
+Thin on purpose: the options and the logic live in blade_core.training.
+"""
+
+from blade_core.config_command import run_command
+from blade_core.training.commands import kit_command
+
+if __name__ == "__main__":
+    run_command(kit_command)
