@@ -8,13 +8,13 @@ from blade_core.config_command import command_from_config
 from blade_core.training.configs import KitConfig, PretrainConfig
 
 
-def _pretrain(config: PretrainConfig) -> Path:
+def _pretrain(config: PretrainConfig) -> Path | None:
     from blade_core.training.pretrain import run_pretrain
 
     return run_pretrain(config)
 
 
-def _kit(config: KitConfig) -> Path:
+def _kit(config: KitConfig) -> Path | None:
     from blade_core.training.kit import run_kit
 
     return run_kit(config)

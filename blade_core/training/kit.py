@@ -35,8 +35,8 @@ def sft_example(tokenizer: PreTrainedTokenizerBase, template: KnowledgeTemplate,
     return {"input_ids": prompt + answer, "labels": [IGNORE] * len(prompt) + answer}
 
 
-def run_kit(config: KitConfig) -> Path:
-    """KIT: returns the written model directory."""
+def run_kit(config: KitConfig) -> Path | None:
+    """KIT: returns the written model directory (None on ranks other than 0)."""
     lm = load_for_training(config)
     if config.template is not None:
         lm.config.knowledge_template = KnowledgeTemplate(text=config.template)

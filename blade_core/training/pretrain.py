@@ -86,7 +86,7 @@ def instruction_texts(tokenizer: PreTrainedTokenizerBase, template: KnowledgeTem
 def general_sample(tokenizer: PreTrainedTokenizerBase, path: Path, domain_tokens: int, ratio: float,
                    seed: int) -> list[list[int]]:
     """General documents (repeated if needed) amounting to `ratio` of all training tokens."""
-    documents = [tokenizer(d.text, add_special_tokens=False)["input_ids"] for d in load_corpus(path)]
+    documents = [tokenizer(d.text, add_special_tokens=False, verbose=False)["input_ids"] for d in load_corpus(path)]
     wanted = int(domain_tokens * ratio / (1 - ratio))
     rng = random.Random(seed)
     picked: list[list[int]] = []
@@ -104,7 +104,7 @@ def build_blocks(config: PretrainConfig, tokenizer: PreTrainedTokenizerBase, tem
             f"use --block-size {context_length} or less"
         )
     documents = load_corpus(config.corpus)
-    sequences = tokenizer([d.text for d in documents], add_special_tokens=False)["input_ids"]
+    sequences = tokenizer([d.text for d in documents], add_special_tokens=False, verbose=False)["input_ids"]
     if config.mix_instructions is not None:
         sequences += instruction_texts(tokenizer, template, config.mix_instructions) * config.instruction_repeats
     if config.mix_general is not None and config.general_ratio > 0:
@@ -120,8 +120,8 @@ def build_blocks(config: PretrainConfig, tokenizer: PreTrainedTokenizerBase, tem
     return blocks
 
 
-def run_pretrain(config: PretrainConfig) -> Path:
-    """DP: returns the written model directory."""
+def run_pretrain(config: PretrainConfig) -> Path | None:
+    """DP: returns the written model directory (None on ranks other than 0)."""
     lm = load_for_training(config)
     blocks = build_blocks(config, lm.tokenizer, lm.template, lm.context_length)
     files: dict[str, str | Path] = {f"corpus{i}": p for i, p in enumerate(config.corpus)}

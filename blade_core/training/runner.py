@@ -20,7 +20,6 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 from transformers import Trainer, TrainerCallback, TrainingArguments
-from transformers.trainer_utils import get_last_checkpoint
 
 from blade_core.domain_lm import DomainLM
 from blade_core.training.configs import TrainOptions
@@ -39,12 +38,13 @@ class NanLossGuard(TrainerCallback):
 
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None,
                **kwargs: Any) -> None:
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(loss):
-            raise TrainingError(
-                f"loss became {loss} at step {state.global_step}; lower the learning rate "
-                "(or use fp32), then --resume from the last good checkpoint"
-            )
+        for key in ("loss", "grad_norm"):
+            value = (logs or {}).get(key)
+            if value is not None and not math.isfinite(value):
+                raise TrainingError(
+                    f"{key} became {value} at step {state.global_step}; lower the learning rate "
+                    "(or use fp32), then --resume from the last good checkpoint"
+                )
 
 
 def precision_flags(precision: str) -> dict[str, bool]:
@@ -99,7 +99,8 @@ def training_arguments(options: TrainOptions) -> TrainingArguments:
         warmup_steps=options.warmup,
         weight_decay=options.weight_decay,
         lr_scheduler_type=options.lr_scheduler,
-        gradient_checkpointing=options.gradient_checkpointing,
+        activation_checkpointing=options.gradient_checkpointing,
+        logging_nan_inf_filter=False,  # a NaN must reach NanLossGuard, not be logged as 0
         save_strategy="steps",
         save_steps=options.save_steps,
         save_total_limit=options.save_total_limit,
@@ -114,17 +115,35 @@ def training_arguments(options: TrainOptions) -> TrainingArguments:
     )
 
 
+def last_complete_checkpoint(work_dir: Path) -> str | None:
+    """The newest checkpoint whose `trainer_state.json` (the Trainer writes it last) is readable.
+
+    A process killed while saving leaves a half-written checkpoint folder; resuming from it would
+    fail or, worse, load a partial optimizer state. The one before it is complete.
+    """
+    folders = [p for p in work_dir.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
+    for folder in sorted(folders, key=lambda p: int(p.name.split("-")[-1]), reverse=True):
+        try:
+            json.loads((folder / "trainer_state.json").read_text())
+        except (OSError, ValueError):
+            logger.warning("skipping incomplete checkpoint %s (interrupted while saving)", folder)
+            continue
+        return str(folder)
+    return None
+
+
 def resume_checkpoint(options: TrainOptions) -> str | None:
     """The checkpoint to continue from; refuse to mix a fresh run into an old run's checkpoints."""
-    last = get_last_checkpoint(str(options.work_dir)) if options.work_dir.is_dir() else None
-    if last and not options.resume:
+    if not options.work_dir.is_dir() or not any(options.work_dir.glob("checkpoint-*")):
+        if options.resume:
+            logger.info("no checkpoint in %s: starting from the beginning", options.work_dir)
+        return None
+    if not options.resume:
         raise TrainingError(
             f"{options.work_dir} holds checkpoints of an earlier run; pass --resume to continue it, "
             "or delete the folder to start over"
         )
-    if options.resume and last is None:
-        logger.info("no checkpoint in %s: starting from the beginning", options.work_dir)
-    return last
+    return last_complete_checkpoint(options.work_dir)
 
 
 def file_hash(path: str | Path) -> str:
@@ -162,8 +181,8 @@ def run_stage(
     dataset: Dataset,
     collator: Callable[[list[dict[str, Any]]], dict[str, torch.Tensor]],
     data_files: dict[str, str | Path],
-) -> Path:
-    """Train `lm` on `dataset` and write `options.out`; returns it. Rank 0 writes, others only train."""
+) -> Path | None:
+    """Train `lm` on `dataset` and write `options.out`; rank 0 writes and returns it, others None."""
     if len(dataset) == 0:  # type: ignore[arg-type]
         raise TrainingError(f"{stage}: no training examples")
     checkpoint = resume_checkpoint(options)
@@ -182,7 +201,7 @@ def run_stage(
     )
     trainer.train(resume_from_checkpoint=checkpoint)
     if not trainer.is_world_process_zero():
-        return options.out
+        return None
     trained = trainer.model
     if options.lora:
         trained = trained.merge_and_unload()

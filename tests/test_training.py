@@ -1,0 +1,133 @@
+"""DP and KIT on the Hugging Face Trainer: data preparation, masking, LoRA, checkpoints, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from blade_core.cli import app
+from blade_core.domain_lm import DomainLM, encode_knowledge_prompt
+from blade_core.prompts import KnowledgeTemplate
+from blade_core.sample_domain import load_sample_domain
+from blade_core.training import KitConfig, PretrainConfig, TrainingError, run_kit, run_pretrain
+from blade_core.training.kit import IGNORE, sft_example
+from blade_core.training.pretrain import build_blocks, pack, split_unpacked
+from blade_core.data.records import InstructionPair
+
+FAST = {"max_steps": 4, "batch_size": 4, "save_steps": 2, "logging_steps": 1, "progress": False}
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return load_sample_domain()
+
+
+def test_pack_fills_blocks_with_eos_between_documents() -> None:
+    blocks = pack([[1, 2, 3], [4, 5], [6, 7, 8, 9]], block_size=4, eos_id=0)
+    assert blocks == [[1, 2, 3, 0], [4, 5, 0, 6], [7, 8, 9, 0]]
+    assert split_unpacked([[1, 2, 3, 4, 5], [6]], block_size=4, eos_id=0) == [[1, 2, 3, 4], [5, 0], [6, 0]]
+
+
+def test_kit_loss_covers_the_knowledge_only(tiny_lm: DomainLM) -> None:
+    pair = InstructionPair(instruction="What is Zorvanil indicated for?", output="Zorvanil treats marsh fever.")
+    example = sft_example(tiny_lm.tokenizer, tiny_lm.template, pair, max_length=512)
+    prefix, question, suffix = encode_knowledge_prompt(tiny_lm.tokenizer, tiny_lm.template, pair.question)
+    n_prompt = len(prefix) + len(question) + len(suffix)
+    assert example["labels"][:n_prompt] == [IGNORE] * n_prompt
+    answer = example["labels"][n_prompt:]
+    assert IGNORE not in answer and answer[-1] == tiny_lm.tokenizer.eos_token_id
+    assert tiny_lm.tokenizer.decode(answer, skip_special_tokens=True) == pair.output
+    assert example["input_ids"][n_prompt:] == answer
+    # too long: the question is cut from the left, the template and the answer survive
+    short = sft_example(tiny_lm.tokenizer, tiny_lm.template, pair, max_length=n_prompt)
+    assert len(short["input_ids"]) == n_prompt and short["labels"][-1] == tiny_lm.tokenizer.eos_token_id
+
+
+def test_instruction_mixing_adds_templated_pairs_to_the_stream(tiny_lm_dir: Path, tiny_lm: DomainLM,
+                                                                 sample) -> None:
+    base = PretrainConfig(model=str(tiny_lm_dir), out=Path("unused"), corpus=[sample.corpus], block_size=128)
+    plain = build_blocks(base, tiny_lm.tokenizer, tiny_lm.template, tiny_lm.context_length)
+    mixed = build_blocks(base.model_copy(update={"mix_instructions": sample.kit}), tiny_lm.tokenizer,
+                         tiny_lm.template, tiny_lm.context_length)
+    assert len(mixed) > len(plain) * 1.3
+    text = tiny_lm.tokenizer.decode(sum(mixed, []))
+    assert "### Knowledge:" in text and "### Knowledge:" not in tiny_lm.tokenizer.decode(sum(plain, []))
+    general = build_blocks(base.model_copy(update={"mix_general": sample.general, "general_ratio": 0.2}),
+                           tiny_lm.tokenizer, tiny_lm.template, tiny_lm.context_length)
+    assert len(plain) * 1.1 < len(general) < len(plain) * 1.5
+
+
+def test_dp_then_kit_write_complete_model_directories(tiny_lm_dir: Path, sample, tmp_path: Path) -> None:
+    dp = run_pretrain(PretrainConfig(model=str(tiny_lm_dir), out=tmp_path / "dp", corpus=[sample.corpus],
+                                     block_size=64, **FAST))
+    kit = run_kit(KitConfig(model=str(dp), out=tmp_path / "kit", data=sample.kit, max_length=128, **FAST))
+    lm = DomainLM.from_pretrained(kit)
+    assert lm.config.provenance.stages[-2:] == ["dp", "kit"]
+    assert {"dp:corpus0", "kit:data"} <= set(lm.config.provenance.data_hashes)
+    logs = {p.name for p in (kit / "training").iterdir()}
+    assert {"dp_log.json", "dp_loss.png", "kit_log.json", "kit_loss.png"} <= logs
+    history = json.loads((kit / "training" / "kit_log.json").read_text())
+    assert [h["step"] for h in history if "loss" in h] == [1, 2, 3, 4]
+    assert lm.generate_knowledge(["What is Grelulan indicated for?"], max_new_tokens=8)
+
+
+def test_kit_saves_a_custom_template_for_inference(tiny_lm_dir: Path, sample, tmp_path: Path) -> None:
+    template = "Q: {question}\nFacts:"
+    out = run_kit(KitConfig(model=str(tiny_lm_dir), out=tmp_path / "kit", data=sample.kit, template=template,
+                            max_length=96, **FAST))
+    assert DomainLM.from_pretrained(out).template == KnowledgeTemplate(text=template)
+
+
+def test_lora_is_merged_into_a_plain_directory(tiny_lm_dir: Path, sample, tmp_path: Path) -> None:
+    out = run_kit(KitConfig(model=str(tiny_lm_dir), out=tmp_path / "lora", data=sample.kit, lora=True,
+                            lora_r=4, learning_rate=1e-2, max_length=96, **FAST))
+    names = {p.name for p in out.iterdir()}
+    assert "adapter_config.json" not in names and "model.safetensors" in names
+    before = DomainLM.from_pretrained(tiny_lm_dir).model.state_dict()
+    after = DomainLM.from_pretrained(out).model.state_dict()
+    assert set(before) == set(after), "merged weights keep the base model's parameter names"
+    assert any(not before[k].equal(after[k]) for k in before), "LoRA training must change the merged weights"
+
+
+def test_bad_lora_target_names_the_model_layers(tiny_lm_dir: Path, sample, tmp_path: Path) -> None:
+    with pytest.raises(TrainingError, match="not in this model; its linear layers are .*q_proj"):
+        run_kit(KitConfig(model=str(tiny_lm_dir), out=tmp_path / "x", data=sample.kit, lora=True,
+                          lora_targets=["query_key_value"], **FAST))
+    assert not (tmp_path / "x").exists()
+
+
+def test_block_larger_than_context_is_refused(tiny_lm_dir: Path, sample, tmp_path: Path) -> None:
+    with pytest.raises(TrainingError, match="larger than the model's context"):
+        run_pretrain(PretrainConfig(model=str(tiny_lm_dir), out=tmp_path / "x", corpus=[sample.corpus],
+                                    block_size=100_000, **FAST))
+
+
+def test_nan_loss_stops_the_run_without_a_model_directory(tiny_lm_dir: Path, sample, tmp_path: Path) -> None:
+    with pytest.raises(TrainingError, match="(loss|grad_norm) became nan"):
+        run_pretrain(PretrainConfig(model=str(tiny_lm_dir), out=tmp_path / "x", corpus=[sample.corpus],
+                                    block_size=64, learning_rate=1e12, warmup=0, **FAST))
+    assert not (tmp_path / "x").exists()
+
+
+def test_checkpoints_of_an_earlier_run_need_resume(tiny_lm_dir: Path, sample, tmp_path: Path) -> None:
+    config = PretrainConfig(model=str(tiny_lm_dir), out=tmp_path / "dp", corpus=[sample.corpus], block_size=64,
+                            **FAST)
+    run_pretrain(config)
+    with pytest.raises(TrainingError, match="pass --resume"):
+        run_pretrain(config)
+    run_pretrain(config.model_copy(update={"resume": True}))
+
+
+def test_cli_pretrain_reports_bad_options_and_empty_corpus(tiny_lm_dir: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    bad = runner.invoke(app, ["pretrain", "--model", str(tiny_lm_dir), "--out", str(tmp_path / "x"),
+                              "--corpus", str(tmp_path), "--precision", "fp8"])
+    assert bad.exit_code != 0 and "precision" in bad.output
+    (tmp_path / "empty.txt").write_text("  \n")
+    empty = runner.invoke(app, ["pretrain", "--model", str(tiny_lm_dir), "--out", str(tmp_path / "x"),
+                                "--corpus", str(tmp_path / "empty.txt")])
+    assert empty.exit_code != 0 and "empty.txt" in str(empty.exception)
+    assert not (tmp_path / "x").exists()

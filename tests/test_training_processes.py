@@ -1,0 +1,69 @@
+"""The trainer scripts as users run them: killed and resumed, and as two DDP processes (gloo)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from blade_core.sample_domain import load_sample_domain
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pretrain_args(model: Path, out: Path, *extra: str) -> list[str]:
+    return [
+        str(ROOT / "trainers" / "pretrain.py"), "--model", str(model), "--out", str(out),
+        "--corpus", str(load_sample_domain().corpus), "--block-size", "64", "--batch-size", "2",
+        "--logging-steps", "1", "--no-progress", "--seed", "0", *extra,
+    ]
+
+
+def logged_steps(model_dir: Path) -> list[int]:
+    history = json.loads((model_dir / "training" / "dp_log.json").read_text())
+    return [entry["step"] for entry in history if "loss" in entry]
+
+
+def env() -> dict[str, str]:
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+def test_killed_run_resumes_from_its_last_checkpoint(tiny_lm_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "dp"
+    args = [sys.executable, *pretrain_args(tiny_lm_dir, out, "--max-steps", "40", "--save-steps", "4")]
+    process = subprocess.Popen(args, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    checkpoint = out.with_name("dp.work") / "checkpoint-8"
+    deadline = time.monotonic() + 180
+    while not checkpoint.is_dir() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert checkpoint.is_dir(), "the run should have checkpointed before it was killed"
+    assert not out.exists(), "a killed run must not leave a model directory that looks complete"
+
+    resumed = subprocess.run([*args, "--resume"], env=env(), capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    steps = logged_steps(out)
+    assert steps == list(range(1, 41)), "resume must continue the step count with nothing lost or repeated"
+
+
+@pytest.mark.slow
+def test_pretrain_runs_as_two_ddp_processes(tiny_lm_dir: Path, tmp_path: Path) -> None:
+    def epochs_after_4_steps(out: Path, launcher: list[str]) -> float:
+        run = subprocess.run([*launcher, *pretrain_args(tiny_lm_dir, out, "--max-steps", "4", "--save-steps", "100")],
+                             env=env(), capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr[-3000:]
+        history = json.loads((out / "training" / "dp_log.json").read_text())
+        return history[-1]["epoch"]
+
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    single = epochs_after_4_steps(tmp_path / "single", [sys.executable])
+    ddp = epochs_after_4_steps(tmp_path / "ddp", torchrun)
+    # two processes see twice the data per optimizer step: the data-parallel world size is 2
+    assert ddp == pytest.approx(2 * single, rel=0.05)
