@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from blade_core.training.commands import kit_command, pretrain_command
+from blade_core.training.kit_data_command import make_kit_data_command
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -110,6 +111,7 @@ def quickstart(
 
 app.command("pretrain")(pretrain_command)
 app.command("kit")(kit_command)
+app.command("make-kit-data")(make_kit_data_command)
 
 
 if __name__ == "__main__":

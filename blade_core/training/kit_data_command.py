@@ -1,0 +1,31 @@
+"""The `blade make-kit-data` command, also run directly by `trainers/make_kit_data.py`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from blade_core.config_command import command_from_config
+from blade_core.training.kit_data_config import KitDataConfig
+
+
+def _make_kit_data(config: KitDataConfig) -> Path:
+    from blade_core.data import DataError
+    from blade_core.training.kit_data import KitDataError, make_kit_data
+
+    try:
+        report = make_kit_data(config)
+    except (DataError, KitDataError) as error:  # the user's input or files, not a bug: no traceback
+        typer.echo(f"Error: {error}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(report.summary())
+    return config.out
+
+
+make_kit_data_command = command_from_config(
+    KitDataConfig, _make_kit_data,
+    "Make KIT pairs: a general LLM writes each question's knowledge (optionally from corpus "
+    "passages); a pair is kept only if that knowledge leads the LLM to the right answer. "
+    "Resumable, cached, concurrent.",
+)

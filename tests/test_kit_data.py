@@ -1,0 +1,263 @@
+"""`blade make-kit-data`: knowledge written by a general LLM, verified, saved resumably.
+
+The LLM is the offline stand-in, in process or behind the local OpenAI-compatible server, so the
+HTTP path (ChatOpenAI, its retries, the SQLite cache) is exercised for real and every request the
+server answers can be counted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import BaseMessage
+from langchain_core.outputs import ChatResult
+from typer.testing import CliRunner
+
+from blade_core.data import DataError, load_mcq
+from blade_core.llm import OfflineChatModel, OpenAICompatibleServer, load_minilm
+from blade_core.sample_domain import load_sample_domain
+from blade_core.scoring import ask_with_knowledge
+from blade_core.training import kit_data
+from blade_core.training.kit_data import LEAK, LLM_ERROR, Outcome, make_kit_data, screen
+from blade_core.training.kit_data_command import make_kit_data_command
+from blade_core.training.kit_data_config import KitDataConfig
+
+SECRET = "sk-test-never-print-me-0123456789"
+FAIL_MARKER = "[fail-here]"
+_PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+
+
+class RecordingModel(BaseChatModel):
+    """The offline model, recording every prompt it answers; fails on prompts with the marker."""
+
+    inner: OfflineChatModel
+    seen: list[str] = []
+    fail: bool = True
+
+    @property
+    def _llm_type(self) -> str:
+        return "recording"
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        text = "\n".join(str(m.text) for m in messages)
+        if self.fail and FAIL_MARKER in text:
+            raise RuntimeError("injected failure")
+        self.seen.append(text)
+        return self.inner._generate(messages, stop)
+
+
+def write_questions(path: Path, count: int, marked: tuple[int, ...] = ()) -> list[str]:
+    """The first `count` sample train questions, `marked` ones carrying the failure marker."""
+    lines = load_sample_domain().train.read_text().splitlines()[:count]
+    records = [json.loads(line) for line in lines]
+    for i in marked:
+        records[i]["question"] += f" {FAIL_MARKER}"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return [r["id"] for r in records]
+
+
+def progress_of(config: KitDataConfig) -> list[Outcome]:
+    lines = config.progress_file.read_text().splitlines()
+    return [Outcome.model_validate_json(line) for line in lines]
+
+
+def pairs_of(config: KitDataConfig) -> list[dict[str, str]]:
+    return [json.loads(line) for line in config.out.read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def minilm() -> None:
+    load_minilm()  # the few-second load, once
+
+
+@pytest.fixture(scope="module")
+def served(minilm: None) -> Iterator[tuple[OpenAICompatibleServer, RecordingModel]]:
+    model = RecordingModel(inner=OfflineChatModel())
+    with OpenAICompatibleServer(model) as server:
+        yield server, model
+
+
+@pytest.fixture
+def remote(
+    served: tuple[OpenAICompatibleServer, RecordingModel], monkeypatch: pytest.MonkeyPatch
+) -> tuple[OpenAICompatibleServer, RecordingModel]:
+    """`resolve_llm("openai:offline")` now reaches the local server; the model starts afresh."""
+    server, model = served
+    for name in _PROXY_VARS:  # a proxy set for the internet must not capture 127.0.0.1
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    model.seen.clear()
+    model.fail = True
+    return server, model
+
+
+def test_offline_with_corpus_keeps_verified_pairs(tmp_path: Path, minilm: None) -> None:
+    questions_path = tmp_path / "train.jsonl"
+    ids = write_questions(questions_path, 20)
+    config = KitDataConfig(
+        questions=questions_path, llm="offline", out=tmp_path / "kit.jsonl",
+        corpus=[load_sample_domain().corpus], chunk_size=8, progress=False,
+    )
+    report = make_kit_data(config)
+
+    assert report.kept + sum(report.dropped.values()) == report.questions == 20
+    assert report.kept >= 14, report.summary()  # 16 of 20 when written
+    screened_out = sum(n for why, n in report.dropped.items() if why != "wrong answer")
+    assert report.llm_calls == 20 + (20 - screened_out)  # one to write, one to verify
+    outcomes = progress_of(config)
+    assert [o.id for o in outcomes] == ids
+    assert sum(o.kept for o in outcomes) == report.kept
+    pairs = pairs_of(config)
+    assert len(pairs) == report.pairs == 2 * report.kept
+    assert all(set(p) == {"instruction", "input", "output"} and p["input"] == "" for p in pairs)
+
+    # Every kept pair really passes: a fresh, uncached LLM answers right with its knowledge.
+    by_text = {q.with_options_text(): q for q in load_mcq(questions_path)}
+    with_options = [p for p in pairs if p["instruction"] in by_text]
+    plain = [p for p in pairs if p["instruction"] not in by_text]
+    assert len(with_options) == len(plain) == report.kept
+    kept_questions = [by_text[p["instruction"]] for p in with_options]
+    assert [p["instruction"] for p in plain] == [q.question for q in kept_questions]
+    knowledge = [p["output"] for p in with_options]
+    scored = ask_with_knowledge(OfflineChatModel(), kept_questions, knowledge)
+    assert all(s.correct for s in scored)
+
+
+def test_resume_asks_nothing_twice(
+    tmp_path: Path,
+    remote: tuple[OpenAICompatibleServer, RecordingModel],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server, model = remote
+    questions_path = tmp_path / "train.jsonl"
+    ids = write_questions(questions_path, 12)
+    base = dict(questions=questions_path, llm="openai:offline", out=tmp_path / "kit.jsonl",
+                chunk_size=3, progress=False, max_retries=0)
+
+    start = server.requests_served
+    first = make_kit_data(KitDataConfig(**base, limit=6))  # a run stopped halfway
+    assert first.questions == 6 and first.llm_calls == server.requests_served - start
+
+    real_verify, calls = kit_data.ask_with_knowledge, []
+
+    def crash_on_second_chunk(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_verify(*args, **kwargs)
+
+    monkeypatch.setattr(kit_data, "ask_with_knowledge", crash_on_second_chunk)
+    with pytest.raises(KeyboardInterrupt):  # interrupted after one more chunk of three
+        make_kit_data(KitDataConfig(**base))
+    assert len(progress_of(KitDataConfig(**base))) == 9
+    monkeypatch.setattr(kit_data, "ask_with_knowledge", real_verify)
+
+    final = make_kit_data(KitDataConfig(**base))
+    assert final.done_before == 9 and final.questions == 12
+    assert len(model.seen) == len(set(model.seen)), "a prompt reached the LLM twice"
+    assert final.cache_hits > 0  # the interrupted chunk's knowledge came from the cache
+    outcomes = progress_of(KitDataConfig(**base))
+    assert sorted(o.id for o in outcomes) == ids
+    pairs = pairs_of(KitDataConfig(**base))
+    assert len(pairs) == len({p["instruction"] for p in pairs}) == 2 * final.kept
+
+    before = server.requests_served
+    again = make_kit_data(KitDataConfig(**base, overwrite=True))  # everything again, from the cache
+    assert server.requests_served == before and again.llm_calls == 0
+    assert again.kept == final.kept and pairs_of(KitDataConfig(**base)) == pairs
+
+
+def test_llm_errors_are_dropped_and_retried_on_resume(
+    tmp_path: Path, remote: tuple[OpenAICompatibleServer, RecordingModel]
+) -> None:
+    server, model = remote
+    questions_path = tmp_path / "train.jsonl"
+    write_questions(questions_path, 8, marked=(1, 4))
+    config = KitDataConfig(
+        questions=questions_path, llm="openai:offline", out=tmp_path / "kit.jsonl",
+        progress=False, max_retries=0,
+    )
+    report = make_kit_data(config)
+
+    assert report.dropped.get(LLM_ERROR) == 2
+    assert report.kept + sum(report.dropped.values()) == 8
+    failed = {o.id: o for o in progress_of(config) if o.reason == LLM_ERROR}
+    assert set(failed) == {"orren-train-002", "orren-train-005"}
+    details = [o.detail or "" for o in failed.values()]
+    assert all("500" in detail and SECRET not in detail for detail in details)
+
+    model.fail = False  # the outage is over: a resumed run asks only the failed two again
+    seen = len(model.seen)
+    retried = make_kit_data(config)
+    assert retried.done_before == 6 and LLM_ERROR not in retried.dropped
+    asked = model.seen[seen:]
+    assert asked and all(FAIL_MARKER in text for text in asked)
+
+
+def test_screen_drops_letters_and_echoes() -> None:
+    question = load_mcq(load_sample_domain().train)[0]  # Troltimar, D: bog chill
+    assert screen(question, "The correct answer is D.", 5) == LEAK
+    assert screen(question, "Troltimar treats bog chill (D).", 5) == LEAK
+    assert screen(question, "D. bog chill", 5) == LEAK
+    assert screen(question, "  ", 5) == "empty knowledge"
+    assert screen(question, "I do not know.", 5) == "declined"
+    assert screen(question, "Na salts do not help bog chill.", 5) is None
+    assert screen(question, "What is Troltimar indicated for?", 5) == "echoes the prompt"
+    rule = "Write the facts a reader needs to answer the question, plainly, in at most 3 sentences"
+    assert screen(question, rule, 3) == "echoes the prompt"
+    assert screen(question, "Troltimar is indicated for bog chill. A dose is 40 mg.", 5) is None
+
+
+def test_existing_output_is_trimmed_refused_or_overwritten(tmp_path: Path) -> None:
+    config = KitDataConfig(
+        questions=tmp_path / "q.jsonl", llm="offline", out=tmp_path / "kit.jsonl"
+    )
+    pair = json.dumps({"instruction": "q", "input": "", "output": "k"}) + "\n"
+    # A crash after appending a chunk's pairs and before its progress records:
+    config.out.write_text(pair * 2 + pair * 2 + '{"instr')
+    first = Outcome(id="a", kept=True, pairs=2).model_dump_json()
+    config.progress_file.write_text(first + '\n{"id": "b", "ke')
+    assert set(kit_data.prepare_output(config)) == {"a"}
+    assert config.out.read_text() == pair * 2
+    assert progress_of(config) == [Outcome(id="a", kept=True, pairs=2)]
+
+    with pytest.raises(kit_data.KitDataError, match="--resume"):
+        kit_data.prepare_output(config.model_copy(update={"resume": False}))
+    config.progress_file.unlink()
+    with pytest.raises(kit_data.KitDataError, match="no progress file"):
+        kit_data.prepare_output(config)
+    assert kit_data.prepare_output(config.model_copy(update={"overwrite": True})) == {}
+    assert not config.out.exists()
+
+
+def test_bad_question_file_names_file_line_and_field(tmp_path: Path) -> None:
+    path = tmp_path / "train.jsonl"
+    good = {"id": "q1", "question": "Which?", "options": {"A": "x", "B": "y"}, "answer": "A"}
+    bad = {**good, "id": "q2", "answer": "E"}
+    path.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
+    config = KitDataConfig(questions=path, llm="offline", out=tmp_path / "kit.jsonl")
+    with pytest.raises(DataError) as caught:
+        make_kit_data(config)
+    assert (caught.value.path, caught.value.line, caught.value.field) == (str(path), 2, "answer")
+
+    app = typer.Typer()
+    app.command()(make_kit_data_command)
+    args = ["--questions", str(path), "--llm", "offline", "--out", str(config.out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1 and f"{path}:2" in result.output
+    assert "Traceback" not in result.output
+    assert not config.out.exists()
