@@ -1,0 +1,57 @@
+"""Self-consistency over several knowledge samples for one question.
+
+* "join": every distinct, non-empty sample, in sampling order, separated by blank lines. More
+  coverage, more noise: the general LLM sees every variant.
+* "vote": the sentences that a strict majority of samples state (compared case- and
+  whitespace-insensitively), in the order they first appear. A fact the domain LM writes again and
+  again under sampling is one it is sure of; a sentence only one sample has is more likely invented.
+  When no sentence reaches a majority, the single sample whose sentences are the most shared by
+  the others (the medoid) is returned, so the result is never empty while a sample is not.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from typing import Literal
+
+from blade_core.llm.offline import split_sentences
+
+SampleMode = Literal["join", "vote"]
+
+
+def _sentence_key(sentence: str) -> str:
+    return re.sub(r"\s+", " ", sentence).strip(" .;!?").casefold()
+
+
+def join_samples(samples: Sequence[str]) -> str:
+    distinct = dict.fromkeys(s.strip() for s in samples if s.strip())
+    return "\n\n".join(distinct)
+
+
+def vote_samples(samples: Sequence[str]) -> str:
+    sentences = [split_sentences(sample) for sample in samples]
+    support = Counter(key for found in sentences for key in {_sentence_key(s) for s in found})
+    majority = len(samples) / 2
+    kept: dict[str, str] = {}
+    for found in sentences:
+        for sentence in found:
+            key = _sentence_key(sentence)
+            if support[key] > majority and key not in kept:
+                kept[key] = sentence
+    if kept:
+        return " ".join(kept.values())
+
+    def shared(index: int) -> float:
+        keys = {_sentence_key(s) for s in sentences[index]}
+        return sum(support[k] for k in keys) / len(keys) if keys else 0.0
+
+    return samples[max(range(len(samples)), key=shared)].strip() if samples else ""
+
+
+def combine_samples(samples: Sequence[str], mode: SampleMode) -> str:
+    """One knowledge text from several samples; a single sample is returned as it is."""
+    if len(samples) == 1:
+        return samples[0]
+    return vote_samples(samples) if mode == "vote" else join_samples(samples)

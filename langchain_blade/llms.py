@@ -1,0 +1,125 @@
+"""`BladeLLM`: the domain LM as a LangChain text LLM (prompt = the question, output = knowledge).
+
+For chains built around `BaseLLM` (`PromptTemplate | llm`, LLM-based agents and evaluators).
+`generate`/`batch` make one batched `generate_knowledge` call for all prompts (LangChain's
+`BaseLLM.batch` splits by `max_concurrency` first when it is set); streaming reports every piece
+through `on_llm_new_token`; async methods keep generation off the event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models.llms import BaseLLM
+from langchain_core.outputs import Generation, GenerationChunk, LLMResult
+from langchain_core.runnables.config import run_in_executor
+
+from langchain_blade._domain import DomainLMFields, aiterate, stream_stripped
+
+
+class BladeLLM(DomainLMFields, BaseLLM):
+    """The domain LM behind LangChain's LLM interface.
+
+    Call-time keyword arguments (`llm.invoke(q, max_new_tokens=32)`) override the generation
+    fields for that call. `stop` cuts the text before the first stop sequence.
+    """
+
+    @classmethod
+    def from_pretrained(cls, model_dir: str | Path, **fields: Any) -> BladeLLM:
+        return cls(model_path=str(model_dir), **fields)
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        return ["langchain_blade"]
+
+    @property
+    def _llm_type(self) -> str:
+        return "blade"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_path": self.model_path, **self.generation_settings()}
+
+    def _generate(
+        self,
+        prompts: list[str],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> LLMResult:
+        texts = self.lm.generate_knowledge(
+            prompts, batch_size=self.batch_size, **self.generation_settings(**kwargs)
+        )
+        return LLMResult(generations=[[Generation(text=_cut(text, stop))] for text in texts])
+
+    async def _agenerate(
+        self,
+        prompts: list[str],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> LLMResult:
+        return await run_in_executor(None, self._generate, prompts, stop, None, **kwargs)
+
+    def _stream(
+        self,
+        prompt: str,
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[GenerationChunk]:
+        for text in _stop_stream(
+            stream_stripped(self.lm, prompt, self.generation_settings(**kwargs)), stop
+        ):
+            chunk = GenerationChunk(text=text)
+            if run_manager is not None:
+                run_manager.on_llm_new_token(text, chunk=chunk)
+            yield chunk
+
+    async def _astream(
+        self,
+        prompt: str,
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[GenerationChunk]:
+        async for chunk in aiterate(None, self._stream(prompt, stop, None, **kwargs)):
+            if run_manager is not None:
+                await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+            yield chunk
+
+
+def _cut(text: str, stop: list[str] | None) -> str:
+    """`text` up to the earliest stop sequence."""
+    ends = [text.find(s) for s in stop or [] if s and s in text]
+    return text[: min(ends)] if ends else text
+
+
+def _stop_stream(pieces: Iterator[str], stop: list[str] | None) -> Iterator[str]:
+    """Stream `pieces` cut at the first stop sequence, holding back text that could start one."""
+    stop = [s for s in stop or [] if s]
+    if not stop:
+        yield from pieces
+        return
+    hold = max(len(s) for s in stop) - 1
+    text, sent = "", 0
+    for piece in pieces:
+        text += piece
+        cut = _cut(text, stop)
+        if len(cut) < len(text):
+            if cut[sent:]:
+                yield cut[sent:]
+            return
+        safe = len(text) - hold
+        if safe > sent:
+            yield text[sent:safe]
+            sent = safe
+    if text[sent:]:
+        yield text[sent:]
