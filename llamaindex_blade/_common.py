@@ -1,0 +1,89 @@
+"""What every LlamaIndex adapter shares: loading the domain LM, generation settings, input checks.
+
+Kept in one place so the transform, retriever, postprocessor and LLM accept the same inputs and
+fail with the same messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from llama_index.core.schema import QueryBundle, TextNode
+from pydantic import ValidationError
+
+from blade_core.blade_config import GenerationDefaults
+from blade_core.domain_lm import DomainLM
+
+DomainLMSource = DomainLM | str | Path
+"""A loaded `DomainLM`, or a model directory (or hub id) to load one from."""
+
+KNOWLEDGE_SOURCE = "blade"
+"""`metadata["source"]` of every node BLADE writes, so apps can tell it from retrieved text."""
+
+
+def load_domain_lm(model: DomainLMSource) -> DomainLM:
+    """`model` itself when loaded; otherwise it is loaded (pass one `DomainLM` to share weights)."""
+    if isinstance(model, DomainLM):
+        return model
+    if isinstance(model, (str, Path)):
+        return DomainLM.from_pretrained(model)
+    raise TypeError(f"expected a DomainLM or a model directory path, got {type(model).__name__}")
+
+
+def check_generation(lm: DomainLM, generation: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The non-None generation overrides, checked now: a typo fails at construction, not mid-query."""
+    overrides = {key: value for key, value in (generation or {}).items() if value is not None}
+    unknown = set(overrides) - set(GenerationDefaults.model_fields)
+    if unknown:
+        raise ValueError(
+            f"unknown generation settings {sorted(unknown)}; "
+            f"known: {sorted(GenerationDefaults.model_fields)}"
+        )
+    try:
+        GenerationDefaults.model_validate({**lm.config.generation.model_dump(), **overrides})
+    except ValidationError as err:
+        first = err.errors()[0]
+        raise ValueError(f"generation setting {first['loc'][0]!r}: {first['msg']}") from None
+    return overrides
+
+
+def effective_generation(lm: DomainLM, overrides: Mapping[str, Any]) -> GenerationDefaults:
+    """The settings generation will really use: the model directory's defaults plus `overrides`."""
+    return lm.config.generation.model_copy(update=dict(overrides))
+
+
+def require_text(text: str | None, what: str = "query") -> str:
+    """`text` unchanged (the model sees exactly what the caller sent), or a ValueError if blank."""
+    if text is None or not text.strip():
+        raise ValueError(f"the {what} is empty; BLADE writes knowledge for a non-empty question")
+    return text
+
+
+def query_text(query_bundle: QueryBundle | None) -> str:
+    """The question in `query_bundle`; image-only or empty bundles are refused with a ValueError."""
+    if query_bundle is None:
+        raise ValueError("a query is needed: BLADE writes knowledge for a question")
+    if not query_bundle.query_str.strip() and query_bundle.image_path:
+        raise ValueError(
+            "the query has only an image; BLADE's domain LM reads text, so give a query_str"
+        )
+    return require_text(query_bundle.query_str)
+
+
+def knowledge_node(knowledge: str, question: str, lm: DomainLM, sample: int = 0) -> TextNode:
+    """A node holding generated knowledge; its metadata say where it came from but stay out of the
+    text the LLM and the embedder read, which should be the knowledge alone."""
+    metadata = {
+        "source": KNOWLEDGE_SOURCE,
+        "question": question,
+        "sample": sample,
+        "model": lm.name_or_path or "",
+    }
+    return TextNode(
+        text=knowledge,
+        metadata=metadata,
+        excluded_llm_metadata_keys=list(metadata),
+        excluded_embed_metadata_keys=list(metadata),
+    )

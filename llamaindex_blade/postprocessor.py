@@ -1,0 +1,73 @@
+"""BLADE as a node postprocessor: retrieval plus one node of knowledge the domain LM writes.
+
+The hybrid setting: the store supplies what it has, BLADE fills in what the question needs. Use it
+as `node_postprocessors=[BladeKnowledgeNodePostprocessor(model)]` on any query engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Literal
+
+from llama_index.core.bridge.pydantic import Field, PrivateAttr
+from llama_index.core.postprocessor.types import BaseNodePostprocessor
+from llama_index.core.schema import NodeWithScore, QueryBundle
+
+from blade_core.domain_lm import DomainLM
+from llamaindex_blade._common import (
+    DomainLMSource,
+    check_generation,
+    knowledge_node,
+    load_domain_lm,
+    query_text,
+)
+
+
+class BladeKnowledgeNodePostprocessor(BaseNodePostprocessor):
+    """Adds exactly one knowledge node (metadata source="blade") to the retrieved nodes.
+
+    The node goes first by default, where LLMs attend most; it carries no score. Nothing is added
+    when the model writes nothing, so an empty node never reaches the LLM.
+    """
+
+    position: Literal["first", "last"] = Field(
+        default="first", description="Where the knowledge node goes among the retrieved nodes."
+    )
+    generation: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Overrides of the model directory's generation defaults.",
+    )
+    _lm: DomainLM = PrivateAttr()
+
+    def __init__(self, model: DomainLMSource, **data: Any) -> None:
+        super().__init__(**data)
+        self._lm = load_domain_lm(model)
+        self.generation = check_generation(self._lm, self.generation)
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "BladeKnowledgeNodePostprocessor"
+
+    def _postprocess_nodes(
+        self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None
+    ) -> list[NodeWithScore]:
+        question = query_text(query_bundle)
+        knowledge = self._lm.generate_knowledge([question], **self.generation)[0]
+        return self._merge(nodes, question, knowledge)
+
+    async def _apostprocess_nodes(
+        self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None
+    ) -> list[NodeWithScore]:
+        question = query_text(query_bundle)
+        knowledge = (
+            await asyncio.to_thread(self._lm.generate_knowledge, [question], **self.generation)
+        )[0]
+        return self._merge(nodes, question, knowledge)
+
+    def _merge(
+        self, nodes: list[NodeWithScore], question: str, knowledge: str
+    ) -> list[NodeWithScore]:
+        if not knowledge.strip():
+            return list(nodes)
+        added = NodeWithScore(node=knowledge_node(knowledge, question, self._lm))
+        return [added, *nodes] if self.position == "first" else [*nodes, added]
