@@ -14,6 +14,7 @@ All generation itself is `blade_core.DomainLM`'s; nothing here re-implements it.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 from langchain_core.runnables import RunnableConfig
@@ -62,6 +63,20 @@ class DomainLMFields(BaseModel):
         elif self.model_path is None:
             self.model_path = self.model.name_or_path
         return self
+
+    @classmethod
+    def from_pretrained(cls, model_dir: str | Path, **fields: Any) -> Self:
+        """Load the domain LM from a model directory; `fields` set the other fields."""
+        return cls(model_path=str(model_dir), **fields)
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        """Serialized as `langchain_blade.<Class>`, with the model directory as the reference."""
+        return ["langchain_blade"]
 
     @property
     def lm(self) -> DomainLM:

@@ -9,7 +9,6 @@ through `on_llm_new_token`; async methods keep generation off the event loop.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -26,18 +25,6 @@ class BladeLLM(DomainLMFields, BaseLLM):
     Call-time keyword arguments (`llm.invoke(q, max_new_tokens=32)`) override the generation
     fields for that call. `stop` cuts the text before the first stop sequence.
     """
-
-    @classmethod
-    def from_pretrained(cls, model_dir: str | Path, **fields: Any) -> BladeLLM:
-        return cls(model_path=str(model_dir), **fields)
-
-    @classmethod
-    def is_lc_serializable(cls) -> bool:
-        return True
-
-    @classmethod
-    def get_lc_namespace(cls) -> list[str]:
-        return ["langchain_blade"]
 
     @property
     def _llm_type(self) -> str:

@@ -11,8 +11,6 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
-from typing import Any
 
 from langchain_core.callbacks import (
     AsyncCallbackManagerForRetrieverRun,
@@ -37,18 +35,6 @@ class BladeKnowledgeRetriever(DomainLMFields, BaseRetriever):
     """
 
     k: int = Field(default=1, ge=1)
-
-    @classmethod
-    def from_pretrained(cls, model_dir: str | Path, **fields: Any) -> BladeKnowledgeRetriever:
-        return cls(model_path=str(model_dir), **fields)
-
-    @classmethod
-    def is_lc_serializable(cls) -> bool:
-        return True
-
-    @classmethod
-    def get_lc_namespace(cls) -> list[str]:
-        return ["langchain_blade"]
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None

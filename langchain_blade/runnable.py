@@ -30,7 +30,6 @@ streams its answer as usual. With several samples, every mode yields the combine
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
-from pathlib import Path
 from typing import Any, Literal, cast
 
 from langchain_core.prompt_values import ChatPromptValue
@@ -85,19 +84,6 @@ class BladeKnowledgeRunnable(DomainLMFields, RunnableSerializable[BladeInput, An
     n_samples: int = Field(default=1, ge=1)
     """Knowledge samples per question, combined by `sample_mode` (self-consistency)."""
     sample_mode: SampleMode = "join"
-
-    @classmethod
-    def from_pretrained(cls, model_dir: str | Path, **fields: Any) -> BladeKnowledgeRunnable:
-        """Load the domain LM from a model directory; `fields` set the other fields."""
-        return cls(model_path=str(model_dir), **fields)
-
-    @classmethod
-    def is_lc_serializable(cls) -> bool:
-        return True
-
-    @classmethod
-    def get_lc_namespace(cls) -> list[str]:
-        return ["langchain_blade"]
 
     @field_validator("prompt")
     @classmethod
