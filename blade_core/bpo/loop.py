@@ -1,0 +1,242 @@
+"""The BPO loop, then saving its result: `run_bpo(config)`.
+
+`run_bpo` is the whole algorithm on one screen: measure the baselines, evaluate Sobol start points,
+then repeatedly fit the GP and maximize qLogEI for the next q candidates, evaluating each and
+checkpointing after every evaluation, until the budget is spent or patience runs out. Everything
+below it is bookkeeping: the cost estimate, the LLM cache, and writing the output directory with its
+trace and plot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import warnings
+from collections.abc import Callable, Sequence
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import torch
+from langchain_core.language_models import BaseChatModel
+from pydantic import BaseModel
+from rich.console import Console
+from tqdm.auto import tqdm
+
+from blade_core.blade_config import BladeConfig
+from blade_core.bpo.config import BpoConfig
+from blade_core.bpo.objective import DevObjective, Outcome
+from blade_core.bpo.optimizer import propose, sobol_points
+from blade_core.bpo.search_space import build_projection, starting_prompt
+from blade_core.bpo.state import ANSWERS_DIR, BpoState, Evaluation, write_answers, write_atomic
+from blade_core.data import load_mcq
+from blade_core.data.records import MCQuestion
+from blade_core.domain_lm import DomainLM
+from blade_core.llm import resolve_llm
+from blade_core.prompts import answer_prompt, format_mcq
+from blade_core.soft_prompt import RandomProjection, SoftPrompt
+
+REPORT_DIR = "bpo"
+console = Console(stderr=True)
+EvaluationHook = Callable[[Evaluation], None]
+
+
+class BpoBudgetError(ValueError):
+    """The run would need more LLM calls than --max-llm-calls allows."""
+
+
+class BpoResult(BaseModel):
+    """What a run wrote and why: the saved model is the best candidate only if `improved`."""
+
+    out: Path
+    improved: bool
+    dev_score: float
+    baseline_scores: dict[str, float]
+    best_label: str
+    evaluations: int
+    llm_calls: int
+    message: str
+
+
+def run_bpo(config: BpoConfig, *, llm: BaseChatModel | None = None,
+            on_evaluation: EvaluationHook | None = None) -> BpoResult:
+    """Search the soft prompt; write `config.out` (best prompt, or the better baseline) and return why.
+
+    `llm` overrides `config.llm` with a ready chat model; `on_evaluation` is called after each
+    candidate evaluation is checkpointed (progress reporting, tests that interrupt a run).
+    """
+    questions = load_dev(config)
+    check_cost(config, questions)
+    lm = DomainLM.from_pretrained(config.model)
+    start = starting_prompt(lm, config)
+    projection = build_projection(lm, config, start)
+    objective = DevObjective(lm, projection, questions, chat_model(config, llm),
+                             max_new_tokens=config.max_new_tokens, max_concurrency=config.max_concurrency,
+                             generation_batch_size=config.generation_batch_size)
+    state = BpoState.open(config.work_dir, run_identity(config, llm, questions, projection), resume=config.resume)
+    work = config.work_dir
+
+    measure_baselines(state, objective, start, work)  # 1. no soft prompt, and the start (if any)
+    if not state.evaluations and not state.pending:  # 2. Sobol start points, drawn once and saved
+        state.pending = sobol_points(config.n_init, config.intrinsic_dim, config.seed).tolist()
+        state.save(work)
+    with progress_bar(config, state) as bar:
+        while True:
+            todo = state.pending[: max(0, config.budget - len(state.evaluations))]
+            with closing(objective.evaluate(todo)) as outcomes:  # 3. evaluate; checkpoint each one
+                for z, outcome in zip(todo, outcomes):
+                    state.add(record(state, work, state.next_label(), z, state.round, outcome))
+                    state.save(work)
+                    bar.update(1)
+                    bar.set_postfix(best=f"{state.best_score():.3f}", round=state.round)
+                    if on_evaluation is not None:
+                        on_evaluation(state.evaluations[-1])
+            left = config.budget - len(state.evaluations)
+            stalled = 0 < config.patience <= state.rounds_without_improvement()
+            if left <= 0 or stalled or state.best_score() >= 1.0:
+                break
+            x = torch.tensor([e.z for e in state.evaluations])  # 4. fit the GP on all data, maximize qLogEI
+            y = torch.tensor([e.score for e in state.evaluations])
+            state.round += 1
+            state.pending = propose(x, y, q=min(config.batch_size, left), num_restarts=config.num_restarts,
+                                    raw_samples=config.raw_samples, maxiter=config.acqf_maxiter,
+                                    seed=config.seed + state.round).tolist()
+            state.save(work)
+    return save_result(config, lm, start, projection, state)  # 5. the winner, its trace and plot
+
+
+def measure_baselines(state: BpoState, objective: DevObjective, start: SoftPrompt | None, work: Path) -> None:
+    """Score the model with no soft prompt and with the start, once per run (kept in the state)."""
+    wanted = {"baseline-none": None} | ({"baseline-start": start} if start is not None else {})
+    todo = {label: prompt for label, prompt in wanted.items() if label not in {e.label for e in state.baselines}}
+    with closing(objective.evaluate_prompts(todo.values())) as outcomes:
+        for label, outcome in zip(todo, outcomes):
+            state.baselines.append(record(state, work, label, None, -1, outcome))
+            state.save(work)
+
+
+def record(state: BpoState, work: Path, label: str, z: Sequence[float] | None, round_: int,
+           outcome: Outcome) -> Evaluation:
+    """Count the calls, keep the full answers on disk, and make the state's record of one evaluation."""
+    state.llm_calls += len(outcome.correct)
+    write_answers(work, label, [a.model_dump() for a in outcome.answers])
+    return Evaluation(label=label, round=round_, z=None if z is None else list(z), score=outcome.score,
+                      correct=outcome.correct, failed=outcome.failed, llm_calls=state.llm_calls)
+
+
+def progress_bar(config: BpoConfig, state: BpoState) -> tqdm:
+    return tqdm(total=config.budget, initial=len(state.evaluations), desc="BPO", unit="eval",
+                disable=not config.progress)
+
+
+def load_dev(config: BpoConfig) -> list[MCQuestion]:
+    questions = load_mcq(config.dev)
+    if not questions:
+        raise ValueError(f"{config.dev}: no questions")
+    return questions[: config.dev_limit] if config.dev_limit else questions
+
+
+def check_cost(config: BpoConfig, questions: Sequence[MCQuestion]) -> int:
+    """Print the LLM calls and (rough, 4 characters a token) tokens the run needs; refuse if too many."""
+    model_config = BladeConfig.load(config.model) if Path(config.model).is_dir() else None
+    knowledge_tokens = config.max_new_tokens or (model_config or BladeConfig()).generation.max_new_tokens
+    prompt = answer_prompt()
+    prompt_chars = sum(len(prompt.format(knowledge="", question=format_mcq(q))) for q in questions)
+    runs = config.budget + 2  # candidates + the two baselines
+    calls = len(questions) * runs
+    tokens = runs * (prompt_chars // 4 + len(questions) * (knowledge_tokens + 5))
+    console.print(f"BPO estimate: up to {calls} LLM calls ({len(questions)} dev questions x ({config.budget} "
+                  f"evaluations + 2 baselines)), about {tokens:,} tokens; cached calls are not repeated")
+    if config.max_llm_calls is not None and calls > config.max_llm_calls:
+        raise BpoBudgetError(f"the run needs up to {calls} LLM calls, more than --max-llm-calls "
+                             f"{config.max_llm_calls}; lower --budget or use --dev-limit")
+    return calls
+
+
+def chat_model(config: BpoConfig, llm: BaseChatModel | None) -> BaseChatModel:
+    """The LLM with client retries and, unless disabled, a persistent SQLite cache of its answers.
+
+    The cache sits on a copy, so a caller's model object is not changed. The cache file is ours, so
+    langchain's notice about deserializing cached objects is silenced (once per lookup, it floods).
+    """
+    model = llm if llm is not None else resolve_llm(config.llm, max_retries=config.max_retries)
+    if not config.use_cache:
+        return model
+    from langchain_community.cache import SQLiteCache
+
+    warnings.filterwarnings("ignore", message="The default value of `allowed_objects`")
+
+    config.cache_path.parent.mkdir(parents=True, exist_ok=True)
+    return model.model_copy(update={"cache": SQLiteCache(database_path=str(config.cache_path))})
+
+
+def run_identity(config: BpoConfig, llm: BaseChatModel | None, questions: Sequence[MCQuestion],
+                 projection: RandomProjection) -> dict[str, Any]:
+    """What a resumed run must share with the saved one (the budget may grow; these may not change)."""
+    llm_id = config.llm if llm is None else f"{type(llm).__name__}:{getattr(llm, 'model_name', '')}"
+    return {
+        "model": str(config.model), "llm": llm_id, "dev_sha256": sha256_file(config.dev),
+        "questions": [q.id for q in questions], "projection": projection.config.model_dump(),
+        "start": None if projection.center is None else projection.center.sum().item(),
+        "max_new_tokens": config.max_new_tokens, "seed": config.seed,
+    }
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def save_result(config: BpoConfig, lm: DomainLM, start: SoftPrompt | None, projection: RandomProjection,
+                state: BpoState) -> BpoResult:
+    """Write the best candidate if it strictly beats both baselines, else the better baseline."""
+    best, baseline = state.best(), state.best_baseline()
+    improved = best is not None and best.score > baseline.score
+    winner = best if improved and best is not None else baseline
+    if improved:
+        prompt = projection(torch.tensor(winner.z, dtype=torch.float32))
+        message = f"BPO improved dev accuracy from {baseline.score:.3f} to {winner.score:.3f} ({winner.label})"
+    else:
+        prompt = start if winner.label == "baseline-start" else None
+        message = f"BPO found no improvement over {winner.label} ({winner.score:.3f}); saved that model"
+    model = lm.with_soft_prompt(prompt)
+    model.config.provenance.stages.append("bpo")
+    model.config.provenance.dev_score = winner.score
+    model.config.provenance.data_hashes["bpo_dev"] = sha256_file(config.dev)
+    report = config.work_dir / "report"
+    shutil.rmtree(report, ignore_errors=True)
+    report.mkdir(parents=True)
+    shutil.copy(config.work_dir / ANSWERS_DIR / f"{winner.label}.jsonl", report / "knowledge.jsonl")
+    trace = {"message": message, "improved": improved, "winner": winner.label, "dev_score": winner.score,
+             "projection": projection.config.model_dump(), "config": config.model_dump(mode="json"),
+             "llm_calls": state.llm_calls, "baselines": [e.model_dump() for e in state.baselines],
+             "evaluations": [e.model_dump() for e in state.evaluations]}
+    write_atomic(report / "trace.json", json.dumps(trace, indent=1) + "\n")
+    plot_trace(state, report / "trace.png")
+    model.save_pretrained(config.out, extra_dirs={REPORT_DIR: report})
+    console.print(message)
+    return BpoResult(out=config.out, improved=improved, dev_score=winner.score, best_label=winner.label,
+                     baseline_scores={e.label: e.score for e in state.baselines},
+                     evaluations=len(state.evaluations), llm_calls=state.llm_calls, message=message)
+
+
+def plot_trace(state: BpoState, path: Path) -> None:
+    """Best-so-far dev accuracy against LLM calls spent, with each evaluation and the baselines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    calls = [e.llm_calls for e in state.evaluations]
+    scores = [e.score for e in state.evaluations]
+    best = [max(scores[: i + 1]) for i in range(len(scores))]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.scatter(calls, scores, s=12, alpha=0.5, label="evaluation")
+    ax.step(calls, best, where="post", label="best so far")
+    for baseline, style in zip(state.baselines, (":", "--")):
+        ax.axhline(baseline.score, linestyle=style, color="grey", label=baseline.label)
+    ax.set(xlabel="LLM calls", ylabel="dev accuracy", title="BPO")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
