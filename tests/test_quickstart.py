@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -14,10 +15,14 @@ def test_quickstart_fast_runs_and_resumes(tmp_path: Path) -> None:
     first = CliRunner().invoke(app, ["quickstart", "--out", str(out), "--fast"])
     assert first.exit_code == 0, first.output
     report = (out / "report.md").read_text()
-    for mode in ("| none |", "| gold |", "| blade"):
+    for mode in ("| none (LLM alone) |", "| blade: DP + KIT |", "| blade: DP + KIT + BPO |", "| gold knowledge"):
         assert mode in report
-    weights = out / "model-init" / "model.safetensors"
+    for stage in ("init", "dp", "kit", "bpo"):
+        assert (out / stage / "blade.json").is_file()
+    provenance = json.loads((out / "bpo" / "blade.json").read_text())["provenance"]
+    assert provenance["stages"][-4:] == ["init", "dp", "kit", "bpo"] and provenance["dev_score"] is not None
+    weights = out / "kit" / "model.safetensors"
     stamp = weights.stat().st_mtime_ns
     second = CliRunner().invoke(app, ["quickstart", "--out", str(out), "--fast"])
     assert second.exit_code == 0, second.output
-    assert weights.stat().st_mtime_ns == stamp, "a re-run must reuse the finished model"
+    assert weights.stat().st_mtime_ns == stamp, "a re-run must reuse the finished stages"
