@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from blade_core.bpo.commands import bpo_command
+from blade_core.evaluation.commands import eval_command
 from blade_core.training.commands import kit_command, pretrain_command
 from blade_core.training.kit_data_command import make_kit_data_command
 
@@ -113,6 +114,7 @@ app.command("pretrain")(pretrain_command)
 app.command("kit")(kit_command)
 app.command("make-kit-data")(make_kit_data_command)
 app.command("bpo")(bpo_command)
+app.command("eval")(eval_command)
 
 
 if __name__ == "__main__":
