@@ -1,8 +1,8 @@
-"""Write a directory so that it is either complete or absent: temp folder, then rename.
+"""Write files and directories so that they are either complete or absent: temp, then rename.
 
-A model directory that looks complete but is not (a crash mid-save, a full disk) is worse than none:
-it loads later and fails, or silently misbehaves. Everything that writes a model directory goes
-through `atomic_directory`.
+A model directory or state file that looks complete but is not (a crash mid-save, a full disk) is
+worse than none: it loads later and fails, or silently misbehaves. Everything that writes a model
+directory goes through `atomic_directory`; every state, report or data file through `atomic_file`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, Any
 
 
 @contextmanager
@@ -36,3 +37,29 @@ def atomic_directory(target: str | Path) -> Iterator[Path]:
     os.replace(staging, target)
     if previous is not None:
         shutil.rmtree(previous, ignore_errors=True)
+
+
+@contextmanager
+def atomic_file(target: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
+    """Yield a handle on a temporary file beside `target`; on success it replaces `target`.
+
+    The temporary file sits in the target's folder, so the final `os.replace` is a rename on one
+    file system; it is flushed to disk first, so a crash right after leaves the new file whole.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(target: str | Path, text: str) -> None:
+    with atomic_file(target) as handle:
+        handle.write(text)

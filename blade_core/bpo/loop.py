@@ -29,7 +29,8 @@ from blade_core.bpo.config import BpoConfig
 from blade_core.bpo.objective import DevObjective, Outcome
 from blade_core.bpo.optimizer import propose, sobol_points
 from blade_core.bpo.search_space import build_projection, starting_prompt
-from blade_core.bpo.state import ANSWERS_DIR, BpoState, Evaluation, write_answers, write_atomic
+from blade_core.atomic import write_text_atomic
+from blade_core.bpo.state import ANSWERS_DIR, BpoState, Evaluation, write_answers
 from blade_core.data import load_mcq
 from blade_core.data.records import MCQuestion
 from blade_core.domain_lm import DomainLM
@@ -211,7 +212,7 @@ def save_result(config: BpoConfig, lm: DomainLM, start: SoftPrompt | None, proje
              "projection": projection.config.model_dump(), "config": config.model_dump(mode="json"),
              "llm_calls": state.llm_calls, "baselines": [e.model_dump() for e in state.baselines],
              "evaluations": [e.model_dump() for e in state.evaluations]}
-    write_atomic(report / "trace.json", json.dumps(trace, indent=1) + "\n")
+    write_text_atomic(report / "trace.json", json.dumps(trace, indent=1) + "\n")
     plot_trace(state, report / "trace.png")
     model.save_pretrained(config.out, extra_dirs={REPORT_DIR: report})
     console.print(message)

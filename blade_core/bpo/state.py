@@ -10,12 +10,12 @@ new state, never a torn one. Each evaluation's full answers go to `OUT.work/answ
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
+
+from blade_core.atomic import write_text_atomic
 
 STATE_FILE = "state.json"
 ANSWERS_DIR = "answers"
@@ -68,7 +68,7 @@ class BpoState(BaseModel):
         return state
 
     def save(self, work_dir: Path) -> None:
-        write_atomic(work_dir / STATE_FILE, self.model_dump_json(indent=1))
+        write_text_atomic(work_dir / STATE_FILE, self.model_dump_json(indent=1))
 
     def add(self, evaluation: Evaluation) -> None:
         """Record a finished candidate evaluation; it was the first pending candidate."""
@@ -95,23 +95,8 @@ class BpoState(BaseModel):
         return f"eval-{len(self.evaluations):04d}"
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` all at once: temp file in the same folder, fsync, rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
 def write_answers(work_dir: Path, label: str, answers: list[dict[str, Any]]) -> Path:
     """Keep one evaluation's full answers (knowledge, reply, error) for inspection and the result."""
     path = work_dir / ANSWERS_DIR / f"{label}.jsonl"
-    write_atomic(path, "".join(json.dumps(a, ensure_ascii=False) + "\n" for a in answers))
+    write_text_atomic(path, "".join(json.dumps(a, ensure_ascii=False) + "\n" for a in answers))
     return path

@@ -9,9 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
-import os
 import re
-import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from blade_core.atomic import atomic_file
 from blade_core.data.errors import DataError
 
 logger = logging.getLogger("blade_core.data")
@@ -69,24 +68,15 @@ def read_jsonl(
 def write_jsonl(path: str | Path, records: Iterable[BaseModel | Mapping[str, Any]]) -> None:
     """Write one JSON object per line, atomically, gzip-compressed when the name ends in `.gz`.
 
-    The temporary file sits in the target folder so `os.replace` is a rename on one file system: a
-    crash mid-write leaves the old file intact, never a truncated one that a later load chokes on.
+    A crash mid-write leaves the old file intact, never a truncated one that a later load chokes on.
     Unicode is written as is (ensure_ascii=False) so Chinese data stays readable and half the size.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as raw_file:
-            if path.name.endswith(".gz"):
-                with gzip.GzipFile(fileobj=raw_file, mode="wb") as packed:
-                    packed.writelines(_json_lines(records))
-            else:
-                raw_file.writelines(_json_lines(records))
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, "wb") as raw_file:
+        if str(path).endswith(".gz"):
+            with gzip.GzipFile(fileobj=raw_file, mode="wb") as packed:
+                packed.writelines(_json_lines(records))
+        else:
+            raw_file.writelines(_json_lines(records))
 
 
 def _json_lines(records: Iterable[BaseModel | Mapping[str, Any]]) -> Iterator[bytes]:
