@@ -9,7 +9,6 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from blade_core.bpo.commands import bpo_command
 from blade_core.evaluation.commands import eval_command
@@ -98,16 +97,12 @@ def quickstart(
     fast: Annotated[bool, typer.Option(help="A few steps per stage: a smoke test, not a measurement.")] = False,
 ) -> None:
     """Train a domain LM through DP, KIT and BPO on the sample domain and show how much it helps."""
+    from blade_core.evaluation.report import table
     from blade_core.quickstart import run_quickstart
 
     report = run_quickstart(out, llm_spec=llm, fast=fast)
-    table = Table(title=f"Sample domain test split ({report.n} questions), LLM: {report.llm}, recipe: {report.recipe}")
-    for column in ("mode", "accuracy", "correct", "seconds"):
-        table.add_column(column)
-    for result in report.results:
-        table.add_row(result.mode, f"{result.accuracy:.1%}", f"{result.correct}/{result.n}", str(result.seconds))
-    console.print(table)
-    console.print(f"report: {out / 'report.md'}; total time {report.seconds} s")
+    console.print(table(report.evaluation))
+    console.print(f"recipe: {report.recipe}; report: {out / 'report.md'}; total time {report.seconds} s")
 
 
 app.command("pretrain")(pretrain_command)

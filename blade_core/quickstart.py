@@ -1,10 +1,11 @@
 """`blade quickstart`: the first thing a new user runs, on the packaged sample domain, offline.
 
 It builds a domain LM from scratch and takes it through the three BLADE stages (DP, KIT, BPO), then
-scores the general LLM on the sample test split with no knowledge, with the knowledge the model
-writes after KIT and after BPO, and with the reference (gold) knowledge as an upper bound. Each
-stage writes its own model directory under `out`; a re-run reuses every finished stage.
-The RAG baseline and the ablations arrive with `blade eval`.
+`blade eval` scores the general LLM on the sample test split: alone, with BLADE's knowledge, with
+retrieved passages (RAG, the baseline BLADE replaces), with both (hybrid), with the reference
+knowledge (an upper bound), and with the knowledge of the ablations (without BPO, without KIT,
+without DP; the ablations are not BPO-tuned). Each stage writes its own model directory under
+`out`; a re-run reuses every finished stage and every cached LLM answer.
 """
 
 from __future__ import annotations
@@ -17,11 +18,10 @@ from pydantic import BaseModel
 
 from blade_core.blade_config import BladeConfig
 from blade_core.data import load_corpus, load_mcq
-from blade_core.domain_lm import DomainLM
+from blade_core.evaluation import EvalReport
 from blade_core.llm import resolve_llm
 from blade_core.model_builder import ModelSize, init_model
 from blade_core.sample_domain import load_sample_domain
-from blade_core.scoring import accuracy, ask_with_knowledge
 
 
 class Recipe(BaseModel):
@@ -42,19 +42,9 @@ FAST = Recipe(name="fast (smoke test: few steps, numbers are not meaningful)", s
               kit_epochs=1, bpo_budget=3, bpo_dev_questions=8, test_questions=20)
 
 
-class ModeResult(BaseModel):
-    mode: str
-    accuracy: float
-    correct: int
-    n: int
-    seconds: float
-
-
 class QuickstartReport(BaseModel):
-    llm: str
     recipe: str
-    n: int
-    results: list[ModeResult]
+    evaluation: EvalReport
     stage_seconds: dict[str, float]
     seconds: float
 
@@ -70,7 +60,7 @@ def _stage(out: Path, timings: dict[str, float], name: str, build: Callable[[Pat
 
 
 def train_all(out: Path, recipe: Recipe, llm_spec: str) -> tuple[dict[str, Path], dict[str, float]]:
-    """init -> DP (KIT pairs mixed in) -> KIT -> BPO; returns each stage's model directory."""
+    """init -> DP (KIT pairs mixed in) -> KIT -> BPO, and KIT from init for the without-DP ablation."""
     from blade_core.bpo import BpoConfig, run_bpo
     from blade_core.training import KitConfig, PretrainConfig, run_kit, run_pretrain
 
@@ -86,52 +76,60 @@ def train_all(out: Path, recipe: Recipe, llm_spec: str) -> tuple[dict[str, Path]
     bpo = _stage(out, timings, "bpo", lambda d: run_bpo(BpoConfig(
         model=str(kit), dev=domain.dev, out=d, llm=llm_spec, budget=recipe.bpo_budget,
         n_init=min(8, recipe.bpo_budget), dev_limit=recipe.bpo_dev_questions, resume=True)))
-    return {"dp": dp, "kit": kit, "bpo": bpo}, timings
+    kit_only = _stage(out, timings, "kit-without-dp", lambda d: run_kit(KitConfig(
+        model=str(init), out=d, data=domain.kit, epochs=recipe.kit_epochs, learning_rate=5e-4, **common)))
+    return {"dp": dp, "kit": kit, "bpo": bpo, "kit-without-dp": kit_only}, timings
 
 
 def run_quickstart(out: Path, *, llm_spec: str = "offline", fast: bool = False) -> QuickstartReport:
-    """Train through every stage under `out`, score the LLM on the test split, write `report.md`."""
+    """Train through every stage under `out`, evaluate every mode, write `report.json` and `report.md`."""
+    from blade_core.evaluation import evaluate
+    from blade_core.evaluation.report import write_report
+
     started = time.perf_counter()
     recipe = FAST if fast else FULL
     models, timings = train_all(out, recipe, llm_spec)
-    questions = load_mcq(load_sample_domain().test)[: recipe.test_questions]
-    llm = resolve_llm(llm_spec)
-    texts = [q.with_options_text() for q in questions]
-
-    def knowledge_of(model_dir: Path) -> list[str | None]:
-        return list(DomainLM.from_pretrained(model_dir).generate_knowledge(texts, progress=True))
-
-    modes: dict[str, Callable[[], list[str | None]]] = {
-        "none (LLM alone)": lambda: [None] * len(questions),
-        "blade: DP + KIT": lambda: knowledge_of(models["kit"]),
-        "blade: DP + KIT + BPO": lambda: knowledge_of(models["bpo"]),
-        "gold knowledge (upper bound)": lambda: [q.knowledge for q in questions],
-    }
-    results = []
-    for mode, knowledge in modes.items():
-        t0 = time.perf_counter()
-        scored = ask_with_knowledge(llm, questions, knowledge())
-        results.append(ModeResult(mode=mode, accuracy=accuracy(scored), correct=sum(s.correct for s in scored),
-                                  n=len(scored), seconds=round(time.perf_counter() - t0, 2)))
-    report = QuickstartReport(llm=llm_spec, recipe=recipe.name, n=len(questions), results=results,
-                              stage_seconds=timings, seconds=round(time.perf_counter() - started, 1))
+    domain = load_sample_domain()
+    evaluation = evaluate(
+        load_mcq(domain.test)[: recipe.test_questions],
+        resolve_llm(llm_spec),
+        models={
+            "blade": models["bpo"],
+            "without BPO": models["kit"],
+            "without KIT": models["dp"],
+            "without DP": models["kit-without-dp"],
+        },
+        rag_corpus=domain.corpus,
+        hybrid_model="blade",
+        cache_path=out / "eval.cache.sqlite",
+        dataset="sample domain test split",
+    )
+    write_report(evaluation, out / "report.json", out / "report.questions.jsonl", out / "report.png")
+    report = QuickstartReport(recipe=recipe.name, evaluation=evaluation, stage_seconds=timings,
+                              seconds=round(time.perf_counter() - started, 1))
     write_report_md(report, out)
     return report
 
 
 def write_report_md(report: QuickstartReport, out: Path) -> None:
+    evaluation = report.evaluation
     lines = [
         "# BLADE quickstart report",
         "",
-        f"Sample domain (a fictional pharmacopoeia) test split, {report.n} questions; general LLM: "
-        f"`{report.llm}`; recipe: {report.recipe}.",
+        f"{evaluation.dataset} ({evaluation.n} questions, a fictional domain no LLM can know); "
+        f"general LLM: `{evaluation.llm}`; recipe: {report.recipe}.",
         "",
         "| mode | accuracy | correct | n | seconds |",
         "|---|---|---|---|---|",
     ]
-    lines += [f"| {r.mode} | {r.accuracy:.1%} | {r.correct} | {r.n} | {r.seconds} |" for r in report.results]
-    lines += ["", "Stage times (s, 0 when reused): "
-              + ", ".join(f"{k} {v}" for k, v in report.stage_seconds.items()), ""]
+    lines += [f"| {mode} | {r.accuracy:.1%} | {r.correct} | {r.n} | {r.seconds} |"
+              for mode, r in evaluation.results.items()]
+    lines += [f"- {mode}: skipped ({why})" for mode, why in evaluation.skipped.items()]
+    lines += ["", "Modes: `blade` is DP + KIT + BPO; `without ...` drop one stage (no BPO on those); "
+              "`rag` is MiniLM top-3 passages; `hybrid` is BLADE's knowledge plus those passages. "
+              "Every answer is in `report.questions.jsonl`.", "",
+              "Stage times (s, 0 when reused): " + ", ".join(f"{k} {v}" for k, v in report.stage_seconds.items()),
+              "", "![accuracy by mode](report.png)"]
     plots = sorted((out / "bpo" / "training").glob("*.png")) + sorted((out / "bpo" / "bpo").glob("*.png"))
     lines += [f"![{p.stem}]({p.relative_to(out)})" for p in plots]
     lines += ["", f"Total time: {report.seconds} s.", ""]

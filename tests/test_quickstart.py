@@ -15,9 +15,11 @@ def test_quickstart_fast_runs_and_resumes(tmp_path: Path) -> None:
     first = CliRunner().invoke(app, ["quickstart", "--out", str(out), "--fast"])
     assert first.exit_code == 0, first.output
     report = (out / "report.md").read_text()
-    for mode in ("| none (LLM alone) |", "| blade: DP + KIT |", "| blade: DP + KIT + BPO |", "| gold knowledge"):
-        assert mode in report
-    for stage in ("init", "dp", "kit", "bpo"):
+    for mode in ("none", "blade", "without BPO", "without KIT", "without DP", "rag", "hybrid", "gold"):
+        assert f"| {mode} |" in report
+    results = json.loads((out / "report.json").read_text())["results"]
+    assert results["gold"]["accuracy"] > results["none"]["accuracy"]
+    for stage in ("init", "dp", "kit", "bpo", "kit-without-dp"):
         assert (out / stage / "blade.json").is_file()
     provenance = json.loads((out / "bpo" / "blade.json").read_text())["provenance"]
     assert provenance["stages"][-4:] == ["init", "dp", "kit", "bpo"] and provenance["dev_score"] is not None
