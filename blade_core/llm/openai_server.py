@@ -133,6 +133,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        if self.close_connection:  # say so, or a pooling client reuses a socket we are closing
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(data)
 
@@ -193,8 +195,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         except Exception as error:  # the model failed: a 500 the client SDK will retry
             logger.exception("chat model failed")
-            self.close_connection = True
-            if not self._headers_sent:
+            if self._headers_sent:  # mid-stream: the response cannot be completed, drop it
+                self.close_connection = True
+            else:  # the request was read whole, so the connection stays usable
                 self._send_error(500, f"model error: {type(error).__name__}", "server_error")
 
     def _parse(self, raw: bytes) -> tuple[list[BaseMessage], bool, bool, str, list[str] | None]:
