@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from blade_core.sample_domain import load_sample_domain
+from blade_core.training.runner import last_complete_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,21 +37,25 @@ def env() -> dict[str, str]:
 
 def test_killed_run_resumes_from_its_last_checkpoint(tiny_lm_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "dp"
-    args = [sys.executable, *pretrain_args(tiny_lm_dir, out, "--max-steps", "40", "--save-steps", "4")]
+    work = out.with_name("dp.work")
+    args = [sys.executable, *pretrain_args(tiny_lm_dir, out, "--max-steps", "60", "--save-steps", "4")]
     process = subprocess.Popen(args, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    checkpoint = out.with_name("dp.work") / "checkpoint-8"
     deadline = time.monotonic() + 180
-    while not checkpoint.is_dir() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
+    while last_complete_checkpoint(work) is None and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert process.poll() is None, "the run ended before it could be killed mid-way"
     process.send_signal(signal.SIGKILL)
     process.wait()
-    assert checkpoint.is_dir(), "the run should have checkpointed before it was killed"
     assert not out.exists(), "a killed run must not leave a model directory that looks complete"
+    checkpoint = last_complete_checkpoint(work)
+    assert checkpoint is not None, "the run should have checkpointed before it was killed"
+    done = int(checkpoint.rsplit("-", 1)[-1])
 
     resumed = subprocess.run([*args, "--resume"], env=env(), capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    steps = logged_steps(out)
-    assert steps == list(range(1, 41)), "resume must continue the step count with nothing lost or repeated"
+    assert logged_steps(out) == list(range(1, 61)), "the step count must continue with nothing lost"
+    ran = resumed.stdout.count("'loss':") + resumed.stderr.count("'loss':")
+    assert ran == 60 - done, f"resumed at step {done}, so only {60 - done} steps should run again, not {ran}"
 
 
 @pytest.mark.slow
