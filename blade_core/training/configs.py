@@ -55,6 +55,12 @@ class PretrainConfig(TrainOptions):
     corpus: list[Path] = Field(min_length=1, description="corpus folders / .txt / JSONL files")
     block_size: int | None = Field(default=None, description="tokens per block; default min(512, context)")
     packing: bool = Field(default=True, description="pack documents into full blocks (else pad each)")
+    sentence_permutations: int = Field(
+        default=0, ge=0, description="copies of each document with its sentences shuffled (augmentation)"
+    )
+    entity_documents: int = Field(
+        default=0, ge=0, description="documents per recurring name, gathering its sentences (augmentation)"
+    )
     mix_instructions: Path | None = Field(default=None, description="KIT pairs to mix into the stream")
     instruction_repeats: int = Field(default=1, ge=1, description="copies of each mixed pair")
     mix_general: Path | None = Field(default=None, description="general text against forgetting")

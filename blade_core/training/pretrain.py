@@ -16,6 +16,7 @@ import torch
 from torch.utils.data import Dataset
 from transformers import PreTrainedTokenizerBase
 
+from blade_core.augmentation import augment_documents
 from blade_core.data import load_corpus, load_instructions
 from blade_core.domain_lm import encode_knowledge_prompt
 from blade_core.prompts import KnowledgeTemplate
@@ -103,7 +104,8 @@ def build_blocks(config: PretrainConfig, tokenizer: PreTrainedTokenizerBase, tem
             f"block size {block_size} is larger than the model's context ({context_length} tokens); "
             f"use --block-size {context_length} or less"
         )
-    documents = load_corpus(config.corpus)
+    documents = augment_documents(load_corpus(config.corpus), config.sentence_permutations,
+                                  config.entity_documents, config.seed)
     sequences = tokenizer([d.text for d in documents], add_special_tokens=False, verbose=False)["input_ids"]
     if config.mix_instructions is not None:
         sequences += instruction_texts(tokenizer, template, config.mix_instructions) * config.instruction_repeats
