@@ -2,20 +2,30 @@
 
 Input layout for every question (what KIT trains on and BPO optimizes):
 
-    [pad ... pad][soft prompt (n virtual tokens)][template prefix][question][template suffix]
+    [soft prompt (n virtual tokens)][template prefix][question][template suffix]
 
 The soft prompt goes first, as in peft's prompt tuning, so a peft-loaded adapter and this class see
-the same sequence. Batches are left-padded with attention masks, so greedy outputs do not depend on
-which other questions share the batch.
+the same sequence. The soft prompt and the template prefix are the same for every question, so by
+default their key/value cache is computed once (and kept until the weights or the soft prompt
+change) and each batch starts from it (prefix caching):
+
+    cached:   [soft prompt][template prefix] (from the cache) [pad ... pad][question][suffix]
+    uncached: [pad ... pad][soft prompt][template prefix][question][suffix]
+
+Padding is masked out and position ids count only real tokens, so in both layouts every real token
+has the same position and attends to the same tokens: greedy outputs do not depend on the layout or
+on which other questions share the batch.
 """
 
 from __future__ import annotations
 
 import copy
+import inspect
 import logging
 import shutil
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +33,21 @@ import torch
 from transformers import (
     AutoModelForCausalLM,
     AutoTokenizer,
+    DynamicCache,
     PreTrainedModel,
     PreTrainedTokenizerBase,
     TextIteratorStreamer,
 )
+from transformers.cache_utils import DynamicLayer
 
 from blade_core.atomic import atomic_directory
 from blade_core.blade_config import BladeConfig, GenerationDefaults
+from blade_core.model_checks import (
+    ModelDirectoryError,
+    check_context_fits,
+    check_weights_present,
+    naming_damaged_weights,
+)
 from blade_core.prompts import KnowledgeTemplate
 from blade_core.soft_prompt import SoftPrompt
 
@@ -65,6 +83,29 @@ def prepare_tokenizer(tokenizer: PreTrainedTokenizerBase) -> PreTrainedTokenizer
     return tokenizer
 
 
+@dataclass(frozen=True)
+class PrefixCache:
+    """The shared prefix's embeddings (1 x P x hidden) and per-layer keys and values (1 x heads x P x d).
+
+    `key` says what it was computed from; `layers` is None when the model's cache cannot be reused
+    this way (not a plain `DynamicCache`), and generation then runs uncached.
+    """
+
+    key: tuple[Any, ...]
+    embeds: torch.Tensor
+    layers: list[tuple[torch.Tensor, torch.Tensor]] | None
+
+    @property
+    def length(self) -> int:
+        return self.embeds.shape[1]
+
+    def expand(self, batch: int) -> DynamicCache:
+        """A fresh cache for `batch` rows; generation appends to it, the stored tensors stay as they are."""
+        assert self.layers is not None
+        return DynamicCache(ddp_cache_data=[(k.expand(batch, -1, -1, -1), v.expand(batch, -1, -1, -1))
+                                            for k, v in self.layers])
+
+
 def encode_knowledge_prompt(
     tokenizer: PreTrainedTokenizerBase, template: KnowledgeTemplate, question: str
 ) -> tuple[list[int], list[int], list[int]]:
@@ -85,7 +126,8 @@ class DomainLM:
 
     Thread-safe: generation holds a lock, so one instance can serve many threads or tasks.
     `with_soft_prompt` gives a view with another soft prompt that shares the weights (BPO evaluates
-    many candidate prompts on one loaded model this way).
+    many candidate prompts on one loaded model this way). `prefix_caching=False` generates without
+    the shared prefix's cache (same outputs, slower; for comparison).
     """
 
     def __init__(
@@ -96,6 +138,7 @@ class DomainLM:
         soft_prompt: SoftPrompt | None = None,
         config: BladeConfig | None = None,
         name_or_path: str | None = None,
+        prefix_caching: bool = True,
     ) -> None:
         self.model = model.eval()
         self.tokenizer = prepare_tokenizer(tokenizer)
@@ -104,6 +147,8 @@ class DomainLM:
         if self.config.provenance.base_model is None:
             self.config.provenance.base_model = self.name_or_path
         self._lock = threading.Lock()
+        self.prefix_caching = prefix_caching
+        self._prefix: PrefixCache | None = None
         self.soft_prompt: SoftPrompt | None = None
         self._soft_embeds: torch.Tensor | None = None
         self._set_soft_prompt(soft_prompt)
@@ -122,24 +167,39 @@ class DomainLM:
 
         A model directory's `soft_prompt/` and `blade.json` are used when present; pass
         `soft_prompt` (a SoftPrompt or a peft adapter folder) to use another one. Weights load from
-        safetensors only, and remote code runs only when `trust_remote_code=True`.
+        safetensors only, and remote code runs only when `trust_remote_code=True`. A directory that
+        cannot work (no or damaged weights, a too-new `blade.json`, a tokenizer that cannot pad, a
+        context the soft prompt and template fill) fails here, naming the file and field.
         """
         source = str(path_or_hub_id)
         target = resolve_device(device)
-        model = AutoModelForCausalLM.from_pretrained(
-            source,
-            dtype=resolve_dtype(dtype, target),
-            trust_remote_code=trust_remote_code,
-            use_safetensors=True,
-        ).to(target)
-        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
         local = Path(source)
-        config = BladeConfig.load(local) if local.is_dir() else None
+        config = BladeConfig.load(local) if local.is_dir() else None  # a too-new one stops here
+        if local.is_dir():
+            check_weights_present(local)
+        with naming_damaged_weights(local):
+            model = AutoModelForCausalLM.from_pretrained(
+                source,
+                dtype=resolve_dtype(dtype, target),
+                trust_remote_code=trust_remote_code,
+                use_safetensors=True,
+            ).to(target)
+        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
+        try:
+            prepare_tokenizer(tokenizer)
+        except ValueError as err:
+            raise ModelDirectoryError(
+                f"{source}: {err}: set 'pad_token' or 'eos_token' in tokenizer_config.json"
+            ) from None
         if soft_prompt is None and (local / SOFT_PROMPT_DIR).is_dir():
             soft_prompt = local / SOFT_PROMPT_DIR
         if isinstance(soft_prompt, (str, Path)):
             soft_prompt = SoftPrompt.from_pretrained(soft_prompt)
-        return cls(model, tokenizer, soft_prompt=soft_prompt, config=config, name_or_path=source)
+        lm = cls(model, tokenizer, soft_prompt=soft_prompt, config=config, name_or_path=source)
+        prefix, _, suffix = encode_knowledge_prompt(lm.tokenizer, lm.template, "")
+        check_context_fits(source, context=lm.context_length, soft_tokens=lm.n_soft_tokens,
+                           template_tokens=len(prefix) + len(suffix))
+        return lm
 
     def _set_soft_prompt(self, soft_prompt: SoftPrompt | None) -> None:
         if soft_prompt is not None:
@@ -148,6 +208,7 @@ class DomainLM:
         else:
             self._soft_embeds = None
         self.soft_prompt = soft_prompt
+        self._prefix = None
 
     def with_soft_prompt(self, soft_prompt: SoftPrompt | None) -> DomainLM:
         """A view of this model with another (or no) soft prompt; weights are shared, not copied."""
@@ -177,8 +238,8 @@ class DomainLM:
     def n_soft_tokens(self) -> int:
         return 0 if self.soft_prompt is None else self.soft_prompt.n_tokens
 
-    def _prompt_ids(self, question: str, max_new_tokens: int) -> list[int]:
-        """The question's token ids in the template, cut from the left to fit the context."""
+    def _prompt_parts(self, question: str, max_new_tokens: int) -> tuple[list[int], list[int]]:
+        """(template prefix, question + suffix) token ids; the question is cut from the left to fit."""
         prefix, body, suffix = encode_knowledge_prompt(self.tokenizer, self.template, question)
         budget = self.context_length - self.n_soft_tokens - len(prefix) - len(suffix) - max_new_tokens
         if budget <= 0:
@@ -194,7 +255,12 @@ class DomainLM:
                 budget,
             )
             body = body[-budget:]
-        return prefix + body + suffix
+        return prefix, body + suffix
+
+    def _prompt_ids(self, question: str, max_new_tokens: int) -> list[int]:
+        """The question's token ids in the template, cut from the left to fit the context."""
+        prefix, rest = self._prompt_parts(question, max_new_tokens)
+        return prefix + rest
 
     def _batch_inputs(self, prompts: Sequence[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         """Left-padded `inputs_embeds` (batch x seq x hidden) with the soft prompt, and the mask."""
@@ -216,6 +282,64 @@ class DomainLM:
                 rows.append(torch.cat([embeds[row, :pad], self._soft_embeds, embeds[row, pad:]]))
             embeds = torch.stack(rows)
         return embeds, mask.to(self.device)
+
+    def _weights_key(self) -> tuple[Any, ...]:
+        """Changes whenever the weights or the soft prompt change (in-place updates bump `_version`)."""
+        tensors = [*self.model.parameters()] + ([self._soft_embeds] if self._soft_embeds is not None else [])
+        version = sum(0 if t.is_inference() else t._version for t in tensors)
+        return self.model.dtype, self.device, id(self._soft_embeds), version
+
+    def _prefix_cache(self, prefix_ids: list[int]) -> PrefixCache | None:
+        """The shared prefix's cache: computed on first use, then reused until the weights change.
+
+        Call with the lock held. None when there is nothing to cache or the model's cache type cannot
+        be expanded to a batch (then generation runs uncached).
+        """
+        key = (tuple(prefix_ids), *self._weights_key())
+        if self._prefix is None or self._prefix.key != key:
+            ids = torch.tensor([prefix_ids], dtype=torch.long, device=self.device)
+            embeds = self.model.get_input_embeddings()(ids)
+            if self._soft_embeds is not None:
+                embeds = torch.cat([self._soft_embeds[None], embeds], dim=1)
+            layers = None
+            if embeds.shape[1] > 0:
+                extra = {"logits_to_keep": 1} if "logits_to_keep" in inspect.signature(
+                    self.model.forward).parameters else {}
+                cache = self.model(inputs_embeds=embeds, use_cache=True, **extra).past_key_values
+                if isinstance(cache, DynamicCache) and all(type(layer) is DynamicLayer for layer in cache.layers):
+                    layers = [(layer.keys, layer.values) for layer in cache.layers]
+            self._prefix = PrefixCache(key, embeds, layers)
+        return self._prefix if self._prefix.layers is not None else None
+
+    def _cached_batch_inputs(
+        self, prefix: PrefixCache, rests: Sequence[list[int]]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """`inputs_embeds` (batch x (P + seq) x hidden) and mask for [prefix][pad ... pad][rest].
+
+        Generation takes the first P positions from the cache and feeds only the rest; the padding
+        sits between the prefix and each row's question, masked out.
+        """
+        width = max(len(rest) for rest in rests)
+        ids = torch.full((len(rests), width), self.tokenizer.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(rests), prefix.length + width), dtype=torch.long)
+        mask[:, : prefix.length] = 1
+        for row, rest in enumerate(rests):
+            ids[row, width - len(rest) :] = torch.tensor(rest)
+            mask[row, prefix.length + width - len(rest) :] = 1
+        embeds = self.model.get_input_embeddings()(ids.to(self.device))
+        embeds = torch.cat([prefix.embeds.expand(len(rests), -1, -1), embeds], dim=1)
+        return embeds, mask.to(self.device)
+
+    def _generate(self, prompts: Sequence[tuple[list[int], list[int]]], **kwargs: Any) -> torch.Tensor:
+        """HF `generate` for one batch of (prefix, rest) prompts that share one prefix: new tokens only."""
+        with self._lock, torch.inference_mode():
+            prefix = self._prefix_cache(prompts[0][0]) if self.prefix_caching else None
+            if prefix is None:
+                embeds, mask = self._batch_inputs([p + rest for p, rest in prompts])
+            else:
+                embeds, mask = self._cached_batch_inputs(prefix, [rest for _, rest in prompts])
+                kwargs["past_key_values"] = prefix.expand(len(prompts))
+            return self.model.generate(inputs_embeds=embeds, attention_mask=mask, **kwargs)
 
     def _generation_kwargs(self, overrides: dict[str, Any]) -> dict[str, Any]:
         unknown = set(overrides) - set(GenerationDefaults.model_fields)
@@ -254,8 +378,8 @@ class DomainLM:
         if isinstance(questions, str):
             raise TypeError("generate_knowledge takes a list of questions; wrap a single one in a list")
         kwargs = self._generation_kwargs(generation)
-        prompts = [self._prompt_ids(q, kwargs["max_new_tokens"]) for q in questions]
-        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+        prompts = [self._prompt_parts(q, kwargs["max_new_tokens"]) for q in questions]
+        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i][1]))
         results: list[str] = [""] * len(prompts)
         batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
         if progress:
@@ -263,9 +387,7 @@ class DomainLM:
 
             batches = tqdm(batches, desc="knowledge", unit="batch")
         for batch in batches:
-            embeds, mask = self._batch_inputs([prompts[i] for i in batch])
-            with self._lock, torch.inference_mode():
-                output = self.model.generate(inputs_embeds=embeds, attention_mask=mask, **kwargs)
+            output = self._generate([prompts[i] for i in batch], **kwargs)
             texts = self.tokenizer.batch_decode(output, skip_special_tokens=True)
             for index, text in zip(batch, texts):
                 results[index] = text.strip()
@@ -274,16 +396,13 @@ class DomainLM:
     def stream_knowledge(self, question: str, **generation: Any) -> Iterator[str]:
         """Yield the knowledge for one question piece by piece, as it is generated."""
         kwargs = self._generation_kwargs(generation)
-        embeds, mask = self._batch_inputs([self._prompt_ids(question, kwargs["max_new_tokens"])])
+        prompt = self._prompt_parts(question, kwargs["max_new_tokens"])
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         errors: list[BaseException] = []
 
         def run() -> None:
             try:
-                with self._lock, torch.inference_mode():
-                    self.model.generate(
-                        inputs_embeds=embeds, attention_mask=mask, streamer=streamer, **kwargs
-                    )
+                self._generate([prompt], streamer=streamer, **kwargs)
             except BaseException as err:  # re-raised in the consumer's thread below
                 errors.append(err)
                 streamer.end()

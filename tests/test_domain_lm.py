@@ -41,6 +41,43 @@ def test_batched_equals_single_with_soft_prompt(tiny_lm: DomainLM) -> None:
     assert lm.generate_knowledge(QUESTIONS, max_new_tokens=24, batch_size=2) == single
 
 
+def uncached(lm: DomainLM) -> DomainLM:
+    view = lm.with_soft_prompt(lm.soft_prompt)
+    view.prefix_caching = False
+    return view
+
+
+@pytest.mark.parametrize("soft", [False, True])
+def test_prefix_cache_gives_the_uncached_outputs(tiny_lm: DomainLM, soft: bool) -> None:
+    lm = tiny_lm.with_soft_prompt(projected(tiny_lm) if soft else None)
+    questions = QUESTIONS + [q.upper() for q in QUESTIONS] + [q[: len(q) // 2] for q in QUESTIONS]
+    expected = uncached(lm).generate_knowledge(questions, max_new_tokens=24, batch_size=8)
+    for batch_size in (1, 4, 16):
+        assert lm.generate_knowledge(questions, max_new_tokens=24, batch_size=batch_size) == expected
+    assert lm._prefix is not None and lm._prefix.layers is not None, "the cached path must have run"
+
+
+def test_prefix_cache_follows_weight_updates(tiny_lm: DomainLM) -> None:
+    lm = tiny_lm.with_soft_prompt(projected(tiny_lm))
+    before = lm.generate_knowledge(QUESTIONS, max_new_tokens=16)
+    with torch.no_grad():
+        for parameter in lm.model.parameters():
+            parameter.mul_(1.5)
+    after = lm.generate_knowledge(QUESTIONS, max_new_tokens=16)
+    assert after == uncached(lm).generate_knowledge(QUESTIONS, max_new_tokens=16)
+    assert after != before
+
+
+@pytest.mark.filterwarnings("ignore:Passing `repetition_penalty`:UserWarning")
+def test_repetition_penalty_batched_equals_single(tiny_lm: DomainLM) -> None:
+    # With left padding before the prompt, HF's penalty skipped as many generated tokens as a row
+    # had padding; with the prefix cache the padding sits after the prefix and nothing is skipped.
+    lm = tiny_lm.with_soft_prompt(projected(tiny_lm))
+    settings = {"max_new_tokens": 24, "repetition_penalty": 1.3}
+    batched = lm.generate_knowledge(QUESTIONS, batch_size=8, **settings)
+    assert batched == [lm.generate_knowledge([q], **settings)[0] for q in QUESTIONS]
+
+
 def test_soft_prompt_reaches_the_model(tiny_lm: DomainLM) -> None:
     # An overfit model may keep its greedy text under a soft prompt, so look at the logits.
     prompted = tiny_lm.with_soft_prompt(projected(tiny_lm, seed=3))
