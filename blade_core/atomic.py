@@ -3,6 +3,8 @@
 A model directory or state file that looks complete but is not (a crash mid-save, a full disk) is
 worse than none: it loads later and fails, or silently misbehaves. Everything that writes a model
 directory goes through `atomic_directory`; every state, report or data file through `atomic_file`.
+A write that fails (a full disk, a file-size limit) raises `AtomicWriteError`, naming the target and
+saying that what was there before is untouched.
 """
 
 from __future__ import annotations
@@ -14,6 +16,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
+
+from safetensors import SafetensorError
+
+WRITE_FAILURES = (OSError, SafetensorError)
+"""What a failed write raises: OSError, or safetensors' own error around one."""
+
+
+class AtomicWriteError(OSError):
+    """Writing a file or directory failed part-way; the previous version, if any, is untouched."""
+
+
+def _write_failed(target: Path, error: BaseException) -> AtomicWriteError:
+    kept = "the previous one is untouched" if target.exists() else "nothing was written there"
+    return AtomicWriteError(
+        f"could not write {target} ({type(error).__name__}: {error}); {kept}. "
+        "If the disk is full or a file-size limit was hit, make room and run again"
+    )
 
 
 @contextmanager
@@ -27,6 +46,9 @@ def atomic_directory(target: str | Path) -> Iterator[Path]:
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
         yield staging
+    except WRITE_FAILURES as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise _write_failed(target, error) from error
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -55,6 +77,9 @@ def atomic_file(target: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, target)
+    except OSError as error:
+        Path(temp).unlink(missing_ok=True)
+        raise _write_failed(target, error) from error
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise

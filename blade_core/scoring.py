@@ -14,6 +14,7 @@ from langchain_core.output_parsers import StrOutputParser
 from pydantic import BaseModel
 
 from blade_core.data.records import MCQuestion
+from blade_core.llm.resolve import mask_secrets
 from blade_core.prompts import answer_prompt, format_mcq, knowledge_or_placeholder, parse_answer
 
 
@@ -38,8 +39,8 @@ def ask_with_knowledge(
 ) -> list[ScoredAnswer]:
     """Answer every question given its knowledge; calls run concurrently up to `max_concurrency`.
 
-    A call that still fails after the model's own retries is recorded with its error (and counted
-    wrong), never raised: one bad call must not throw away a whole evaluation.
+    A call that still fails after the model's own retries is recorded with its error (secrets
+    masked, and counted wrong), never raised: one bad call must not throw away a whole evaluation.
     """
     if len(questions) != len(knowledge):
         raise ValueError(f"{len(questions)} questions but {len(knowledge)} knowledge texts")
@@ -61,7 +62,7 @@ def ask_with_knowledge(
                 predicted=sorted(predicted),
                 gold=list(question.answer),
                 correct=predicted == set(question.answer),
-                error=f"{type(reply).__name__}: {reply}" if failed else None,
+                error=mask_secrets(f"{type(reply).__name__}: {reply}") if failed else None,
             )
         )
     return scored

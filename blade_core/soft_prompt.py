@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import torch
 from peft import PromptTuningConfig, TaskType
@@ -50,6 +51,7 @@ class SoftPrompt:
         z: torch.Tensor | None = None,
         projection: ProjectionConfig | None = None,
         center: torch.Tensor | None = None,
+        source: Path | None = None,
     ) -> None:
         if embeddings.ndim != 2:
             raise SoftPromptError(
@@ -59,6 +61,8 @@ class SoftPrompt:
         self.z = None if z is None else z.detach().float().cpu()
         self.projection = projection
         self.center = None if center is None else center.detach().float().cpu()
+        self.source = source
+        """The folder it was loaded from, named in errors; None when made in memory."""
 
     @property
     def n_tokens(self) -> int:
@@ -71,8 +75,9 @@ class SoftPrompt:
     def check_fits(self, hidden_size: int, where: str = "the model") -> None:
         """Fail early and clearly: a mismatched prompt would otherwise crash deep in a matmul."""
         if self.hidden_size != hidden_size:
+            loaded = f"{self.source}: " if self.source is not None else ""
             raise SoftPromptError(
-                f"soft prompt has hidden size {self.hidden_size} but {where} has {hidden_size}; "
+                f"{loaded}soft prompt has hidden size {self.hidden_size} but {where} has {hidden_size}; "
                 "it was made for another model: re-run BPO (or prompt tuning) for this one"
             )
 
@@ -116,7 +121,7 @@ class SoftPrompt:
         weights = folder / ADAPTER_WEIGHTS
         if not weights.is_file():
             raise SoftPromptError(f"{folder}: no {ADAPTER_WEIGHTS}; is this a peft prompt-tuning adapter?")
-        config = json.loads((folder / "adapter_config.json").read_text())
+        config = _read_json(folder / "adapter_config.json")
         if config.get("peft_type") != "PROMPT_TUNING":
             raise SoftPromptError(
                 f"{folder / 'adapter_config.json'}: field 'peft_type' is {config.get('peft_type')!r}, "
@@ -131,12 +136,25 @@ class SoftPrompt:
         embeddings = tensors["prompt_embeddings"]
         z = projection = center = None
         if (folder / PROJECTION_FILE).is_file():
-            record = json.loads((folder / PROJECTION_FILE).read_text())
+            record = _read_json(folder / PROJECTION_FILE)
             projection = ProjectionConfig.model_validate(record["projection"])
             z = torch.tensor(record["z"], dtype=torch.float32)
             if (folder / CENTER_FILE).is_file():
                 center = load_file(str(folder / CENTER_FILE))["center"]
-        return cls(embeddings, z=z, projection=projection, center=center)
+        return cls(embeddings, z=z, projection=projection, center=center, source=folder)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    """A soft-prompt folder's JSON file; a missing or broken one is a SoftPromptError naming it."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SoftPromptError(f"{path}: missing; is this a peft prompt-tuning adapter?") from None
+    except (ValueError, UnicodeDecodeError) as err:
+        raise SoftPromptError(f"{path}: not valid JSON ({err})") from None
+    if not isinstance(record, dict):
+        raise SoftPromptError(f"{path}: expected a JSON object, got a {type(record).__name__}")
+    return record
 
 
 class RandomProjection:

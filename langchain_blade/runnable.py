@@ -18,7 +18,8 @@ Batching: `batch`/`abatch` make ONE `generate_knowledge` call for all valid inpu
 `n_samples`), and `max_concurrency`, when set, caps how many questions share one forward pass (the
 generation batch size) instead of starting threads. Async methods run generation in a thread
 executor, so the event loop never blocks; `DomainLM` serializes access to the weights with its lock,
-so the runnable is safe to share between threads and tasks.
+so the runnable is safe to share between threads and tasks. At most `max_pending` calls are in
+generation or queued for it at once; further callers wait (back-pressure) instead of piling up work.
 
 Streaming: in "str" and "dict" mode the knowledge streams piece by piece as the domain LM writes it
 ("dict" streams `AddableDict` chunks: first the input keys with an empty "knowledge", then knowledge
@@ -29,6 +30,7 @@ streams its answer as usual. With several samples, every mode yields the combine
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, Literal, cast
 
@@ -37,10 +39,10 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import RunnableConfig, RunnableSerializable
 from langchain_core.runnables.config import run_in_executor
 from langchain_core.runnables.utils import AddableDict
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 from typing_extensions import Self
 
-from blade_core.prompts import answer_prompt, knowledge_or_placeholder
+from blade_core.prompts import answer_prompt, knowledge_or_placeholder, neutralize_delimiters
 from langchain_blade._consistency import SampleMode, combine_samples
 from langchain_blade._domain import DomainLMFields, aiterate, sample_knowledge, stream_stripped
 
@@ -84,6 +86,15 @@ class BladeKnowledgeRunnable(DomainLMFields, RunnableSerializable[BladeInput, An
     n_samples: int = Field(default=1, ge=1)
     """Knowledge samples per question, combined by `sample_mode` (self-consistency)."""
     sample_mode: SampleMode = "join"
+    max_pending: int = Field(default=32, ge=1)
+    """Most calls (invoke, batch or stream) this runnable lets into generation at once; later
+    callers wait for a place, holding only their input (back-pressure), so a burst of requests
+    cannot pile up prompts and tensors in memory."""
+    _admission: threading.BoundedSemaphore = PrivateAttr()
+
+    def model_post_init(self, context: Any) -> None:
+        super().model_post_init(context)
+        self._admission = threading.BoundedSemaphore(self.max_pending)
 
     @field_validator("prompt")
     @classmethod
@@ -132,10 +143,16 @@ class BladeKnowledgeRunnable(DomainLMFields, RunnableSerializable[BladeInput, An
         return question, fields
 
     def _knowledge(self, questions: list[str], batch_size: int) -> list[str]:
-        samples = sample_knowledge(
-            self.lm, questions, self.n_samples, self.generation_settings(), batch_size
-        )
+        with self._admission:
+            samples = sample_knowledge(
+                self.lm, questions, self.n_samples, self.generation_settings(), batch_size
+            )
         return [combine_samples(found, self.sample_mode) for found in samples]
+
+    def _admitted(self, pieces: Iterator[str]) -> Iterator[str]:
+        """`pieces`, generated while holding one of the `max_pending` places."""
+        with self._admission:
+            yield from pieces
 
     def _respond(self, question: str, fields: dict[str, Any], knowledge: str) -> Any:
         if self.output == "str":
@@ -143,7 +160,8 @@ class BladeKnowledgeRunnable(DomainLMFields, RunnableSerializable[BladeInput, An
         if self.output == "dict":
             return {**fields, "knowledge": knowledge}
         prompt = self.prompt or answer_prompt()
-        variables = {**fields, "question": question, "knowledge": knowledge_or_placeholder(knowledge)}
+        variables = {**fields, "question": neutralize_delimiters(question),
+                     "knowledge": knowledge_or_placeholder(knowledge)}
         return BladePromptValue(messages=prompt.format_messages(**variables), knowledge=knowledge)
 
     def _invoke_one(self, input: BladeInput) -> Any:
@@ -174,7 +192,7 @@ class BladeKnowledgeRunnable(DomainLMFields, RunnableSerializable[BladeInput, An
         if self.output == "prompt" or self.n_samples > 1:
             yield self._respond(question, fields, self._knowledge([question], self.batch_size)[0])
             return
-        pieces = stream_stripped(self.lm, question, self.generation_settings())
+        pieces = self._admitted(stream_stripped(self.lm, question, self.generation_settings()))
         if self.output == "dict":
             yield AddableDict({**fields, "knowledge": ""})
             for piece in pieces:

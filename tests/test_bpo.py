@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -26,10 +30,13 @@ from blade_core.bpo.search_space import build_projection, text_soft_prompt
 from blade_core.bpo.state import BpoState, Evaluation, ResumeError, write_answers
 from blade_core.data import load_mcq, read_jsonl
 from blade_core.domain_lm import DomainLM
-from blade_core.llm import OfflineChatModel, OpenAICompatibleServer
+from blade_core.llm import OfflineChatModel, OpenAICompatibleServer, load_minilm
+from blade_core.llm.faults import FaultInjectingServer
 from blade_core.sample_domain import load_sample_domain
 
 N_DEV = 12
+ROOT = Path(__file__).resolve().parents[1]
+_PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
 class Interrupted(Exception):
@@ -225,3 +232,81 @@ def test_only_a_strict_improvement_is_saved(tiny_lm: DomainLM, tmp_path: Path, b
     assert saved.config.provenance.dev_score == best
     if not improved:
         assert "no improvement" in result.message
+
+
+def reach(server: OpenAICompatibleServer, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Point `openai:` specs at `server`, here and in child processes (whose env is returned)."""
+    for name in _PROXY_VARS:  # a proxy set for the internet must not capture 127.0.0.1
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-bpo")
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+def saved_state(out: Path) -> BpoState:
+    return BpoState.model_validate_json((out.with_name(out.name + ".work") / "state.json").read_text())
+
+
+def test_an_outage_stops_the_run_faults_are_retried_and_nothing_is_paid_twice(
+    tiny_lm_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load_minilm()  # the server's model must not spend the client's 1 s timeout loading
+    out = tmp_path / "out"
+    settings = dict(llm="openai:offline", dev_limit=8, n_init=2, budget=2, batch_size=2)
+    with FaultInjectingServer(OfflineChatModel(), stall=3.0, retry_after=0.2) as server:
+        reach(server, monkeypatch)
+        server.outage("500")  # the endpoint is down: every call fails after its retries
+        with pytest.raises(LLMUnavailableError, match="all 8 LLM calls failed.*500.*--resume"):
+            run_bpo(config_for(tiny_lm_dir, out, max_retries=1, timeout=1.0, **settings))
+        assert [r.retry for r in server.log].count(1) == 8 and not server.answered()
+        assert not out.exists()
+
+        server.outage(None)  # back up, with a timeout, a 429, a 500 and a cut connection on the way
+        start = len(server.log)
+        server.inject("timeout", "429", "500", "drop")
+        result = run_bpo(config_for(tiny_lm_dir, out, max_retries=2, timeout=1.0, resume=True, **settings))
+        faulted = {r.prompt for r in server.log[start:start + 4]}
+        assert faulted <= {r.prompt for r in server.log[start:] if r.retry and not r.fault}
+        assert result.evaluations == 2 and not saved_state(out).baselines[0].failed
+
+        # Another run on the same cache, with other retry settings, pays for nothing.
+        asked = len(server.log)
+        run_bpo(config_for(tiny_lm_dir, tmp_path / "again", max_retries=6, timeout=30.0,
+                           llm_cache=out.with_name("out.work") / "llm_cache.sqlite", **settings))
+        assert len(server.log) == asked
+        answered = server.answered()
+        assert len(answered) == len(set(answered)), "an answered prompt was asked again"
+    DomainLM.from_pretrained(out)
+
+
+def test_sigkilled_run_resumes_without_repaying_an_answered_call(
+    tiny_lm_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load_minilm()
+    out = tmp_path / "out"
+    config = config_for(tiny_lm_dir, out, llm="openai:offline", dev_limit=4, n_init=1, budget=1,
+                        max_concurrency=1, max_retries=0, resume=True)
+    with FaultInjectingServer(OfflineChatModel()) as server:
+        env = reach(server, monkeypatch)
+        # One call at a time: the first two dev questions are answered (and cached), the third is
+        # held, and the kill lands while it waits, in the middle of the baseline evaluation.
+        server.inject(None, None, "hold")
+        args = [sys.executable, str(ROOT / "trainers" / "bpo.py"), "--model", str(tiny_lm_dir),
+                "--dev", str(config.dev), "--out", str(out), "--llm", "openai:offline",
+                "--dev-limit", "4", "--n-init", "1", "--budget", "1", "--max-new-tokens", "16",
+                "--max-concurrency", "1", "--max-retries", "0", "--no-progress"]
+        process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        while not server.held.wait(timeout=0.1):
+            assert process.poll() is None, process.communicate()[1].decode()[-2000:]
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        server.release()
+        assert not out.exists(), "a killed run must not leave a model directory"
+
+        result = run_bpo(config)
+        assert result.evaluations == 1
+        answered = server.answered()
+        assert len(set(answered)) >= 4 and len(answered) == len(set(answered)), (
+            "an answered prompt was asked again"
+        )
+    assert DomainLM.from_pretrained(out).config.provenance.stages[-1] == "bpo"

@@ -171,6 +171,20 @@ def test_cmexam_jsonl_with_options_string_and_dict(tmp_path: Path) -> None:
     ]
 
 
+def test_a_1_mb_question_loads_whole_and_the_domain_lm_keeps_its_end(
+    tmp_path: Path, tiny_lm: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = "Which drug treats marsh fever? " * 33_000
+    path = write_lines(tmp_path / "q.jsonl", [{**blade("big", "A"), "question": text}])
+
+    [question] = load_mcq(path)
+
+    assert len(question.question.encode()) > 1_000_000 and question.question == text.strip()
+    with caplog.at_level(logging.WARNING, logger="blade_core.domain_lm"):
+        [knowledge] = tiny_lm.generate_knowledge([question.with_options_text()], max_new_tokens=4)
+    assert isinstance(knowledge, str) and "truncated from the left" in caplog.text
+
+
 # --- bad input ------------------------------------------------------------------------------------
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -285,29 +287,94 @@ async def test_abatch_is_one_call_and_leaves_the_loop_free(
     assert ticks >= 3  # the loop kept running while the model generated
 
 
-def test_threads_share_one_runnable(lm: DomainLM) -> None:
+def test_16_threads_share_one_runnable(lm: DomainLM) -> None:
     runnable = blade(lm, output="str")
-    single = runnable.invoke(Q1)
-    results: list[str] = []
-    lock = threading.Lock()
+    questions = [Q1, Q2, Q3] * 6
+    single = dict(zip(questions, expected(lm, *questions)))  # greedy: one call per question
+    results: dict[int, list[str]] = {}
+    start = threading.Barrier(16)
 
-    def work() -> None:
-        value = runnable.invoke(Q1)
-        with lock:
-            results.append(value)
+    def work(thread: int) -> None:
+        start.wait()  # all 16 call at once
+        results[thread] = [runnable.invoke(q) for q in questions[thread : thread + 3]]
 
-    threads = [threading.Thread(target=work) for _ in range(8)]
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(16)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert results == [single] * 8
+    assert results == {i: [single[q] for q in questions[i : i + 3]] for i in range(16)}
 
 
-async def test_tasks_share_one_runnable(lm: DomainLM) -> None:
-    runnable = blade(lm, output="str")
-    results = await asyncio.gather(*(runnable.ainvoke(q) for q in (Q1, Q2, Q1, Q2)))
-    assert results == expected(lm, Q1, Q2, Q1, Q2)
+async def test_200_tasks_share_one_runnable(lm: DomainLM) -> None:
+    runnable = blade(lm, output="str", max_new_tokens=4)
+    questions = [Q1, Q2, Q3, f"{Q1} And its dose?"] * 50
+    single = {q: lm.generate_knowledge([q], max_new_tokens=4)[0] for q in set(questions)}
+    results = await asyncio.gather(*(runnable.ainvoke(q) for q in questions))
+    assert results == [single[q] for q in questions]
+
+
+def test_callers_beyond_max_pending_wait_for_a_place(lm: DomainLM, monkeypatch: pytest.MonkeyPatch) -> None:
+    runnable = blade(lm, output="str", max_new_tokens=4, max_pending=2)
+    single = lm.generate_knowledge([Q1], max_new_tokens=4)[0]
+    generate, stream = lm.generate_knowledge, lm.stream_knowledge
+    state = {"inside": 0, "peak": 0}
+    lock = threading.Lock()
+
+    def enter() -> None:
+        with lock:
+            state["inside"] += 1
+            state["peak"] = max(state["peak"], state["inside"])
+        time.sleep(0.02)  # hold the place long enough for the other callers to queue
+
+    def leave() -> None:
+        with lock:
+            state["inside"] -= 1
+
+    def counted_generate(questions: list[str], **kwargs: Any) -> list[str]:
+        enter()
+        try:
+            return generate(questions, **kwargs)
+        finally:
+            leave()
+
+    def counted_stream(question: str, **kwargs: Any) -> Iterator[str]:
+        enter()
+        try:
+            yield from stream(question, **kwargs)
+        finally:
+            leave()
+
+    monkeypatch.setattr(lm, "generate_knowledge", counted_generate)
+    monkeypatch.setattr(lm, "stream_knowledge", counted_stream)
+    start = threading.Barrier(16)
+    results: dict[int, str] = {}
+
+    def work(thread: int) -> None:
+        start.wait()  # all 16 call at once, half invoking, half streaming
+        results[thread] = runnable.invoke(Q1) if thread % 2 else "".join(runnable.stream(Q1))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == {i: single for i in range(16)}
+    assert state["peak"] == 2, "more calls were let into generation than max_pending allows"
+
+
+def test_memory_is_flat_over_many_calls(lm: DomainLM) -> None:
+    """A leak holds something per call; live objects must not grow with calls (benchmarks/
+    runnable_memory.py runs 10 000 calls and prints the process's RSS)."""
+    runnable = blade(lm, output="str", max_new_tokens=1)
+    for _ in range(50):  # warm-up: lazy imports, caches that fill once
+        runnable.invoke(Q1)
+    gc.collect()
+    before = len(gc.get_objects())
+    for _ in range(400):
+        runnable.invoke(Q1)
+    gc.collect()
+    assert len(gc.get_objects()) - before < 40, "live objects grew with the number of calls"
 
 
 # --- self-consistency ----------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from blade_core.sample_domain import load_sample_domain
+from blade_core.training import KitConfig, run_kit
 from blade_core.training.runner import last_complete_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,6 +57,35 @@ def test_killed_run_resumes_from_its_last_checkpoint(tiny_lm_dir: Path, tmp_path
     assert logged_steps(out) == list(range(1, 61)), "the step count must continue with nothing lost"
     ran = resumed.stdout.count("'loss':") + resumed.stderr.count("'loss':")
     assert ran == 60 - done, f"resumed at step {done}, so only {60 - done} steps should run again, not {ran}"
+
+
+def test_killed_kit_run_resumes_in_process_from_its_last_checkpoint(
+    tiny_lm_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, data = tmp_path / "kit", load_sample_domain().kit
+    work = out.with_name("kit.work")
+    options = dict(max_steps=40, save_steps=4, batch_size=2, max_length=96, logging_steps=1, seed=0)
+    args = [sys.executable, str(ROOT / "trainers" / "kit.py"), "--model", str(tiny_lm_dir), "--out", str(out),
+            "--data", str(data), "--no-progress", *(f"--{k.replace('_', '-')}={v}" for k, v in options.items())]
+    process = subprocess.Popen(args, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
+    while last_complete_checkpoint(work) is None and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert process.poll() is None, "the run ended before it could be killed mid-way"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not out.exists(), "a killed run must not leave a model directory that looks complete"
+    checkpoint = last_complete_checkpoint(work)
+    assert checkpoint is not None
+    done = int(checkpoint.rsplit("-", 1)[-1])
+
+    capsys.readouterr()
+    run_kit(KitConfig(model=str(tiny_lm_dir), out=out, data=data, progress=False, resume=True, **options))
+    ran = capsys.readouterr().out.count("'loss':")
+    history = json.loads((out / "training" / "kit_log.json").read_text())
+    assert [entry["step"] for entry in history if "loss" in entry] == list(range(1, 41))
+    assert ran == 40 - done, f"resumed at step {done}, so only {40 - done} steps should run again, not {ran}"
+    assert not [p for p in out.rglob("*") if p.suffix in (".bin", ".pt", ".pth", ".pkl")]  # no pickles
 
 
 @pytest.mark.slow

@@ -44,6 +44,7 @@ class BpoConfig(BaseModel):
     generation_batch_size: int = Field(default=32, ge=1, description="questions per generate call")
     max_concurrency: int = Field(default=8, ge=1, description="LLM calls in flight at once")
     max_retries: int = Field(default=6, ge=0, description="client retries of a failed LLM call")
+    timeout: float = Field(default=120.0, gt=0, description="seconds per LLM call (API clients)")
     max_llm_calls: int | None = Field(
         default=None, ge=1, description="refuse to start if the estimated LLM calls exceed this"
     )

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import warnings
 from collections.abc import Callable, Sequence
 from contextlib import closing
 from pathlib import Path
@@ -158,18 +157,17 @@ def check_cost(config: BpoConfig, questions: Sequence[MCQuestion]) -> int:
 def chat_model(config: BpoConfig, llm: BaseChatModel | None) -> BaseChatModel:
     """The LLM with client retries and, unless disabled, a persistent SQLite cache of its answers.
 
-    The cache sits on a copy, so a caller's model object is not changed. The cache file is ours, so
-    langchain's notice about deserializing cached objects is silenced (once per lookup, it floods).
+    The cache sits on a copy, so a caller's model object is not changed. It is make-kit-data's and
+    eval's cache: answers keyed by prompt and model, not by retry settings, so a resume with a new
+    --max-retries or --timeout still finds them.
     """
-    model = llm if llm is not None else resolve_llm(config.llm, max_retries=config.max_retries)
+    model = llm if llm is not None else resolve_llm(config.llm, max_retries=config.max_retries,
+                                                    timeout=config.timeout)
     if not config.use_cache:
         return model
-    from langchain_community.cache import SQLiteCache
+    from blade_core.training.kit_data import CountingCache, sqlite_cache
 
-    warnings.filterwarnings("ignore", message="The default value of `allowed_objects`")
-
-    config.cache_path.parent.mkdir(parents=True, exist_ok=True)
-    return model.model_copy(update={"cache": SQLiteCache(database_path=str(config.cache_path))})
+    return model.model_copy(update={"cache": CountingCache(sqlite_cache(config.cache_path))})
 
 
 def run_identity(config: BpoConfig, llm: BaseChatModel | None, questions: Sequence[MCQuestion],

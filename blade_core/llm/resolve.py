@@ -33,6 +33,19 @@ PLACEHOLDER_API_KEY = "EMPTY"
 """Sent to a custom OPENAI_BASE_URL when no key is set: local servers (vLLM, Ollama) ignore it,
 but the OpenAI client refuses to be built without one."""
 DEFAULT_MAX_RETRIES = 6
+_SECRET_SUFFIXES = ("_API_KEY", "_TOKEN", "_SECRET")
+
+
+def mask_secrets(text: str) -> str:
+    """`text` with the values of secret-looking environment variables (`*_API_KEY`, ...) masked.
+
+    LLM errors are written to reports, answer files and progress files, and some APIs and proxies
+    echo what the client sent, its key among it, in their error messages.
+    """
+    for name, value in os.environ.items():
+        if name.upper().endswith(_SECRET_SUFFIXES) and len(value) >= 8:
+            text = text.replace(value, "***")
+    return text
 
 
 def _bad_spec(spec: object, why: str) -> ValueError:

@@ -37,6 +37,8 @@ from pydantic import BaseModel
 from blade_core.data import InstructionPair, MCQuestion, load_corpus, load_mcq, write_jsonl
 from blade_core.llm import resolve_llm
 from blade_core.llm.embeddings import encode_array
+from blade_core.llm.resolve import mask_secrets
+from blade_core.prompts import neutralize_delimiters
 from blade_core.scoring import ask_with_knowledge
 from blade_core.training.kit_data_config import KitDataConfig
 
@@ -68,7 +70,7 @@ _DECLINE = re.compile(
     re.IGNORECASE,
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？；;])\s+")
-_SECRET_SUFFIXES = ("_API_KEY", "_TOKEN", "_SECRET")
+_TRANSPORT_SETTINGS = ("max_retries", "request_timeout", "timeout")
 
 
 class KitDataError(RuntimeError):
@@ -122,9 +124,11 @@ def knowledge_prompt(max_sentences: int) -> ChatPromptTemplate:
 
 
 def prompt_values(question: MCQuestion, passages: Sequence[str]) -> dict[str, str]:
-    context = "<context>\n" + "\n\n".join(passages) + "\n</context>\n\n" if passages else ""
-    options = "\n".join(f"- {text}" for text in question.options.values())
-    return {"context": context, "question": question.question.strip(), "options": options}
+    """The prompt's variables; no text from the data can fake the <context> or <question> tags."""
+    safe = neutralize_delimiters
+    context = "<context>\n" + safe("\n\n".join(passages)) + "\n</context>\n\n" if passages else ""
+    options = safe("\n".join(f"- {text}" for text in question.options.values()))
+    return {"context": context, "question": safe(question.question.strip()), "options": options}
 
 
 def _normalized(text: str) -> str:
@@ -175,14 +179,8 @@ def pairs_for(question: MCQuestion, knowledge: str, plain_question: bool) -> lis
 
 
 def redact(text: str) -> str:
-    """`text` with the values of secret-looking environment variables masked, and shortened.
-
-    Error messages go into the progress file; some API errors echo what the client sent.
-    """
-    for name, value in os.environ.items():
-        if name.upper().endswith(_SECRET_SUFFIXES) and len(value) >= 8:
-            text = text.replace(value, "***")
-    return text[:_ERROR_CHARS]
+    """`text` with secrets masked (`mask_secrets`) and shortened, for the progress file."""
+    return mask_secrets(text)[:_ERROR_CHARS]
 
 
 # --- corpus passages -----------------------------------------------------------------------------
@@ -232,8 +230,28 @@ class PassageIndex:
 # --- cache and call counting ---------------------------------------------------------------------
 
 
+def answer_key(llm_string: str) -> str:
+    """LangChain's model key without the client's transport settings (retries, timeout).
+
+    They change nothing in an answer, but LangChain keys cached answers by every constructor
+    argument: raising --max-retries after an outage would otherwise miss every cached answer and
+    pay for it again. Keys that are not a serialized model are left as they are.
+    """
+    model, separator, params = llm_string.partition("---")
+    try:
+        spec = json.loads(model)
+    except ValueError:
+        return llm_string
+    kwargs = spec.get("kwargs") if isinstance(spec, dict) else None
+    if isinstance(kwargs, dict):
+        for setting in _TRANSPORT_SETTINGS:
+            kwargs.pop(setting, None)
+    return json.dumps(spec, sort_keys=True) + separator + params
+
+
 class CountingCache(BaseCache):
-    """A LangChain cache that counts its hits, around another (here, SQLite) cache."""
+    """A LangChain cache around another (here, SQLite) one: counts its hits, and keys answers by
+    prompt and model only (`answer_key`), so a run with other retry settings still finds them."""
 
     def __init__(self, inner: BaseCache) -> None:
         self.inner = inner
@@ -241,14 +259,14 @@ class CountingCache(BaseCache):
         self._lock = threading.Lock()
 
     def lookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
-        found = self.inner.lookup(prompt, llm_string)
+        found = self.inner.lookup(prompt, answer_key(llm_string))
         if found is not None:
             with self._lock:
                 self.hits += 1
         return found
 
     def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
-        self.inner.update(prompt, llm_string, return_val)
+        self.inner.update(prompt, answer_key(llm_string), return_val)
 
     def clear(self, **kwargs: Any) -> None:
         self.inner.clear(**kwargs)
