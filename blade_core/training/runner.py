@@ -48,12 +48,16 @@ class NanLossGuard(TrainerCallback):
 
 
 def precision_flags(precision: str) -> dict[str, bool]:
-    """bf16 where the GPU has it, fp16 on older GPUs, fp32 on CPU (autocast is slower there)."""
+    """bf16 where the GPU has it, fp16 on older GPUs, fp32 on CPU (autocast is slower there).
+
+    An explicit bf16 without a GPU means CPU autocast, which the Trainer accepts only with `use_cpu`.
+    """
     if precision == "auto":
         if not torch.cuda.is_available():
             return {}
         return {"bf16": True} if torch.cuda.is_bf16_supported() else {"fp16": True}
-    return {"bf16": precision == "bf16", "fp16": precision == "fp16"}
+    cpu_bf16 = precision == "bf16" and not torch.cuda.is_available()
+    return {"bf16": precision == "bf16", "fp16": precision == "fp16"} | ({"use_cpu": True} if cpu_bf16 else {})
 
 
 def load_for_training(options: TrainOptions) -> DomainLM:
