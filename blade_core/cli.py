@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from blade_core.augmentation_llm_command import augment_corpus_command
 from blade_core.bpo.commands import bpo_command
 from blade_core.evaluation.commands import eval_command
 from blade_core.training.commands import kit_command, pretrain_command
@@ -108,6 +109,7 @@ def quickstart(
 app.command("pretrain")(pretrain_command)
 app.command("kit")(kit_command)
 app.command("make-kit-data")(make_kit_data_command)
+app.command("augment-corpus")(augment_corpus_command)
 app.command("bpo")(bpo_command)
 app.command("eval")(eval_command)
 

@@ -1,0 +1,32 @@
+"""The `blade augment-corpus` command, also run directly by `trainers/augment_corpus.py`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from blade_core.augmentation_llm_config import AugmentCorpusConfig
+from blade_core.config_command import command_from_config
+
+
+def _augment_corpus(config: AugmentCorpusConfig) -> Path:
+    from blade_core.augmentation_llm import AugmentCorpusError, augment_corpus
+    from blade_core.data import DataError
+    from blade_core.training.kit_data import KitDataError
+
+    try:
+        report = augment_corpus(config)
+    except (DataError, AugmentCorpusError, KitDataError) as error:  # the user's input: no traceback
+        typer.echo(f"Error: {error}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(report.summary())
+    return config.out
+
+
+augment_corpus_command = command_from_config(
+    AugmentCorpusConfig, _augment_corpus,
+    "Knowledge augmentation for DP: a general LLM paraphrases each corpus passage and rewrites it "
+    "as question-answer pairs; rewrites that add names or numbers are dropped. The output is a "
+    "corpus file for `blade pretrain --corpus`. Resumable, cached, concurrent.",
+)
