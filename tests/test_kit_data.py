@@ -8,6 +8,10 @@ server answers can be counted.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,8 +24,9 @@ from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatResult
 from typer.testing import CliRunner
 
-from blade_core.data import DataError, load_mcq
+from blade_core.data import DataError, MCQuestion, load_mcq
 from blade_core.llm import OfflineChatModel, OpenAICompatibleServer, load_minilm
+from blade_core.llm.faults import FaultInjectingServer
 from blade_core.sample_domain import load_sample_domain
 from blade_core.scoring import ask_with_knowledge
 from blade_core.training import kit_data
@@ -30,6 +35,7 @@ from blade_core.training.kit_data_command import make_kit_data_command
 from blade_core.training.kit_data_config import KitDataConfig
 
 SECRET = "sk-test-never-print-me-0123456789"
+ROOT = Path(__file__).resolve().parents[1]
 FAIL_MARKER = "[fail-here]"
 _PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
@@ -209,7 +215,8 @@ def test_llm_errors_are_dropped_and_retried_on_resume(
 
 
 def test_screen_drops_letters_and_echoes() -> None:
-    question = load_mcq(load_sample_domain().train)[0]  # Troltimar, D: bog chill
+    question = MCQuestion(id="q", question="What is Troltimar indicated for?", answer="D", options={
+        "A": "copper lung", "B": "quarry wheeze", "C": "salt palsy", "D": "bog chill"})
     assert screen(question, "The correct answer is D.", 5) == LEAK
     assert screen(question, "Troltimar treats bog chill (D).", 5) == LEAK
     assert screen(question, "D. bog chill", 5) == LEAK
@@ -261,3 +268,82 @@ def test_bad_question_file_names_file_line_and_field(tmp_path: Path) -> None:
     assert result.exit_code == 1 and f"{path}:2" in result.output
     assert "Traceback" not in result.output
     assert not config.out.exists()
+
+
+def reach(server: OpenAICompatibleServer, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Point `openai:` specs at `server`, here and in child processes (whose env is returned)."""
+    for name in _PROXY_VARS:  # a proxy set for the internet must not capture 127.0.0.1
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+
+
+def assert_nothing_paid_twice(server: FaultInjectingServer) -> None:
+    answered = server.answered()
+    assert answered and len(answered) == len(set(answered)), "an answered prompt was asked again"
+
+
+def test_faults_are_retried_and_an_outage_resumes_without_repaying(
+    tmp_path: Path, minilm: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    questions_path = tmp_path / "train.jsonl"
+    ids = write_questions(questions_path, 8)
+    base = dict(questions=questions_path, llm="openai:offline", out=tmp_path / "kit.jsonl",
+                chunk_size=4, max_concurrency=4, timeout=1.0, progress=False)
+    with FaultInjectingServer(OfflineChatModel(), stall=3.0, retry_after=0.2) as server:
+        reach(server, monkeypatch)
+        server.inject("timeout", "429", "500", "drop")
+        first = make_kit_data(KitDataConfig(**base, limit=4, max_retries=2))
+        faulted = [request for request in server.log if request.fault]
+        assert sorted(request.fault or "" for request in faulted) == ["429", "500", "drop", "timeout"]
+        retried = {request.prompt for request in server.log if request.retry and not request.fault}
+        assert {request.prompt for request in faulted} <= retried  # each retried, then answered
+        assert first.questions == 4 and LLM_ERROR not in first.dropped
+
+        server.outage("500")  # the endpoint goes down for the second half
+        down = make_kit_data(KitDataConfig(**base, max_retries=1))
+        assert down.done_before == 4 and down.dropped[LLM_ERROR] == 4
+        reports = [o.detail or "" for o in progress_of(KitDataConfig(**base)) if o.reason == LLM_ERROR]
+        assert len(reports) == 4 and all("500" in r and SECRET not in r for r in reports)
+
+        server.outage(None)  # back up, and more retries allowed: only the failed four are asked
+        healed = make_kit_data(KitDataConfig(**base, max_retries=6))
+        assert healed.done_before == 4 and LLM_ERROR not in healed.dropped
+        assert_nothing_paid_twice(server)
+    outcomes = {o.id: o for o in progress_of(KitDataConfig(**base))}
+    assert sorted(outcomes) == sorted(ids)
+    assert len(pairs_of(KitDataConfig(**base))) == sum(o.pairs for o in outcomes.values())
+
+
+def test_sigkilled_run_resumes_without_repaying_an_answered_call(
+    tmp_path: Path, minilm: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    questions_path = tmp_path / "train.jsonl"
+    ids = write_questions(questions_path, 6)
+    config = KitDataConfig(questions=questions_path, llm="openai:offline", out=tmp_path / "kit.jsonl",
+                           chunk_size=2, max_concurrency=1, max_retries=0, progress=False)
+    with FaultInjectingServer(OfflineChatModel()) as server:
+        env = reach(server, monkeypatch)
+        # Calls run one at a time, two per chunk (without a corpus the offline writer only echoes,
+        # so nothing is verified): the 3rd call is answered and cached, the 4th is held, and the
+        # kill lands while it waits, in the middle of the second chunk.
+        server.inject(None, None, None, "hold")
+        args = [sys.executable, str(ROOT / "trainers" / "make_kit_data.py"), "--questions",
+                str(questions_path), "--llm", "openai:offline", "--out", str(config.out),
+                "--chunk-size", "2", "--max-concurrency", "1", "--max-retries", "0", "--no-progress"]
+        process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        while not server.held.wait(timeout=0.1):
+            assert process.poll() is None, process.communicate()[1].decode()[-2000:]
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        server.release()
+        assert [o.id for o in progress_of(config)] == ids[:2]  # the first chunk, recorded
+        assert len(pairs_of(config)) == sum(o.pairs for o in progress_of(config))
+
+        resumed = make_kit_data(config)
+        assert resumed.done_before == 2 and resumed.questions == 6
+        assert resumed.cache_hits == 1  # the 3rd call, answered before the kill, is not paid again
+        assert_nothing_paid_twice(server)
+    assert sorted(o.id for o in progress_of(config)) == sorted(ids)
+    assert len(pairs_of(config)) == resumed.pairs == sum(o.pairs for o in progress_of(config))
