@@ -22,24 +22,33 @@ from blade_core.evaluation import EvalReport
 from blade_core.llm import resolve_llm
 from blade_core.model_builder import ModelSize, init_model
 from blade_core.sample_domain import load_sample_domain
+from blade_core.training.configs import KitConfig, PretrainConfig
 
 
 class Recipe(BaseModel):
-    """How much training each stage gets; `FULL` is the default, `FAST` a smoke test."""
+    """How each stage is trained. `FULL` (the default) was chosen on the dev split with
+    `benchmarks/knowledge_quality.py`; `FAST` is a smoke test whose numbers mean nothing."""
 
     name: str
-    size: ModelSize
-    dp_epochs: float
-    kit_epochs: float
-    bpo_budget: int
-    bpo_dev_questions: int | None
-    test_questions: int | None
+    size: ModelSize = "small"
+    sentence_permutations: int = 12
+    entity_documents: int = 6
+    instruction_repeats: int = 1
+    """Copies of the KIT pairs mixed into DP; 0 mixes none."""
+    dp_epochs: float = 8
+    dp_learning_rate: float = 1e-3
+    kit_epochs: float = 2
+    """0: no separate KIT stage (the KIT pairs mixed into DP then do its work)."""
+    kit_learning_rate: float = 5e-4
+    bpo_budget: int = 16
+    bpo_dev_questions: int | None = None
+    test_questions: int | None = None
 
 
-FULL = Recipe(name="full", size="small", dp_epochs=8, kit_epochs=4, bpo_budget=16, bpo_dev_questions=None,
-              test_questions=None)
-FAST = Recipe(name="fast (smoke test: few steps, numbers are not meaningful)", size="tiny", dp_epochs=1,
-              kit_epochs=1, bpo_budget=3, bpo_dev_questions=8, test_questions=20)
+FULL = Recipe(name="full")
+FAST = Recipe(name="fast (smoke test: few steps, numbers are not meaningful)", size="tiny",
+              sentence_permutations=1, entity_documents=0, dp_epochs=1, kit_epochs=1, bpo_budget=3,
+              bpo_dev_questions=8, test_questions=20)
 
 
 class QuickstartReport(BaseModel):
@@ -59,26 +68,45 @@ def _stage(out: Path, timings: dict[str, float], name: str, build: Callable[[Pat
     return target
 
 
-def train_all(out: Path, recipe: Recipe, llm_spec: str) -> tuple[dict[str, Path], dict[str, float]]:
-    """init -> DP (KIT pairs mixed in) -> KIT -> BPO, and KIT from init for the without-DP ablation."""
+def _dp_config(recipe: Recipe, model: Path, out: Path, common: dict[str, object]) -> PretrainConfig:
+    domain = load_sample_domain()
+    return PretrainConfig(
+        model=str(model), out=out, corpus=[domain.corpus], block_size=256,
+        sentence_permutations=recipe.sentence_permutations, entity_documents=recipe.entity_documents,
+        mix_instructions=domain.kit if recipe.instruction_repeats else None,
+        instruction_repeats=max(recipe.instruction_repeats, 1),
+        epochs=recipe.dp_epochs, learning_rate=recipe.dp_learning_rate, **common)
+
+
+def _kit_config(recipe: Recipe, model: Path, out: Path, common: dict[str, object]) -> KitConfig:
+    return KitConfig(model=str(model), out=out, data=load_sample_domain().kit, epochs=recipe.kit_epochs,
+                     learning_rate=recipe.kit_learning_rate, **common)
+
+
+def train_all(out: Path, recipe: Recipe, llm_spec: str | None,
+              ablations: bool = True) -> tuple[dict[str, Path], dict[str, float]]:
+    """init -> DP (augmented, KIT pairs mixed in) -> KIT -> BPO (skipped when `llm_spec` is None),
+    and, with `ablations`, KIT straight from init for the without-DP ablation."""
     from blade_core.bpo import BpoConfig, run_bpo
-    from blade_core.training import KitConfig, PretrainConfig, run_kit, run_pretrain
+    from blade_core.training import run_kit, run_pretrain
 
     domain = load_sample_domain()
     timings: dict[str, float] = {}
-    common = {"batch_size": 8, "save_steps": 200, "resume": True, "logging_steps": 10}
+    common: dict[str, object] = {"batch_size": 8, "save_steps": 200, "resume": True, "logging_steps": 10}
     init = _stage(out, timings, "init", lambda d: init_model(load_corpus(domain.corpus), d, size=recipe.size))
-    dp = _stage(out, timings, "dp", lambda d: run_pretrain(PretrainConfig(
-        model=str(init), out=d, corpus=[domain.corpus], mix_instructions=domain.kit, block_size=256,
-        epochs=recipe.dp_epochs, learning_rate=1e-3, **common)))
-    kit = _stage(out, timings, "kit", lambda d: run_kit(KitConfig(
-        model=str(dp), out=d, data=domain.kit, epochs=recipe.kit_epochs, learning_rate=5e-4, **common)))
-    bpo = _stage(out, timings, "bpo", lambda d: run_bpo(BpoConfig(
-        model=str(kit), dev=domain.dev, out=d, llm=llm_spec, budget=recipe.bpo_budget,
-        n_init=min(8, recipe.bpo_budget), dev_limit=recipe.bpo_dev_questions, resume=True)))
-    kit_only = _stage(out, timings, "kit-without-dp", lambda d: run_kit(KitConfig(
-        model=str(init), out=d, data=domain.kit, epochs=recipe.kit_epochs, learning_rate=5e-4, **common)))
-    return {"dp": dp, "kit": kit, "bpo": bpo, "kit-without-dp": kit_only}, timings
+    dp = _stage(out, timings, "dp", lambda d: run_pretrain(_dp_config(recipe, init, d, common)))
+    models = {"dp": dp}
+    # KIT pairs mixed into DP already teach the question -> knowledge format; kit_epochs=0 skips KIT.
+    kit = _stage(out, timings, "kit", lambda d: run_kit(_kit_config(recipe, dp, d, common))) if recipe.kit_epochs else dp
+    models["kit"] = kit
+    if llm_spec is not None:
+        models["bpo"] = _stage(out, timings, "bpo", lambda d: run_bpo(BpoConfig(
+            model=str(kit), dev=domain.dev, out=d, llm=llm_spec, budget=recipe.bpo_budget,
+            n_init=min(8, recipe.bpo_budget), dev_limit=recipe.bpo_dev_questions, resume=True)))
+    if ablations:
+        models["kit-without-dp"] = _stage(out, timings, "kit-without-dp",
+                                          lambda d: run_kit(_kit_config(recipe, init, d, common)))
+    return models, timings
 
 
 def run_quickstart(out: Path, *, llm_spec: str = "offline", fast: bool = False) -> QuickstartReport:

@@ -7,6 +7,7 @@ pairs, or the files drifted from the generator, the measured gain of injected kn
 from __future__ import annotations
 
 import json
+import random
 import re
 from collections import Counter
 from pathlib import Path
@@ -15,7 +16,13 @@ import pytest
 
 from blade_core.data.records import Document, InstructionPair, MCQuestion
 from blade_core.sample_domain import SampleDomain, load_sample_domain, sample_domain_dir
-from blade_core.sample_domain.generate import ATTRIBUTES, generate
+from blade_core.sample_domain.generate import (
+    ATTRIBUTES,
+    DEFAULT_SEED,
+    generate,
+    make_drugs,
+    option_knowledge,
+)
 
 SPLITS = ("train", "dev", "test")
 
@@ -107,9 +114,29 @@ def test_kit_is_exactly_the_train_questions(
     kit = [InstructionPair.model_validate(r) for r in _lines(domain.kit)]
     expected = []
     for q in questions["train"]:
-        expected.append((q.with_options_text(), q.knowledge))
+        expected.append((q.with_options_text(), option_knowledge(q, make_drugs(random.Random(DEFAULT_SEED)))
+                         or q.knowledge))
         expected.append((q.question, q.knowledge))
     assert [(p.instruction, p.output) for p in kit] == expected
+
+
+def test_reverse_questions_kit_knowledge_states_every_option_as_a_train_fact(
+    domain: SampleDomain, questions: dict[str, list[MCQuestion]], names: list[str]
+) -> None:
+    """With options shown, a reverse question's KIT knowledge names each option's fact, and
+    every such fact is a train fact (wrong options of train questions are drawn to make it so)."""
+    train_facts = {fact for q in questions["train"] for fact in _facts(q, names)}
+    with_options = [p for p in map(InstructionPair.model_validate, _lines(domain.kit)) if "\nA. " in p.instruction]
+    reverse = [(p, [line[3:] for line in p.instruction.splitlines()[1:]]) for p in with_options]
+    reverse = [(p, options) for p, options in reverse if set(options) <= set(names)]
+    assert len(reverse) >= 20
+    for pair, options in reverse:
+        sentences = pair.output.split(". ")
+        assert [s.split()[0] for s in sentences] == options
+        for sentence in sentences:
+            name = sentence.split()[0]
+            value = next(v for values in ATTRIBUTES.values() for v in values if v in sentence)
+            assert (name, value) in train_facts, sentence
 
 
 def test_dev_and_test_facts_are_in_the_corpus_but_not_in_kit_or_train(

@@ -48,7 +48,8 @@ def test_kit_loss_covers_the_knowledge_only(tiny_lm: DomainLM) -> None:
 
 def test_instruction_mixing_adds_templated_pairs_to_the_stream(tiny_lm_dir: Path, tiny_lm: DomainLM,
                                                                  sample) -> None:
-    base = PretrainConfig(model=str(tiny_lm_dir), out=Path("unused"), corpus=[sample.corpus], block_size=128)
+    base = PretrainConfig(model=str(tiny_lm_dir), out=Path("unused"), corpus=[sample.corpus], block_size=128,
+                          sentence_permutations=0, entity_documents=0)
     plain = build_blocks(base, tiny_lm.tokenizer, tiny_lm.template, tiny_lm.context_length)
     mixed = build_blocks(base.model_copy(update={"mix_instructions": sample.kit}), tiny_lm.tokenizer,
                          tiny_lm.template, tiny_lm.context_length)
@@ -58,6 +59,21 @@ def test_instruction_mixing_adds_templated_pairs_to_the_stream(tiny_lm_dir: Path
     general = build_blocks(base.model_copy(update={"mix_general": sample.general, "general_ratio": 0.2}),
                            tiny_lm.tokenizer, tiny_lm.template, tiny_lm.context_length)
     assert len(plain) * 1.1 < len(general) < len(plain) * 1.5
+
+
+def test_dp_augments_the_corpus_by_default(tiny_lm_dir: Path, tiny_lm: DomainLM, sample) -> None:
+    """Each sentence permutation adds about one corpus; entity documents add the rest."""
+    default = PretrainConfig(model=str(tiny_lm_dir), out=Path("unused"), corpus=[sample.corpus], block_size=128)
+    sizes = {
+        (perms, entities): len(build_blocks(default.model_copy(update={"sentence_permutations": perms,
+                                                                        "entity_documents": entities}),
+                                            tiny_lm.tokenizer, tiny_lm.template, tiny_lm.context_length))
+        for perms, entities in ((0, 0), (1, 0), (0, 1))
+    }
+    one = sizes[0, 0]
+    assert 1.9 * one < sizes[1, 0] < 2.1 * one and sizes[0, 1] > 1.5 * one
+    augmented = build_blocks(default, tiny_lm.tokenizer, tiny_lm.template, tiny_lm.context_length)
+    assert len(augmented) > 12 * one
 
 
 def test_dp_then_kit_write_complete_model_directories(tiny_lm_dir: Path, sample, tmp_path: Path) -> None:
@@ -131,3 +147,17 @@ def test_cli_pretrain_reports_bad_options_and_empty_corpus(tiny_lm_dir: Path, tm
                                 "--corpus", str(tmp_path / "empty.txt")])
     assert empty.exit_code != 0 and "empty.txt" in str(empty.exception)
     assert not (tmp_path / "x").exists()
+
+
+def test_bf16_without_a_gpu_is_cpu_autocast_the_trainer_accepts(monkeypatch: pytest.MonkeyPatch,
+                                                                 tmp_path: Path) -> None:
+    import torch
+    from transformers import TrainingArguments
+
+    from blade_core.training.runner import precision_flags
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert precision_flags("auto") == {}, "fp32 stays the CPU default: bf16 autocast is slower there"
+    flags = precision_flags("bf16")
+    assert flags["use_cpu"] and flags["bf16"]
+    TrainingArguments(output_dir=str(tmp_path), report_to="none", **flags)  # refused without use_cpu

@@ -364,12 +364,17 @@ def _forward(rng: random.Random, fact: Fact) -> Draft:
                  tuple(rng.sample(pool, n_wrong)), (fact,))
 
 
-def _reverse(rng: random.Random, drugs: Sequence[Drug], group: Sequence[Fact]) -> Draft:
+def _reverse(rng: random.Random, drugs: Sequence[Drug], group: Sequence[Fact],
+             wrong_from: set[str] | None) -> Draft:
+    """`wrong_from`: the drugs wrong options may name (None: any). Train questions draw them from
+    drugs whose fact on this attribute is a train fact, so KIT knowledge can state every option's
+    fact without leaking a dev or test fact."""
     attribute, value = group[0].attribute, group[0].values[0]
     single, several = REVERSE[attribute]
     multi = len(group) > 1
     n_wrong = (MULTI_OPTIONS if multi else SINGLE_OPTIONS) - len(group)
-    pool = [d.name for d in drugs if value not in d.values[attribute]]
+    pool = [d.name for d in drugs if value not in d.values[attribute]
+            and (wrong_from is None or d.name in wrong_from)]
     return Draft((several if multi else single).format(v=value),
                  tuple(f.entity for f in group), tuple(rng.sample(pool, n_wrong)), tuple(group))
 
@@ -382,16 +387,19 @@ def _chunk_sizes(n: int) -> list[int]:
     return [first, *_chunk_sizes(n - first)]
 
 
-def make_drafts(rng: random.Random, drugs: Sequence[Drug], facts: Sequence[Fact]) -> list[Draft]:
-    """All questions for one split's facts, in a random order."""
+def make_drafts(rng: random.Random, drugs: Sequence[Drug], facts: Sequence[Fact],
+                own_wrong_options: bool = False) -> list[Draft]:
+    """All questions for one split's facts, in a random order; with `own_wrong_options`, reverse
+    questions' wrong options are drugs whose fact on that attribute is in this split too."""
     drafts = [_forward(rng, fact) for fact in facts]
     for attribute in REVERSE:
+        wrong_from = {f.entity for f in facts if f.attribute == attribute} if own_wrong_options else None
         for value in ATTRIBUTES[attribute]:
             group = [f for f in facts if f.attribute == attribute and f.values[0] == value]
             rng.shuffle(group)
             start = 0
             for size in _chunk_sizes(len(group)) if group else []:
-                drafts.append(_reverse(rng, drugs, group[start:start + size]))
+                drafts.append(_reverse(rng, drugs, group[start:start + size], wrong_from))
                 start += size
     rng.shuffle(drafts)
     return drafts
@@ -435,14 +443,29 @@ def finalize(rng: random.Random, split: str, drafts: Sequence[Draft]) -> list[di
 # ---------------------------------------------------------------------------------------------
 
 
-def make_kit(train: Sequence[dict[str, object]]) -> list[dict[str, str]]:
-    """Uses `MCQuestion.with_options_text()` itself, so KIT sees exactly what inference shows."""
+def option_knowledge(question: MCQuestion, drugs: Sequence[Drug]) -> str | None:
+    """For a reverse question ("Which drug is indicated for Y?"), the asked fact of every option
+    drug, in option order: what an expert writes to tell the options apart, and what a small LM
+    can recall, since each sentence starts from a name it was given (forward), where naming the
+    right drug from Y alone needs the reverse recall LMs are poor at. None for other questions."""
+    by_name = {d.name: d for d in drugs}
+    for attribute, templates in REVERSE.items():
+        if any(question.question == t.format(v=v) for t in templates for v in ATTRIBUTES[attribute]):
+            return " ".join(fact_sentence(Fact(name, attribute, by_name[name].values[attribute]))
+                            for name in question.options.values())
+    return None
+
+
+def make_kit(train: Sequence[dict[str, object]], drugs: Sequence[Drug]) -> list[dict[str, str]]:
+    """Uses `MCQuestion.with_options_text()` itself, so KIT sees exactly what inference shows.
+    With options shown, a reverse question's knowledge covers every option (`option_knowledge`)."""
     pairs = []
     for record in train:
         question = MCQuestion.model_validate(record)
         knowledge = question.knowledge or ""
         with_options = question.with_options_text()
-        pairs.append({"instruction": with_options, "input": "", "output": knowledge})
+        pairs.append({"instruction": with_options, "input": "",
+                      "output": option_knowledge(question, drugs) or knowledge})
         pairs.append({"instruction": question.question, "input": "", "output": knowledge})
     return pairs
 
@@ -534,8 +557,9 @@ def generate(out_dir: Path | None = None, seed: int = DEFAULT_SEED) -> Path:
     questions: dict[str, list[dict[str, object]]] = {}
     for offset, split in enumerate(SPLITS):
         rng = random.Random(seed + 10 + offset)
-        questions[split] = finalize(rng, split, make_drafts(rng, drugs, fact_splits[split]))
-    kit = make_kit(questions["train"])
+        drafts = make_drafts(rng, drugs, fact_splits[split], own_wrong_options=split == "train")
+        questions[split] = finalize(rng, split, drafts)
+    kit = make_kit(questions["train"], drugs)
     general = make_general(random.Random(seed + 3))
 
     _write_jsonl(out / "corpus.jsonl", [{"text": t} for t in corpus])

@@ -1,0 +1,121 @@
+"""Knowledge quality: each lever of the quickstart recipe measured alone, on dev and test.
+
+    python benchmarks/knowledge_quality.py [--levers default,no-augmentation,...] [--work DIR]
+
+Every lever is the default recipe (`blade_core.quickstart.FULL`) with one thing changed. For each,
+the script trains init -> DP -> KIT (reusing finished stages in the work directory: `blade
+quickstart --out WORK/default` trains the default), and scores the
+offline general LLM on the sample domain's dev and test splits given the model's knowledge:
+`acc` (its accuracy) and `contains` (the share of knowledge texts naming every correct option).
+Evaluation-time levers (BPO, hybrid retrieval queries) reuse the default's model. `rag` and
+`hybrid` are scored for the default. Choices are made on dev; test is only reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from collections.abc import Callable
+from typing import Any
+
+from blade_core.data import MCQuestion, load_mcq
+from blade_core.domain_lm import DomainLM
+from blade_core.evaluation import EvalSettings, evaluate
+from blade_core.quickstart import FULL, train_all
+from blade_core.sample_domain import load_sample_domain
+
+TRAINING_LEVERS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "no-augmentation": {"sentence_permutations": 0, "entity_documents": 0},
+    "augmentation-x8-x4": {"sentence_permutations": 8, "entity_documents": 4},
+    "permutations-only": {"entity_documents": 0},
+    "entity-documents-only": {"sentence_permutations": 0},
+    "no-instruction-mixing": {"instruction_repeats": 0},
+    "dp-epochs-x2": {"dp_epochs": FULL.dp_epochs * 2},
+    "tiny-model": {"size": "tiny"},
+}
+EVAL_LEVERS = ("no-kit-stage", "bpo", "hybrid-queries", "self-consistency")
+
+
+def contains_answer(knowledge: str, question: MCQuestion) -> bool:
+    text = knowledge.lower()
+    return all(question.options[letter].lower() in text for letter in question.answer)
+
+
+def self_consistent(lm: DomainLM, n_samples: int, mode: str) -> Callable[[list[MCQuestion]], list[str]]:
+    """Knowledge from `n_samples` sampled texts per question, combined by the LangChain runnable."""
+    from langchain_blade import BladeKnowledgeRunnable
+
+    runnable = BladeKnowledgeRunnable(model=lm, output="str", n_samples=n_samples, sample_mode=mode)
+    return lambda questions: runnable.batch([q.with_options_text() for q in questions])
+
+
+def score(model: Path, splits: dict[str, list[MCQuestion]], corpus: Path | None = None,
+          hybrid_query: str = "question", samples: tuple[int, str] | None = None) -> dict[str, dict[str, float]]:
+    """Per split: blade acc and contains; with a corpus, also rag and hybrid acc; with `samples`
+    (n, "vote" or "join"), the knowledge is self-consistent over n samples instead of greedy."""
+    lm = DomainLM.from_pretrained(model)
+    scores = {}
+    for name, questions in splits.items():
+        sampled = {"blade": self_consistent(lm, *samples)(questions)} if samples else None
+        report = evaluate(questions, "offline", models=None if sampled else {"blade": lm},
+                          knowledge_sources=sampled, rag_corpus=corpus,
+                          modes=["blade", "rag", "hybrid"] if corpus else ([] if sampled else ["blade"]),
+                          settings=EvalSettings(hybrid_query=hybrid_query, progress=False), dataset=name)
+        scores[name] = {mode: round(r.accuracy, 3) for mode, r in report.results.items()}
+        knowledge = [a.knowledge or "" for a in report.answers if a.mode == "blade"]
+        scores[name]["contains"] = round(sum(map(contains_answer, knowledge, questions)) / len(questions), 3)
+    return scores
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--levers", default=",".join([*TRAINING_LEVERS, *EVAL_LEVERS]))
+    parser.add_argument("--work", type=Path, default=Path("runs/knowledge_quality"))
+    args = parser.parse_args()
+
+    domain = load_sample_domain()
+    splits = {"dev": load_mcq(domain.dev), "test": load_mcq(domain.test)}
+    rows: dict[str, dict[str, Any]] = {}
+    for lever in args.levers.split(","):
+        started = time.perf_counter()
+        if lever in TRAINING_LEVERS:
+            recipe = FULL.model_copy(update={"name": lever, **TRAINING_LEVERS[lever]})
+            models, _ = train_all(args.work / lever, recipe, llm_spec=None, ablations=False)
+            model = models["kit"]
+            corpus = domain.corpus if lever == "default" else None
+            rows[lever] = score(model, splits, corpus)
+        elif lever == "no-kit-stage":  # the default's DP model: KIT pairs were mixed into DP
+            models, _ = train_all(args.work / "default", FULL, llm_spec=None, ablations=False)
+            rows[lever] = score(models["dp"], splits)
+        elif lever == "bpo":
+            models, _ = train_all(args.work / "default", FULL, llm_spec="offline", ablations=False)
+            rows[lever] = score(models["bpo"], splits)
+        elif lever == "hybrid-queries":
+            models, _ = train_all(args.work / "default", FULL, llm_spec=None, ablations=False)
+            for query in ("knowledge", "both"):
+                rows[f"hybrid-query-{query}"] = score(models["kit"], splits, domain.corpus, query)
+            continue
+        elif lever == "self-consistency":
+            models, _ = train_all(args.work / "default", FULL, llm_spec=None, ablations=False)
+            for n, mode in ((5, "vote"), (5, "join")):
+                rows[f"samples-{n}-{mode}"] = score(models["kit"], splits, samples=(n, mode))
+            continue
+        else:
+            parser.error(f"unknown lever {lever!r}; choose from {[*TRAINING_LEVERS, *EVAL_LEVERS]}")
+        rows[lever]["seconds"] = round(time.perf_counter() - started, 1)
+        print(lever, json.dumps(rows[lever]), flush=True)
+    args.work.mkdir(parents=True, exist_ok=True)
+    (args.work / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
+    print("| lever | dev acc | dev contains | test acc | test contains | rag (test) | hybrid (test) |")
+    print("|---|---|---|---|---|---|---|")
+    for lever, row in rows.items():
+        dev, test = row["dev"], row["test"]
+        print(f"| {lever} | {dev['blade']:.3f} | {dev['contains']:.3f} | {test['blade']:.3f} | "
+              f"{test['contains']:.3f} | {test.get('rag', '')} | {test.get('hybrid', '')} |")
+
+
+if __name__ == "__main__":
+    main()
