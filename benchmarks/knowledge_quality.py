@@ -97,18 +97,22 @@ def main() -> None:
             models, _ = train_all(args.work / "default", FULL, llm_spec=None, ablations=False)
             for query in ("knowledge", "both"):
                 rows[f"hybrid-query-{query}"] = score(models["kit"], splits, domain.corpus, query)
+                print(f"hybrid-query-{query}", json.dumps(rows[f"hybrid-query-{query}"]), flush=True)
             continue
         elif lever == "self-consistency":
             models, _ = train_all(args.work / "default", FULL, llm_spec=None, ablations=False)
             for n, mode in ((5, "vote"), (5, "join")):
                 rows[f"samples-{n}-{mode}"] = score(models["kit"], splits, samples=(n, mode))
+                print(f"samples-{n}-{mode}", json.dumps(rows[f"samples-{n}-{mode}"]), flush=True)
             continue
         else:
             parser.error(f"unknown lever {lever!r}; choose from {[*TRAINING_LEVERS, *EVAL_LEVERS]}")
         rows[lever]["seconds"] = round(time.perf_counter() - started, 1)
         print(lever, json.dumps(rows[lever]), flush=True)
     args.work.mkdir(parents=True, exist_ok=True)
-    (args.work / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
+    saved = args.work / "results.json"  # levers measured by earlier runs are kept
+    rows = {**(json.loads(saved.read_text()) if saved.exists() else {}), **rows}
+    saved.write_text(json.dumps(rows, indent=2) + "\n")
     print("| lever | dev acc | dev contains | test acc | test contains | rag (test) | hybrid (test) |")
     print("|---|---|---|---|---|---|---|")
     for lever, row in rows.items():

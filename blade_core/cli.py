@@ -96,12 +96,14 @@ def quickstart(
     out: Annotated[Path, typer.Option(help="Working directory; a re-run reuses finished stages.")] = Path("blade-quickstart"),
     llm: Annotated[str, typer.Option(help="'offline' (no network) or e.g. openai:gpt-4o-mini.")] = "offline",
     fast: Annotated[bool, typer.Option(help="A few steps per stage: a smoke test, not a measurement.")] = False,
+    base: Annotated[Optional[str], typer.Option(
+        help="Start from this model directory or hub id (e.g. Qwen/Qwen2.5-0.5B) instead of a from-scratch one.")] = None,
 ) -> None:
     """Train a domain LM through DP, KIT and BPO on the sample domain and show how much it helps."""
     from blade_core.evaluation.report import table
     from blade_core.quickstart import run_quickstart
 
-    report = run_quickstart(out, llm_spec=llm, fast=fast)
+    report = run_quickstart(out, llm_spec=llm, fast=fast, base=base)
     console.print(table(report.evaluation))
     console.print(f"recipe: {report.recipe}; report: {out / 'report.md'}; total time {report.seconds} s")
 

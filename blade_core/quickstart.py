@@ -40,6 +40,10 @@ class Recipe(BaseModel):
     kit_epochs: float = 2
     """0: no separate KIT stage (the KIT pairs mixed into DP then do its work)."""
     kit_learning_rate: float = 5e-4
+    base: str | None = None
+    """A pretrained model directory or hub id to start from instead of a from-scratch model."""
+    pretrained_learning_rate: float = 5e-5
+    """DP and KIT learning rate when starting from `base`: a trained model needs a gentler rate."""
     bpo_budget: int = 16
     bpo_dev_questions: int | None = None
     test_questions: int | None = None
@@ -68,19 +72,20 @@ def _stage(out: Path, timings: dict[str, float], name: str, build: Callable[[Pat
     return target
 
 
-def _dp_config(recipe: Recipe, model: Path, out: Path, common: dict[str, object]) -> PretrainConfig:
+def _dp_config(recipe: Recipe, model: Path | str, out: Path, common: dict[str, object]) -> PretrainConfig:
     domain = load_sample_domain()
     return PretrainConfig(
         model=str(model), out=out, corpus=[domain.corpus], block_size=256,
         sentence_permutations=recipe.sentence_permutations, entity_documents=recipe.entity_documents,
         mix_instructions=domain.kit if recipe.instruction_repeats else None,
-        instruction_repeats=max(recipe.instruction_repeats, 1),
-        epochs=recipe.dp_epochs, learning_rate=recipe.dp_learning_rate, **common)
+        instruction_repeats=max(recipe.instruction_repeats, 1), epochs=recipe.dp_epochs,
+        learning_rate=recipe.pretrained_learning_rate if recipe.base else recipe.dp_learning_rate, **common)
 
 
-def _kit_config(recipe: Recipe, model: Path, out: Path, common: dict[str, object]) -> KitConfig:
+def _kit_config(recipe: Recipe, model: Path | str, out: Path, common: dict[str, object]) -> KitConfig:
     return KitConfig(model=str(model), out=out, data=load_sample_domain().kit, epochs=recipe.kit_epochs,
-                     learning_rate=recipe.kit_learning_rate, **common)
+                     learning_rate=recipe.pretrained_learning_rate if recipe.base else recipe.kit_learning_rate,
+                     **common)
 
 
 def train_all(out: Path, recipe: Recipe, llm_spec: str | None,
@@ -93,7 +98,8 @@ def train_all(out: Path, recipe: Recipe, llm_spec: str | None,
     domain = load_sample_domain()
     timings: dict[str, float] = {}
     common: dict[str, object] = {"batch_size": 8, "save_steps": 200, "resume": True, "logging_steps": 10}
-    init = _stage(out, timings, "init", lambda d: init_model(load_corpus(domain.corpus), d, size=recipe.size))
+    init: Path | str = recipe.base or _stage(
+        out, timings, "init", lambda d: init_model(load_corpus(domain.corpus), d, size=recipe.size))
     dp = _stage(out, timings, "dp", lambda d: run_pretrain(_dp_config(recipe, init, d, common)))
     models = {"dp": dp}
     # KIT pairs mixed into DP already teach the question -> knowledge format; kit_epochs=0 skips KIT.
@@ -109,13 +115,17 @@ def train_all(out: Path, recipe: Recipe, llm_spec: str | None,
     return models, timings
 
 
-def run_quickstart(out: Path, *, llm_spec: str = "offline", fast: bool = False) -> QuickstartReport:
-    """Train through every stage under `out`, evaluate every mode, write `report.json` and `report.md`."""
+def run_quickstart(out: Path, *, llm_spec: str = "offline", fast: bool = False,
+                   base: str | None = None) -> QuickstartReport:
+    """Train through every stage under `out`, evaluate every mode, write `report.json` and `report.md`.
+    `base`: start from this pretrained model (directory or hub id) instead of a from-scratch one."""
     from blade_core.evaluation import evaluate
     from blade_core.evaluation.report import write_report
 
     started = time.perf_counter()
     recipe = FAST if fast else FULL
+    if base is not None:
+        recipe = recipe.model_copy(update={"base": base, "name": f"{recipe.name}, from {base}"})
     models, timings = train_all(out, recipe, llm_spec)
     domain = load_sample_domain()
     evaluation = evaluate(

@@ -8,6 +8,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from blade_core.cli import app
+from blade_core.domain_lm import DomainLM
+from blade_core.quickstart import FAST, train_all
 
 
 def test_quickstart_fast_runs_and_resumes(tmp_path: Path) -> None:
@@ -28,3 +30,15 @@ def test_quickstart_fast_runs_and_resumes(tmp_path: Path) -> None:
     second = CliRunner().invoke(app, ["quickstart", "--out", str(out), "--fast"])
     assert second.exit_code == 0, second.output
     assert weights.stat().st_mtime_ns == stamp, "a re-run must reuse the finished stages"
+
+
+def test_quickstart_can_start_from_a_pretrained_base(tiny_lm_dir: Path, tmp_path: Path) -> None:
+    """`--base`: no from-scratch init; DP and KIT start from the given model at the gentler rate."""
+    recipe = FAST.model_copy(update={"base": str(tiny_lm_dir), "bpo_budget": 1})
+    models, timings = train_all(tmp_path, recipe, llm_spec=None, ablations=False)
+    assert "init" not in timings and not (tmp_path / "init").exists()
+    dp_log = json.loads((models["kit"] / "training" / "dp_log.json").read_text())
+    assert max(h["learning_rate"] for h in dp_log if "learning_rate" in h) <= recipe.pretrained_learning_rate
+    lm = DomainLM.from_pretrained(models["kit"])
+    assert lm.config.provenance.stages[-2:] == ["dp", "kit"]
+    assert lm.tokenizer.get_vocab() == DomainLM.from_pretrained(tiny_lm_dir).tokenizer.get_vocab()
