@@ -25,9 +25,9 @@ class EvalSettings(BaseModel):
     passage_words: int = Field(
         default=120, ge=10, description="corpus documents are cut into passages of about this many words"
     )
-    # "question" measured best with the KIT/BPO models at hand (sample test split, offline LLM):
-    # 86.0% vs 82.6-84.9% for "both" and 18.6-26.7% for "knowledge"; weak generated knowledge
-    # pulls retrieval off target. With reference-quality knowledge the order reverses.
+    # Sample domain, offline LLM, the quickstart's model (benchmarks/knowledge_quality.md): on dev
+    # "question" and "both" tie (0.926), "knowledge" alone 0.833; generated knowledge that is wrong
+    # pulls retrieval off target, so the question stays the default.
     hybrid_query: HybridQuery = Field(
         default="question",
         description="hybrid's retrieval query: the question with its options, the generated "
