@@ -75,11 +75,10 @@ def entity_documents(documents: Sequence[Document], copies: int, seed: int = 0,
     sentences = list(dict.fromkeys(s for doc in documents for s in sentences_of(doc.text)))
     mentioning: dict[str, list[str]] = defaultdict(list)
     names = entity_names(sentences, min_sentences, max_share)
-    patterns = {name: re.compile(rf"\b{re.escape(name)}\b") for name in names}
-    for sentence in sentences:
-        for name, pattern in patterns.items():
-            if pattern.search(sentence):
-                mentioning[name].append(sentence)
+    wanted = set(names)
+    for sentence in sentences:  # one pass, names found as `entity_names` counted them
+        for name in wanted.intersection(_CAPITALIZED.findall(sentence)):
+            mentioning[name].append(sentence)
     out: list[Document] = []
     for name in names:
         for copy in range(copies):
