@@ -43,7 +43,7 @@ from pydantic import Field, PrivateAttr, field_validator, model_validator
 from typing_extensions import Self
 
 from blade_core.prompts import answer_prompt, knowledge_or_placeholder, neutralize_delimiters
-from langchain_blade._consistency import SampleMode, combine_samples
+from blade_core.consistency import SampleMode, combine_samples
 from langchain_blade._domain import DomainLMFields, aiterate, sample_knowledge, stream_stripped
 
 OutputMode = Literal["prompt", "dict", "str"]
@@ -73,8 +73,8 @@ class BladeKnowledgeRunnable(DomainLMFields, RunnableSerializable[BladeInput, An
 
     Build it with `BladeKnowledgeRunnable.from_pretrained(directory)` or from a loaded model,
     `BladeKnowledgeRunnable(model=domain_lm)`. Generation settings (`max_new_tokens`,
-    `temperature`, `top_p`, `repetition_penalty`, `n_samples`, `sample_mode`) are fields, so
-    `.configurable_fields(...)` exposes them per call.
+    `temperature`, `top_p`, `repetition_penalty`, `option_knowledge`, `n_samples`, `sample_mode`)
+    are fields, so `.configurable_fields(...)` exposes them per call.
     """
 
     question_key: str = "question"

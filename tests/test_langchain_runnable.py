@@ -26,7 +26,7 @@ from blade_core.domain_lm import DomainLM
 from blade_core.llm import OfflineChatModel, OpenAICompatibleServer, load_minilm
 from blade_core.prompts import KNOWLEDGE_OPEN, NO_KNOWLEDGE
 from langchain_blade import SERIALIZABLE_MAPPING, BladeKnowledgeRunnable, BladePromptValue
-from langchain_blade._consistency import combine_samples
+from blade_core.consistency import combine_samples
 
 Q1 = "What is Zorvanil indicated for?"
 Q2 = "What colour are Quelmora tablets?"

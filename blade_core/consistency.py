@@ -1,4 +1,4 @@
-"""Self-consistency over several knowledge samples for one question.
+"""Self-consistency over several knowledge samples for one question (the adapters' `n_samples`).
 
 * "join": every distinct, non-empty sample, in sampling order, separated by blank lines. More
   coverage, more noise: the general LLM sees every variant.
@@ -21,7 +21,8 @@ from blade_core.llm.offline import split_sentences
 SampleMode = Literal["join", "vote"]
 
 
-def _sentence_key(sentence: str) -> str:
+def sentence_key(sentence: str) -> str:
+    """A sentence compared case-, whitespace- and end-punctuation-insensitively."""
     return re.sub(r"\s+", " ", sentence).strip(" .;!?").casefold()
 
 
@@ -32,19 +33,19 @@ def join_samples(samples: Sequence[str]) -> str:
 
 def vote_samples(samples: Sequence[str]) -> str:
     sentences = [split_sentences(sample) for sample in samples]
-    support = Counter(key for found in sentences for key in {_sentence_key(s) for s in found})
+    support = Counter(key for found in sentences for key in {sentence_key(s) for s in found})
     majority = len(samples) / 2
     kept: dict[str, str] = {}
     for found in sentences:
         for sentence in found:
-            key = _sentence_key(sentence)
+            key = sentence_key(sentence)
             if support[key] > majority and key not in kept:
                 kept[key] = sentence
     if kept:
         return " ".join(kept.values())
 
     def shared(index: int) -> float:
-        keys = {_sentence_key(s) for s in sentences[index]}
+        keys = {sentence_key(s) for s in sentences[index]}
         return sum(support[k] for k in keys) / len(keys) if keys else 0.0
 
     return samples[max(range(len(samples)), key=shared)].strip() if samples else ""
