@@ -29,6 +29,9 @@ class GenerationDefaults(BaseModel):
     temperature: float = Field(default=0.0, ge=0.0)
     top_p: float = Field(default=1.0, gt=0.0, le=1.0)
     repetition_penalty: float = Field(default=1.0, gt=0.0)
+    option_knowledge: bool = True
+    """For a multiple-choice question, also write knowledge for each option alone and add it
+    (`blade_core.option_knowledge`); questions without options are unaffected."""
 
 
 class Provenance(BaseModel):

@@ -48,6 +48,7 @@ from blade_core.model_checks import (
     check_weights_present,
     naming_damaged_weights,
 )
+from blade_core.option_knowledge import merge_option_knowledge, option_views
 from blade_core.prompts import KnowledgeTemplate
 from blade_core.soft_prompt import SoftPrompt
 
@@ -341,14 +342,18 @@ class DomainLM:
                 kwargs["past_key_values"] = prefix.expand(len(prompts))
             return self.model.generate(inputs_embeds=embeds, attention_mask=mask, **kwargs)
 
-    def _generation_kwargs(self, overrides: dict[str, Any]) -> dict[str, Any]:
+    def _settings(self, overrides: dict[str, Any]) -> GenerationDefaults:
+        """The directory's generation defaults with the caller's non-None `overrides` applied."""
         unknown = set(overrides) - set(GenerationDefaults.model_fields)
         if unknown:
             raise TypeError(f"unknown generation settings {sorted(unknown)}; "
                             f"known: {sorted(GenerationDefaults.model_fields)}")
-        settings = self.config.generation.model_copy(
+        return self.config.generation.model_copy(
             update={k: v for k, v in overrides.items() if v is not None}
         )
+
+    def _generation_kwargs(self, settings: GenerationDefaults) -> dict[str, Any]:
+        """HF `generate` arguments for `settings`."""
         kwargs: dict[str, Any] = {
             "max_new_tokens": settings.max_new_tokens,
             "repetition_penalty": settings.repetition_penalty,
@@ -361,23 +366,10 @@ class DomainLM:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         return kwargs
 
-    def generate_knowledge(
-        self,
-        questions: Sequence[str],
-        *,
-        batch_size: int = 32,
-        progress: bool = False,
-        **generation: Any,
+    def _texts(
+        self, questions: Sequence[str], kwargs: dict[str, Any], batch_size: int, progress: bool
     ) -> list[str]:
-        """The knowledge text for each question, generated in batches.
-
-        `generation` overrides the directory's defaults (max_new_tokens, temperature, top_p,
-        repetition_penalty). Questions are grouped by length to waste little compute on padding;
-        results come back in the input order.
-        """
-        if isinstance(questions, str):
-            raise TypeError("generate_knowledge takes a list of questions; wrap a single one in a list")
-        kwargs = self._generation_kwargs(generation)
+        """One generated text per question, in batches of similar length, in the input order."""
         prompts = [self._prompt_parts(q, kwargs["max_new_tokens"]) for q in questions]
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i][1]))
         results: list[str] = [""] * len(prompts)
@@ -393,9 +385,41 @@ class DomainLM:
                 results[index] = text.strip()
         return results
 
+    def generate_knowledge(
+        self,
+        questions: Sequence[str],
+        *,
+        batch_size: int = 32,
+        progress: bool = False,
+        **generation: Any,
+    ) -> list[str]:
+        """The knowledge text for each question, generated in batches.
+
+        `generation` overrides the directory's defaults (max_new_tokens, temperature, top_p,
+        repetition_penalty, option_knowledge). With `option_knowledge`, a multiple-choice question
+        is also shown with each option alone, in the same batches, and the first sentence of each
+        of those is added to its knowledge. Questions are grouped by length to waste little compute
+        on padding; results come back in the input order.
+        """
+        if isinstance(questions, str):
+            raise TypeError("generate_knowledge takes a list of questions; wrap a single one in a list")
+        settings = self._settings(generation)
+        views = [option_views(q) if settings.option_knowledge else [q] for q in questions]
+        texts = iter(self._texts([v for group in views for v in group],
+                                 self._generation_kwargs(settings), batch_size, progress))
+        results = []
+        for group in views:
+            whole = next(texts)
+            results.append(merge_option_knowledge(whole, [next(texts) for _ in group[1:]]))
+        return results
+
     def stream_knowledge(self, question: str, **generation: Any) -> Iterator[str]:
-        """Yield the knowledge for one question piece by piece, as it is generated."""
-        kwargs = self._generation_kwargs(generation)
+        """Yield the knowledge for one question piece by piece, as it is generated; with
+        `option_knowledge`, the option sentences follow in one piece once the question's own
+        knowledge is complete, so the streamed text equals `generate_knowledge`'s."""
+        settings = self._settings(generation)
+        kwargs = self._generation_kwargs(settings)
+        views = option_views(question) if settings.option_knowledge else [question]
         prompt = self._prompt_parts(question, kwargs["max_new_tokens"])
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         errors: list[BaseException] = []
@@ -409,16 +433,21 @@ class DomainLM:
 
         worker = threading.Thread(target=run, name="blade-stream", daemon=True)
         worker.start()
-        started = False
+        streamed = ""
         for piece in streamer:
-            if not started:
+            if not streamed:
                 piece = piece.lstrip()
-                started = bool(piece)
             if piece:
+                streamed += piece
                 yield piece
         worker.join()
         if errors:
             raise errors[0]
+        if len(views) > 1:
+            per_option = self._texts(views[1:], kwargs, batch_size=len(views) - 1, progress=False)
+            rest = merge_option_knowledge(streamed, per_option)[len(streamed.strip()):]
+            if rest.strip():
+                yield rest.lstrip() if streamed.endswith((" ", "\n")) or not streamed else rest
 
     def save_pretrained(self, directory: str | Path, *, extra_dirs: dict[str, Path] | None = None) -> None:
         """Write the model directory (HF files, `soft_prompt/`, `blade.json`) all at once or not at all.

@@ -49,6 +49,8 @@ class DomainLMFields(BaseModel):
     temperature: float | None = Field(default=None, ge=0.0)
     top_p: float | None = Field(default=None, gt=0.0, le=1.0)
     repetition_penalty: float | None = Field(default=None, gt=0.0)
+    option_knowledge: bool | None = None
+    """Also write knowledge for each option of a multiple-choice question (`DomainLM`)."""
     batch_size: int = Field(default=32, ge=1)
     """Most questions per forward pass of one batched generation."""
 
@@ -92,6 +94,7 @@ class DomainLMFields(BaseModel):
             "temperature": self.temperature,
             "top_p": self.top_p,
             "repetition_penalty": self.repetition_penalty,
+            "option_knowledge": self.option_knowledge,
             **overrides,
         }
         return {key: value for key, value in settings.items() if value is not None}

@@ -43,6 +43,9 @@ class BladeLLM(CustomLLM):
     temperature: float | None = Field(default=None, ge=0.0, description="0 means greedy.")
     top_p: float | None = Field(default=None, gt=0.0, le=1.0, description="Nucleus sampling.")
     repetition_penalty: float | None = Field(default=None, gt=0.0)
+    option_knowledge: bool | None = Field(
+        default=None, description="Also write knowledge for each option of a multiple-choice question."
+    )
     _lm: DomainLM = PrivateAttr()
 
     def __init__(self, model: DomainLMSource, **data: Any) -> None:
@@ -68,6 +71,7 @@ class BladeLLM(CustomLLM):
             "temperature": self.temperature,
             "top_p": self.top_p,
             "repetition_penalty": self.repetition_penalty,
+            "option_knowledge": self.option_knowledge,
         }
         return check_generation(self._lm, {**own, **overrides})
 

@@ -70,7 +70,7 @@ class BladeQueryTransform(BaseQueryTransform):
     """Writes BLADE knowledge for each query and puts it where `mode` says (module docstring).
 
     `model` is a loaded `DomainLM` or a model directory; `generation` overrides the directory's
-    generation defaults (max_new_tokens, temperature, top_p, repetition_penalty). The prompt is
+    generation defaults (max_new_tokens, temperature, top_p, repetition_penalty, option_knowledge). The prompt is
     exposed as ``"blade_prompt"`` through `get_prompts` / `update_prompts` and must keep the
     {knowledge} and {query_str} variables.
     """

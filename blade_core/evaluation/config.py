@@ -36,6 +36,9 @@ class EvalSettings(BaseModel):
     max_concurrency: int = Field(default=8, ge=1, description="LLM calls in flight at once")
     batch_size: int = Field(default=32, ge=1, description="questions per knowledge-generation batch")
     max_new_tokens: int | None = Field(default=None, ge=1, description="knowledge length; default: the model's")
+    option_knowledge: bool | None = Field(
+        default=None, description="also write knowledge for each option alone; default: the model's"
+    )
     max_retries: int = Field(default=6, ge=0, description="retries of a failed call (API clients)")
     timeout: float = Field(default=120.0, gt=0, description="seconds per LLM call (API clients)")
     progress: bool = Field(default=True, description="show progress while generating and scoring")

@@ -132,6 +132,7 @@ class _Sources:
                 batch_size=self.settings.batch_size,
                 progress=self.settings.progress,
                 max_new_tokens=self.settings.max_new_tokens,
+                option_knowledge=self.settings.option_knowledge,
             )
 
         return self._once(f"model:{name}", make)
