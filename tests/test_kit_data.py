@@ -27,6 +27,7 @@ from typer.testing import CliRunner
 from blade_core.data import DataError, MCQuestion, load_mcq
 from blade_core.llm import OfflineChatModel, OpenAICompatibleServer, load_minilm
 from blade_core.llm.faults import FaultInjectingServer
+from blade_core.option_knowledge import option_pairs
 from blade_core.sample_domain import load_sample_domain
 from blade_core.scoring import ask_with_knowledge
 from blade_core.training import kit_data
@@ -128,14 +129,21 @@ def test_offline_with_corpus_keeps_verified_pairs(tmp_path: Path, minilm: None) 
     assert [o.id for o in outcomes] == ids
     assert sum(o.kept for o in outcomes) == report.kept
     pairs = pairs_of(config)
-    assert len(pairs) == report.pairs == 2 * report.kept
+    assert len(pairs) == report.pairs
     assert all(set(p) == {"instruction", "input", "output"} and p["input"] == "" for p in pairs)
 
     # Every kept pair really passes: a fresh, uncached LLM answers right with its knowledge.
     by_text = {q.with_options_text(): q for q in load_mcq(questions_path)}
+    by_stem = {q.question: q for q in load_mcq(questions_path)}
     with_options = [p for p in pairs if p["instruction"] in by_text]
-    plain = [p for p in pairs if p["instruction"] not in by_text]
+    plain = [p for p in pairs if p["instruction"] in by_stem]
     assert len(with_options) == len(plain) == report.kept
+    # the rest are one-option views, only of knowledge naming every option, one per option
+    for pair in with_options:
+        views = option_pairs(pair["instruction"], pair["output"])
+        assert all(p in pairs for p in ({"instruction": v, "input": "", "output": k} for v, k in views))
+    assert len(pairs) == 2 * report.kept + sum(
+        len(option_pairs(p["instruction"], p["output"])) for p in with_options)
     kept_questions = [by_text[p["instruction"]] for p in with_options]
     assert [p["instruction"] for p in plain] == [q.question for q in kept_questions]
     knowledge = [p["output"] for p in with_options]

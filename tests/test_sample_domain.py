@@ -21,7 +21,7 @@ from blade_core.sample_domain.generate import (
     DEFAULT_SEED,
     generate,
     make_drugs,
-    option_knowledge,
+    option_facts,
 )
 
 SPLITS = ("train", "dev", "test")
@@ -111,13 +111,19 @@ def test_files_validate_and_ids_are_unique(
 def test_kit_is_exactly_the_train_questions(
     domain: SampleDomain, questions: dict[str, list[MCQuestion]]
 ) -> None:
+    """Each train question with its options and without; a reverse question also with each
+    option alone, as inference's knowledge per option shows it, mapped to that option's fact."""
     kit = [InstructionPair.model_validate(r) for r in _lines(domain.kit)]
+    drugs = make_drugs(random.Random(DEFAULT_SEED))
     expected = []
     for q in questions["train"]:
-        expected.append((q.with_options_text(), option_knowledge(q, make_drugs(random.Random(DEFAULT_SEED)))
-                         or q.knowledge))
+        facts = option_facts(q, drugs)
+        expected.append((q.with_options_text(), " ".join(facts) if facts else q.knowledge))
+        for option, fact in zip(q.options.values(), facts or []):
+            expected.append((f"{q.question}\nA. {option}", fact))
         expected.append((q.question, q.knowledge))
     assert [(p.instruction, p.output) for p in kit] == expected
+    assert sum(p.instruction.count("\n") == 1 for p in kit) >= 100  # one-option views
 
 
 def test_reverse_questions_kit_knowledge_states_every_option_as_a_train_fact(

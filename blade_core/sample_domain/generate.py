@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from blade_core.data.records import MCQuestion
+from blade_core.option_knowledge import option_pairs
 
 COUNTRY = "Orrenland"
 N_ENTITIES = 48
@@ -443,7 +444,7 @@ def finalize(rng: random.Random, split: str, drafts: Sequence[Draft]) -> list[di
 # ---------------------------------------------------------------------------------------------
 
 
-def option_knowledge(question: MCQuestion, drugs: Sequence[Drug]) -> str | None:
+def option_facts(question: MCQuestion, drugs: Sequence[Drug]) -> list[str] | None:
     """For a reverse question ("Which drug is indicated for Y?"), the asked fact of every option
     drug, in option order: what an expert writes to tell the options apart, and what a small LM
     can recall, since each sentence starts from a name it was given (forward), where naming the
@@ -451,22 +452,26 @@ def option_knowledge(question: MCQuestion, drugs: Sequence[Drug]) -> str | None:
     by_name = {d.name: d for d in drugs}
     for attribute, templates in REVERSE.items():
         if any(question.question == t.format(v=v) for t in templates for v in ATTRIBUTES[attribute]):
-            return " ".join(fact_sentence(Fact(name, attribute, by_name[name].values[attribute]))
-                            for name in question.options.values())
+            return [fact_sentence(Fact(name, attribute, by_name[name].values[attribute]))
+                    for name in question.options.values()]
     return None
 
 
 def make_kit(train: Sequence[dict[str, object]], drugs: Sequence[Drug]) -> list[dict[str, str]]:
-    """Uses `MCQuestion.with_options_text()` itself, so KIT sees exactly what inference shows.
-    With options shown, a reverse question's knowledge covers every option (`option_knowledge`)."""
+    """For each train question, the question with its options and the plain question, each mapped
+    to its knowledge, and for a reverse question (whose knowledge names every option) each
+    one-option view mapped to that option's fact (`option_pairs`, as inference's knowledge per
+    option shows it). Uses `MCQuestion.with_options_text()` itself, so KIT sees exactly what
+    inference shows."""
     pairs = []
     for record in train:
         question = MCQuestion.model_validate(record)
         knowledge = question.knowledge or ""
         with_options = question.with_options_text()
-        pairs.append({"instruction": with_options, "input": "",
-                      "output": option_knowledge(question, drugs) or knowledge})
-        pairs.append({"instruction": question.question, "input": "", "output": knowledge})
+        facts = option_facts(question, drugs)
+        output = " ".join(facts) if facts else knowledge
+        views = [(with_options, output), *option_pairs(with_options, output), (question.question, knowledge)]
+        pairs += [{"instruction": view, "input": "", "output": text} for view, text in views]
     return pairs
 
 
@@ -537,7 +542,9 @@ Files:
   {sizes}.
   Single-answer questions have 4 options, multi-answer ones 5; `knowledge` holds the gold sentences.
 - `kit.jsonl` ({kit_size} alpaca pairs): for each train question, the question with options and
-  the plain question, each mapped to the knowledge that answers it.
+  the plain question, each mapped to the knowledge that answers it; for a reverse question ("Which
+  drug ...?") shown options, the knowledge is the fact of each option shown, and each option alone
+  is a pair too.
 - `general.jsonl`: short everyday English texts, for mixing in against forgetting.
 
 Splits are by fact (drug x attribute), stratified by attribute: about 60% train, 15% dev and 25%

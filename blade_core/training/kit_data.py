@@ -38,6 +38,7 @@ from blade_core.data import InstructionPair, MCQuestion, load_corpus, load_mcq, 
 from blade_core.llm import resolve_llm
 from blade_core.llm.embeddings import encode_array
 from blade_core.llm.resolve import mask_secrets
+from blade_core.option_knowledge import option_pairs
 from blade_core.prompts import neutralize_delimiters
 from blade_core.scoring import ask_with_knowledge
 from blade_core.training.kit_data_config import KitDataConfig
@@ -171,11 +172,14 @@ def screen(question: MCQuestion, knowledge: str, max_sentences: int) -> str | No
 
 
 def pairs_for(question: MCQuestion, knowledge: str, plain_question: bool) -> list[InstructionPair]:
-    """The alpaca pairs of a kept question: with its options, and (optionally) without them."""
-    pairs = [InstructionPair(instruction=question.with_options_text(), output=knowledge)]
+    """The alpaca pairs of a kept question: with its options; when the knowledge names every
+    option, each option alone with the sentences naming it (`option_pairs`: what inference's
+    knowledge per option asks for); and (optionally) without options."""
+    with_options = question.with_options_text()
+    views = [(with_options, knowledge), *option_pairs(with_options, knowledge)]
     if plain_question:
-        pairs.append(InstructionPair(instruction=question.question.strip(), output=knowledge))
-    return pairs
+        views.append((question.question.strip(), knowledge))
+    return [InstructionPair(instruction=view, output=text) for view, text in views]
 
 
 def redact(text: str) -> str:
