@@ -6,7 +6,9 @@ The models are `benchmarks/shapes.py`'s: `0.5b` is a Qwen2.5-0.5B-shaped Qwen2 w
 (speed does not depend on the weights' values), `tiny` the tests' scratch shape. The soft prompt is a
 random projection (5 virtual tokens, as BPO searches). The questions are the sample domain's dev and
 test questions with their options. Every generation is greedy and writes exactly --max-new-tokens
-tokens (EOS is blocked until then), so random weights cannot stop early.
+tokens (EOS is blocked until then), so random weights cannot stop early. Knowledge per option is
+off: each question is one row, as in the naive loop (with it on, a question with 4 options is 5
+rows, batched the same way).
 
 (a) the loop a naive wrapper runs (one question per `generate`, no prefix cache) on the first
     --serial questions, against `generate_knowledge` of --batch questions in one batch, with and
@@ -57,7 +59,8 @@ def questions(n: int) -> list[str]:
 def generate(lm: DomainLM, batch: list[str], new_tokens: int, batch_size: int) -> list[str]:
     """Greedy knowledge of exactly `new_tokens` tokens per question."""
     lm.model.generation_config.min_new_tokens = new_tokens  # views share the model, so all see it
-    return lm.generate_knowledge(batch, max_new_tokens=new_tokens, batch_size=batch_size)
+    return lm.generate_knowledge(batch, max_new_tokens=new_tokens, batch_size=batch_size,
+                                 option_knowledge=False)
 
 
 def timed(run: Callable[[], Any]) -> tuple[float, Any]:
@@ -127,7 +130,8 @@ def runnable_vs_direct(lm: DomainLM, args: argparse.Namespace) -> dict[str, Any]
     from langchain_blade import BladeKnowledgeRunnable
 
     batch, tokens = questions(args.runnable_questions), args.runnable_new_tokens
-    runnable = BladeKnowledgeRunnable(model=lm, max_new_tokens=tokens, batch_size=args.batch)
+    runnable = BladeKnowledgeRunnable(model=lm, max_new_tokens=tokens, batch_size=args.batch,
+                                      option_knowledge=False)
     lm.model.generation_config.min_new_tokens = tokens  # the runnable's calls write exactly `tokens` too
     calls = {"direct": 0, "runnable": 0}
     generate_call = lm.model.generate

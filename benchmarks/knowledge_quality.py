@@ -36,7 +36,7 @@ TRAINING_LEVERS: dict[str, dict[str, Any]] = {
     "dp-epochs-x2": {"dp_epochs": FULL.dp_epochs * 2},
     "tiny-model": {"size": "tiny"},
 }
-EVAL_LEVERS = ("no-kit-stage", "bpo", "hybrid-queries", "self-consistency")
+EVAL_LEVERS = ("no-kit-stage", "no-option-knowledge", "bpo", "hybrid-queries", "self-consistency")
 
 
 def contains_answer(knowledge: str, question: MCQuestion) -> bool:
@@ -53,9 +53,11 @@ def self_consistent(lm: DomainLM, n_samples: int, mode: str) -> Callable[[list[M
 
 
 def score(model: Path, splits: dict[str, list[MCQuestion]], corpus: Path | None = None,
-          hybrid_query: str = "question", samples: tuple[int, str] | None = None) -> dict[str, dict[str, float]]:
+          hybrid_query: str = "question", samples: tuple[int, str] | None = None,
+          option_knowledge: bool | None = None) -> dict[str, dict[str, float]]:
     """Per split: blade acc and contains; with a corpus, also rag and hybrid acc; with `samples`
-    (n, "vote" or "join"), the knowledge is self-consistent over n samples instead of greedy."""
+    (n, "vote" or "join"), the knowledge is self-consistent over n samples instead of greedy;
+    `option_knowledge` overrides the model's knowledge-per-option setting."""
     lm = DomainLM.from_pretrained(model)
     scores = {}
     for name, questions in splits.items():
@@ -63,7 +65,8 @@ def score(model: Path, splits: dict[str, list[MCQuestion]], corpus: Path | None 
         report = evaluate(questions, "offline", models=None if sampled else {"blade": lm},
                           knowledge_sources=sampled, rag_corpus=corpus,
                           modes=["blade", "rag", "hybrid"] if corpus else ([] if sampled else ["blade"]),
-                          settings=EvalSettings(hybrid_query=hybrid_query, progress=False), dataset=name)
+                          settings=EvalSettings(hybrid_query=hybrid_query, option_knowledge=option_knowledge,
+                                               progress=False), dataset=name)
         scores[name] = {mode: round(r.accuracy, 3) for mode, r in report.results.items()}
         knowledge = [a.knowledge or "" for a in report.answers if a.mode == "blade"]
         scores[name]["contains"] = round(sum(map(contains_answer, knowledge, questions)) / len(questions), 3)
@@ -90,6 +93,9 @@ def main() -> None:
         elif lever == "no-kit-stage":  # the default's DP model: KIT pairs were mixed into DP
             models, _ = train_all(args.work / "default", FULL, llm_spec=None, ablations=False)
             rows[lever] = score(models["dp"], splits)
+        elif lever == "no-option-knowledge":  # the default's model, each question generated once
+            models, _ = train_all(args.work / "default", FULL, llm_spec=None, ablations=False)
+            rows[lever] = score(models["kit"], splits, option_knowledge=False)
         elif lever == "bpo":
             models, _ = train_all(args.work / "default", FULL, llm_spec="offline", ablations=False)
             rows[lever] = score(models["bpo"], splits)
