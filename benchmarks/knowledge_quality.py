@@ -35,6 +35,7 @@ TRAINING_LEVERS: dict[str, dict[str, Any]] = {
     "no-instruction-mixing": {"instruction_repeats": 0},
     "dp-epochs-x2": {"dp_epochs": FULL.dp_epochs * 2},
     "tiny-model": {"size": "tiny"},
+    "seed-1": {"seed": 1},
 }
 EVAL_LEVERS = ("no-kit-stage", "no-option-knowledge", "bpo", "hybrid-queries", "self-consistency")
 

@@ -47,6 +47,8 @@ class Recipe(BaseModel):
     bpo_budget: int = 16
     bpo_dev_questions: int | None = None
     test_questions: int | None = None
+    seed: int = 0
+    """Seeds the from-scratch weights, data order and BPO: another seed measures run-to-run noise."""
 
 
 FULL = Recipe(name="full")
@@ -97,9 +99,11 @@ def train_all(out: Path, recipe: Recipe, llm_spec: str | None,
 
     domain = load_sample_domain()
     timings: dict[str, float] = {}
-    common: dict[str, object] = {"batch_size": 8, "save_steps": 200, "resume": True, "logging_steps": 10}
+    common: dict[str, object] = {"batch_size": 8, "save_steps": 200, "resume": True, "logging_steps": 10,
+                                 "seed": recipe.seed}
     init: Path | str = recipe.base or _stage(
-        out, timings, "init", lambda d: init_model(load_corpus(domain.corpus), d, size=recipe.size))
+        out, timings, "init",
+        lambda d: init_model(load_corpus(domain.corpus), d, size=recipe.size, seed=recipe.seed))
     dp = _stage(out, timings, "dp", lambda d: run_pretrain(_dp_config(recipe, init, d, common)))
     models = {"dp": dp}
     # KIT pairs mixed into DP already teach the question -> knowledge format; kit_epochs=0 skips KIT.
@@ -108,7 +112,8 @@ def train_all(out: Path, recipe: Recipe, llm_spec: str | None,
     if llm_spec is not None:
         models["bpo"] = _stage(out, timings, "bpo", lambda d: run_bpo(BpoConfig(
             model=str(kit), dev=domain.dev, out=d, llm=llm_spec, budget=recipe.bpo_budget,
-            n_init=min(8, recipe.bpo_budget), dev_limit=recipe.bpo_dev_questions, resume=True)))
+            n_init=min(8, recipe.bpo_budget), dev_limit=recipe.bpo_dev_questions, seed=recipe.seed,
+            resume=True)))
     if ablations:
         models["kit-without-dp"] = _stage(out, timings, "kit-without-dp",
                                           lambda d: run_kit(_kit_config(recipe, init, d, common)))
