@@ -11,16 +11,13 @@ off: each question is one row, as in the naive loop (with it on, a question with
 rows, batched the same way).
 
 (a) the loop a naive wrapper runs (one question per `generate`, no prefix cache) on the first
-    --serial questions, against `generate_knowledge` of --batch questions in one batch: with the
-    prefix cache and prepacked weights (the default), without prepacked weights, and without the
-    prefix cache: questions/s, the ratios, and whether the outputs are identical (the loop's single
-    rows never use prepacked weights: `blade_core.packed_linear.MIN_ROWS`);
+    --serial questions, against `generate_knowledge` of --batch questions in one batch, with and
+    without the prefix cache: questions/s, the ratios, and whether the outputs are identical;
 (b) time to first token (prefill + one token) with and without the prefix cache, for one question
     and for a batch;
 (c) `BladeKnowledgeRunnable.batch` of --runnable-questions against `generate_knowledge` of as many
     (two of each, in turn; medians);
-(d) peak RSS while generating one batch, in a fresh subprocess (`--parts rss`), with and without
-    prepacked weights (they are a second copy of the linear weights).
+(d) peak RSS while generating one batch, in a fresh subprocess (`--parts rss`).
 """
 
 from __future__ import annotations
@@ -89,13 +86,6 @@ def uncached(lm: DomainLM) -> DomainLM:
     return view
 
 
-def unpacked_view(lm: DomainLM) -> DomainLM:
-    """A view that runs batches on the plain linear kernels (no prepacked weights)."""
-    view = lm.with_soft_prompt(lm.soft_prompt)
-    view.packed_weights = False
-    return view
-
-
 def prompt_lengths(lm: DomainLM, batch: list[str], new_tokens: int) -> dict[str, float]:
     parts = [lm._prompt_parts(q, new_tokens) for q in batch]
     rests = [len(rest) for _, rest in parts]
@@ -108,24 +98,19 @@ def loop_vs_batch(lm: DomainLM, args: argparse.Namespace) -> dict[str, Any]:
     naive = uncached(lm)
     serial_s, serial = timed(lambda: [generate(naive, [q], args.max_new_tokens, 1)[0] for q in batch[: args.serial]])
     cached_s, cached = timed(lambda: generate(lm, batch, args.max_new_tokens, args.batch))
-    unpacked_s, unpacked = timed(lambda: generate(unpacked_view(lm), batch, args.max_new_tokens, args.batch))
     plain_s, plain = timed(lambda: generate(naive, batch, args.max_new_tokens, args.batch))
     serial_qps, cached_qps, plain_qps = args.serial / serial_s, args.batch / cached_s, args.batch / plain_s
-    unpacked_qps = args.batch / unpacked_s
     return {
         **prompt_lengths(lm, batch, args.max_new_tokens),
         "serial_loop": {"questions": args.serial, "seconds": round(serial_s, 2),
                         "questions_per_s": round(serial_qps, 3)},
         "batch_prefix_cached": {"questions": args.batch, "seconds": round(cached_s, 2),
                                 "questions_per_s": round(cached_qps, 3)},
-        "batch_prefix_cached_unpacked": {"questions": args.batch, "seconds": round(unpacked_s, 2),
-                                         "questions_per_s": round(unpacked_qps, 3)},
         "batch_uncached": {"questions": args.batch, "seconds": round(plain_s, 2),
                            "questions_per_s": round(plain_qps, 3)},
         "batch_cached_over_serial": round(cached_qps / serial_qps, 2),
-        "batch_cached_unpacked_over_serial": round(unpacked_qps / serial_qps, 2),
         "batch_uncached_over_serial": round(plain_qps / serial_qps, 2),
-        "outputs_identical": serial == cached[: args.serial] and cached == plain == unpacked,
+        "outputs_identical": serial == cached[: args.serial] and cached == plain,
     }
 
 
@@ -182,7 +167,6 @@ def proc_status_kb(field: str) -> int:
 def rss_child(args: argparse.Namespace) -> None:
     """Runs in its own process: RSS with the model loaded, and the peak while generating one batch."""
     lm = prompted_lm(args.size, getattr(torch, args.dtype))
-    lm.packed_weights = not args.unpacked
     batch = questions(args.batch)
     generate(lm, batch[:1], 2, 1)
     loaded = proc_status_kb("VmRSS")
@@ -195,14 +179,10 @@ def rss_child(args: argparse.Namespace) -> None:
 
 
 def peak_memory(args: argparse.Namespace) -> dict[str, Any]:
-    """Peak RSS with prepacked weights (the default) and without them, each in a fresh process."""
-    rows = {}
-    for name, flags in (("packed", []), ("unpacked", ["--unpacked"])):
-        command = [sys.executable, __file__, "--rss-child", "--size", args.size, "--dtype", args.dtype,
-                   "--batch", str(args.batch), "--max-new-tokens", str(args.max_new_tokens), *flags]
-        done = subprocess.run(command, capture_output=True, text=True, check=True)
-        rows[name] = json.loads(done.stdout.strip().splitlines()[-1])
-    return rows
+    command = [sys.executable, __file__, "--rss-child", "--size", args.size, "--dtype", args.dtype,
+               "--batch", str(args.batch), "--max-new-tokens", str(args.max_new_tokens)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -216,7 +196,6 @@ def main() -> None:
     parser.add_argument("--runnable-new-tokens", type=int, default=32, help="tokens per question in (c)")
     parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}")
     parser.add_argument("--rss-child", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--unpacked", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss_child:
         return rss_child(args)
