@@ -19,7 +19,6 @@ on which other questions share the batch.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import inspect
 import logging
@@ -50,7 +49,6 @@ from blade_core.model_checks import (
     naming_damaged_weights,
 )
 from blade_core.option_knowledge import merge_option_knowledge, option_views
-from blade_core.packed_linear import PackedLinears, packing_supported
 from blade_core.prompts import KnowledgeTemplate
 from blade_core.soft_prompt import SoftPrompt
 
@@ -130,9 +128,7 @@ class DomainLM:
     Thread-safe: generation holds a lock, so one instance can serve many threads or tasks.
     `with_soft_prompt` gives a view with another soft prompt that shares the weights (BPO evaluates
     many candidate prompts on one loaded model this way). `prefix_caching=False` generates without
-    the shared prefix's cache (same outputs, slower; for comparison). `packed_weights=False` runs
-    batches on the CPU without prepacked linear weights (`blade_core.packed_linear`: one more copy
-    of the weights in memory, batched decoding ~1.5x faster).
+    the shared prefix's cache (same outputs, slower; for comparison).
     """
 
     def __init__(
@@ -144,7 +140,6 @@ class DomainLM:
         config: BladeConfig | None = None,
         name_or_path: str | None = None,
         prefix_caching: bool = True,
-        packed_weights: bool = True,
     ) -> None:
         self.model = model.eval()
         self.tokenizer = prepare_tokenizer(tokenizer)
@@ -155,8 +150,6 @@ class DomainLM:
         self._lock = threading.Lock()
         self.prefix_caching = prefix_caching
         self._prefix: PrefixCache | None = None
-        self.packed_weights = packed_weights
-        self._packed = PackedLinears()  # shared with views, like the weights it copies
         self.soft_prompt: SoftPrompt | None = None
         self._soft_embeds: torch.Tensor | None = None
         self._set_soft_prompt(soft_prompt)
@@ -340,9 +333,7 @@ class DomainLM:
 
     def _generate(self, prompts: Sequence[tuple[list[int], list[int]]], **kwargs: Any) -> torch.Tensor:
         """HF `generate` for one batch of (prefix, rest) prompts that share one prefix: new tokens only."""
-        packing = (self._packed.active(self.model, len(prompts))
-                   if self.packed_weights and packing_supported(self.model) else contextlib.nullcontext())
-        with self._lock, torch.inference_mode(), packing:
+        with self._lock, torch.inference_mode():
             prefix = self._prefix_cache(prompts[0][0]) if self.prefix_caching else None
             if prefix is None:
                 embeds, mask = self._batch_inputs([p + rest for p, rest in prompts])

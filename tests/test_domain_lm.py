@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from blade_core.domain_lm import DomainLM
-from blade_core.packed_linear import packing_supported
 from blade_core.soft_prompt import RandomProjection, SoftPrompt, SoftPromptError
 
 QUESTIONS = [
@@ -67,28 +66,6 @@ def test_prefix_cache_follows_weight_updates(tiny_lm: DomainLM) -> None:
     after = lm.generate_knowledge(QUESTIONS, max_new_tokens=16)
     assert after == uncached(lm).generate_knowledge(QUESTIONS, max_new_tokens=16)
     assert after != before
-
-
-def unpacked(lm: DomainLM) -> DomainLM:
-    view = lm.with_soft_prompt(lm.soft_prompt)
-    view.packed_weights = False
-    return view
-
-
-def test_packed_weights_give_the_plain_outputs_and_follow_weight_updates(tiny_lm: DomainLM) -> None:
-    lm = tiny_lm.with_soft_prompt(projected(tiny_lm))
-    assert packing_supported(lm.model)
-    packed = lm.generate_knowledge(QUESTIONS, max_new_tokens=24)
-    assert lm._packed._packs, "a batch of several rows must run on packed weights"
-    linears = [m for m in lm.model.modules() if isinstance(m, torch.nn.Linear)]
-    assert all("forward" not in vars(m) for m in linears), "the plain forward is restored after"
-    assert packed == unpacked(lm).generate_knowledge(QUESTIONS, max_new_tokens=24)
-    with torch.no_grad():
-        for linear in linears:
-            linear.weight.mul_(1.5)
-    updated = unpacked(lm).generate_knowledge(QUESTIONS, max_new_tokens=24)
-    assert updated != packed
-    assert lm.generate_knowledge(QUESTIONS, max_new_tokens=24) == updated  # packs were rebuilt
 
 
 @pytest.mark.filterwarnings("ignore:Passing `repetition_penalty`:UserWarning")
