@@ -197,6 +197,12 @@ def test_api_scores_several_models_and_given_knowledge(tmp_path: Path, tiny_lm_d
     assert saved == [a.knowledge for a in report.answers if a.mode == "blade: loaded"]  # greedy
     assert all(saved) and report.results["gold, given"].accuracy >= 0.75
     assert llm.callbacks is None and llm.cache is None  # the caller's model is left as it was
+    texts = [q.with_options_text() for q in questions]
+    assert saved == tiny_lm.generate_knowledge(texts)  # knowledge per option, the model's default
+    whole_only = evaluate(questions, llm, models={"blade": tiny_lm}, modes=["blade"],
+                          settings=EvalSettings(progress=False, option_knowledge=False))
+    assert [a.knowledge for a in whole_only.answers] == tiny_lm.generate_knowledge(texts, option_knowledge=False)
+    assert [a.knowledge for a in whole_only.answers] != saved
 
     with pytest.raises(EvalInputError, match="2 texts for 4 questions"):
         evaluate(questions, llm, knowledge_sources={"short": ["a", "b"]}, modes=["none"])
