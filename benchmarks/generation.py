@@ -12,11 +12,12 @@ rows, batched the same way).
 
 (a) the loop a naive wrapper runs (one question per `generate`, no prefix cache) on the first
     --serial questions, against `generate_knowledge` of --batch questions in one batch, with and
-    without the prefix cache: questions/s, the ratios, and whether the outputs are identical;
+    without the prefix cache, taking turns for --repeats rounds: median questions/s, the ratio of
+    each round and their median, and whether the outputs are identical;
 (b) time to first token (prefill + one token) with and without the prefix cache, for one question
     and for a batch;
 (c) `BladeKnowledgeRunnable.batch` of --runnable-questions against `generate_knowledge` of as many
-    (two of each, in turn; medians);
+    (--repeats of each, in turn; medians, and the ratio of each round);
 (d) peak RSS while generating one batch, in a fresh subprocess (`--parts rss`).
 """
 
@@ -69,15 +70,22 @@ def timed(run: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - started, result
 
 
-def paired(first: Callable[[], Any], second: Callable[[], Any], repeats: int) -> tuple[float, float, Any, Any]:
-    """Median seconds of each and their last results; run in turn, so a change in load hits both alike."""
-    times: tuple[list[float], list[float]] = ([], [])
-    results = [None, None]
+def in_turn(runs: dict[str, Callable[[], Any]], repeats: int) -> dict[str, tuple[list[float], Any]]:
+    """Each run's seconds per round and its last result; the runs take turns, round after round,
+    so a change in the machine's load or memory bandwidth hits all of them alike."""
+    rounds: dict[str, tuple[list[float], Any]] = {name: ([], None) for name in runs}
     for _ in range(repeats):
-        for index, run in enumerate((first, second)):
-            seconds, results[index] = timed(run)
-            times[index].append(seconds)
-    return statistics.median(times[0]), statistics.median(times[1]), results[0], results[1]
+        for name, run in runs.items():
+            seconds, result = timed(run)
+            rounds[name] = ([*rounds[name][0], seconds], result)
+    return rounds
+
+
+def paired(first: Callable[[], Any], second: Callable[[], Any], repeats: int) -> tuple[float, float, Any, Any]:
+    """Median seconds of each and their last results, run in turn."""
+    rounds = in_turn({"first": first, "second": second}, repeats)
+    (first_s, first_result), (second_s, second_result) = rounds["first"], rounds["second"]
+    return statistics.median(first_s), statistics.median(second_s), first_result, second_result
 
 
 def uncached(lm: DomainLM) -> DomainLM:
@@ -94,24 +102,29 @@ def prompt_lengths(lm: DomainLM, batch: list[str], new_tokens: int) -> dict[str,
 
 
 def loop_vs_batch(lm: DomainLM, args: argparse.Namespace) -> dict[str, Any]:
+    """The loop and both batch layouts, in turn for --repeats rounds: median questions/s, and the
+    batch-over-loop ratio of every round (the machine's memory bandwidth, which the loop depends on,
+    moves by 10-20% between runs)."""
     batch = questions(args.batch)
     naive = uncached(lm)
-    serial_s, serial = timed(lambda: [generate(naive, [q], args.max_new_tokens, 1)[0] for q in batch[: args.serial]])
-    cached_s, cached = timed(lambda: generate(lm, batch, args.max_new_tokens, args.batch))
-    plain_s, plain = timed(lambda: generate(naive, batch, args.max_new_tokens, args.batch))
-    serial_qps, cached_qps, plain_qps = args.serial / serial_s, args.batch / cached_s, args.batch / plain_s
-    return {
-        **prompt_lengths(lm, batch, args.max_new_tokens),
-        "serial_loop": {"questions": args.serial, "seconds": round(serial_s, 2),
-                        "questions_per_s": round(serial_qps, 3)},
-        "batch_prefix_cached": {"questions": args.batch, "seconds": round(cached_s, 2),
-                                "questions_per_s": round(cached_qps, 3)},
-        "batch_uncached": {"questions": args.batch, "seconds": round(plain_s, 2),
-                           "questions_per_s": round(plain_qps, 3)},
-        "batch_cached_over_serial": round(cached_qps / serial_qps, 2),
-        "batch_uncached_over_serial": round(plain_qps / serial_qps, 2),
-        "outputs_identical": serial == cached[: args.serial] and cached == plain,
-    }
+    rounds = in_turn({
+        "serial_loop": lambda: [generate(naive, [q], args.max_new_tokens, 1)[0] for q in batch[: args.serial]],
+        "batch_prefix_cached": lambda: generate(lm, batch, args.max_new_tokens, args.batch),
+        "batch_uncached": lambda: generate(naive, batch, args.max_new_tokens, args.batch),
+    }, args.repeats)
+    sizes = {"serial_loop": args.serial, "batch_prefix_cached": args.batch, "batch_uncached": args.batch}
+    rates = {name: [sizes[name] / s for s in seconds] for name, (seconds, _) in rounds.items()}
+    report: dict[str, Any] = {**prompt_lengths(lm, batch, args.max_new_tokens), "rounds": args.repeats}
+    for name, (seconds, _) in rounds.items():
+        report[name] = {"questions": sizes[name], "seconds": [round(x, 2) for x in seconds],
+                        "questions_per_s": round(statistics.median(rates[name]), 3)}
+    for name, label in (("batch_prefix_cached", "batch_cached"), ("batch_uncached", "batch_uncached")):
+        ratios = [b / loop for b, loop in zip(rates[name], rates["serial_loop"])]
+        report[f"{label}_over_serial"] = round(statistics.median(ratios), 2)
+        report[f"{label}_over_serial_by_round"] = [round(r, 2) for r in ratios]
+    serial, cached, plain = (rounds[name][1] for name in sizes)
+    report["outputs_identical"] = serial == cached[: args.serial] and cached == plain
+    return report
 
 
 def first_token(lm: DomainLM, args: argparse.Namespace) -> dict[str, Any]:
@@ -150,12 +163,16 @@ def runnable_vs_direct(lm: DomainLM, args: argparse.Namespace) -> dict[str, Any]
 
         return wrapped
 
-    direct_s, chain_s, direct, values = paired(
-        counting("direct", lambda: generate(lm, batch, tokens, args.batch)),
-        counting("runnable", lambda: runnable.batch(batch)), repeats=2)
-    return {"questions": len(batch), "max_new_tokens": tokens, "generate_knowledge_s": round(direct_s, 2),
-            "runnable_batch_s": round(chain_s, 2), "runnable_over_direct": round(chain_s / direct_s, 3),
-            "model_generate_calls": {name: count // 2 for name, count in calls.items()},
+    rounds = in_turn({"direct": counting("direct", lambda: generate(lm, batch, tokens, args.batch)),
+                      "runnable": counting("runnable", lambda: runnable.batch(batch))}, args.repeats)
+    (direct_s, direct), (chain_s, values) = rounds["direct"], rounds["runnable"]
+    ratios = [chain / plain for chain, plain in zip(chain_s, direct_s)]
+    return {"questions": len(batch), "max_new_tokens": tokens,
+            "generate_knowledge_s": round(statistics.median(direct_s), 2),
+            "runnable_batch_s": round(statistics.median(chain_s), 2),
+            "runnable_over_direct": round(statistics.median(ratios), 3),
+            "runnable_over_direct_by_round": [round(r, 3) for r in ratios],
+            "model_generate_calls": {name: count // args.repeats for name, count in calls.items()},
             "same_knowledge": [v.knowledge for v in values] == direct}
 
 
@@ -192,6 +209,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32, help="questions per batch")
     parser.add_argument("--serial", type=int, default=8, help="questions the one-at-a-time loop runs")
     parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=3, help="rounds of (a) and (c), taking turns")
     parser.add_argument("--runnable-questions", type=int, default=64)
     parser.add_argument("--runnable-new-tokens", type=int, default=32, help="tokens per question in (c)")
     parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}")
