@@ -41,11 +41,15 @@ def split_options(question: str) -> tuple[str, list[str]]:
     return stem, [text for _, text in found]
 
 
+def _one_option(stem: str, option: str) -> str:
+    return f"{stem}\nA. {option}"
+
+
 def option_views(question: str) -> list[str]:
     """The texts the domain LM writes knowledge for: the question itself first, then, when it has
     options, the question with each option alone."""
     stem, options = split_options(question)
-    return [question] + [f"{stem}\nA. {option}" for option in options]
+    return [question] + [_one_option(stem, option) for option in options]
 
 
 def merge_option_knowledge(whole: str, per_option: Sequence[str]) -> str:
@@ -74,4 +78,4 @@ def option_pairs(question: str, knowledge: str) -> list[tuple[str, str]]:
               for o in options]
     if not options or not all(naming):
         return []
-    return [(f"{stem}\nA. {option}", " ".join(found)) for option, found in zip(options, naming)]
+    return [(_one_option(stem, option), " ".join(found)) for option, found in zip(options, naming)]
