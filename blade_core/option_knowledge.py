@@ -7,7 +7,8 @@ an entity from its attribute, which is the reverse of how facts are stated in it
 lung opener"): LMs recall badly in that direction (the reversal curse), and listing the facts of
 four options in one go, a small LM loses its place. Shown one option, it only needs forward recall
 of one name ("Flunovane is a bile thinner"), which it does well. On the sample domain's dev split
-this lifts the offline LLM from 0.778 to 0.889 with the quickstart's model
+it lifted the previous quickstart model from 0.778 to 0.889 without retraining; with KIT pairs for
+the views (`option_pairs`) the quickstart now reaches 0.981, 0.907 with the views turned off
 (`benchmarks/knowledge_quality.md`). A question without options is generated as it is.
 
 Options are read from the question text in `MCQuestion.with_options_text()` form: the question,
