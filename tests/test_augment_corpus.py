@@ -45,6 +45,7 @@ from blade_core.data import load_corpus
 from blade_core.data.records import Document
 from blade_core.llm import OpenAICompatibleServer
 from blade_core.training.kit_data import LLM_ERROR, Outcome
+from tests.local_llm_support import reach
 
 DOCUMENTS = [
     "Zorvanil is indicated for marsh fever. The maximum daily dose of Zorvanil is 40 mg.",
@@ -53,7 +54,6 @@ DOCUMENTS = [
     "Mevlocaine numbs the gums. The maximum daily dose of Mevlocaine is 15 mg.",
 ]
 PASSAGE = DOCUMENTS[0]
-_PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
 class Killed(BaseException):
@@ -225,12 +225,9 @@ def test_offline_llm_cannot_paraphrase(tmp_path: Path) -> None:
 
 def test_cli_end_to_end_over_http(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = config_for(tmp_path)
-    for name in _PROXY_VARS:  # a proxy set for the internet must not capture 127.0.0.1
-        monkeypatch.delenv(name, raising=False)
     model = RewritingModel()
     with OpenAICompatibleServer(model) as server:
-        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-        monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+        reach(server, monkeypatch, "test-key")
         args = ["augment-corpus", "--corpus", str(config.corpus[0]), "--llm", "openai:rewriter",
                 "--out", str(config.out), "--no-qa", "--paraphrases", "2", "--no-progress"]
         result = CliRunner().invoke(app, args)

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import signal
-import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -33,10 +30,10 @@ from blade_core.domain_lm import DomainLM
 from blade_core.llm import OfflineChatModel, OpenAICompatibleServer, load_minilm
 from blade_core.llm.faults import FaultInjectingServer
 from blade_core.sample_domain import load_sample_domain
+from tests.local_llm_support import kill_while_held, reach
 
 N_DEV = 12
 ROOT = Path(__file__).resolve().parents[1]
-_PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
 class Interrupted(Exception):
@@ -234,14 +231,6 @@ def test_only_a_strict_improvement_is_saved(tiny_lm: DomainLM, tmp_path: Path, b
         assert "no improvement" in result.message
 
 
-def reach(server: OpenAICompatibleServer, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """Point `openai:` specs at `server`, here and in child processes (whose env is returned)."""
-    for name in _PROXY_VARS:  # a proxy set for the internet must not capture 127.0.0.1
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-bpo")
-    return {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
-
 
 def saved_state(out: Path) -> BpoState:
     return BpoState.model_validate_json((out.with_name(out.name + ".work") / "state.json").read_text())
@@ -254,7 +243,7 @@ def test_an_outage_stops_the_run_faults_are_retried_and_nothing_is_paid_twice(
     out = tmp_path / "out"
     settings = dict(llm="openai:offline", dev_limit=8, n_init=2, budget=2, batch_size=2)
     with FaultInjectingServer(OfflineChatModel(), stall=3.0, retry_after=0.2) as server:
-        reach(server, monkeypatch)
+        reach(server, monkeypatch, "sk-test-bpo")
         server.outage("500")  # the endpoint is down: every call fails after its retries
         with pytest.raises(LLMUnavailableError, match="all 8 LLM calls failed.*500.*--resume"):
             run_bpo(config_for(tiny_lm_dir, out, max_retries=1, timeout=1.0, **settings))
@@ -287,7 +276,7 @@ def test_sigkilled_run_resumes_without_repaying_an_answered_call(
     config = config_for(tiny_lm_dir, out, llm="openai:offline", dev_limit=4, n_init=1, budget=1,
                         max_concurrency=1, max_retries=0, resume=True)
     with FaultInjectingServer(OfflineChatModel()) as server:
-        env = reach(server, monkeypatch)
+        env = reach(server, monkeypatch, "sk-test-bpo")
         # One call at a time: the first two dev questions are answered (and cached), the third is
         # held, and the kill lands while it waits, in the middle of the baseline evaluation.
         server.inject(None, None, "hold")
@@ -295,12 +284,7 @@ def test_sigkilled_run_resumes_without_repaying_an_answered_call(
                 "--dev", str(config.dev), "--out", str(out), "--llm", "openai:offline",
                 "--dev-limit", "4", "--n-init", "1", "--budget", "1", "--max-new-tokens", "16",
                 "--max-concurrency", "1", "--max-retries", "0", "--no-progress"]
-        process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        while not server.held.wait(timeout=0.1):
-            assert process.poll() is None, process.communicate()[1].decode()[-2000:]
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        server.release()
+        kill_while_held(server, args, env)
         assert not out.exists(), "a killed run must not leave a model directory"
 
         result = run_bpo(config)

@@ -29,8 +29,8 @@ from blade_core.evaluation.commands import eval_command
 from blade_core.evaluation.rag import with_passages
 from blade_core.llm import OfflineChatModel, OpenAICompatibleServer, load_minilm
 from blade_core.sample_domain import load_sample_domain
+from tests.local_llm_support import reach
 
-_PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 ALL_MODES = ["none", "blade", "rag", "hybrid", "gold"]
 
 
@@ -59,18 +59,11 @@ def server() -> Iterator[OpenAICompatibleServer]:
         yield running
 
 
-def point_at(server: OpenAICompatibleServer, monkeypatch: pytest.MonkeyPatch) -> OpenAICompatibleServer:
-    """`resolve_llm("openai:offline")` now reaches the local server."""
-    for name in _PROXY_VARS:  # a proxy set for the internet must not capture 127.0.0.1
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-local")
-    return server
-
-
 @pytest.fixture
 def remote(server: OpenAICompatibleServer, monkeypatch: pytest.MonkeyPatch) -> OpenAICompatibleServer:
-    return point_at(server, monkeypatch)
+    """`resolve_llm("openai:offline")` now reaches the local server."""
+    reach(server, monkeypatch, "sk-test-local")
+    return server
 
 
 class Run(NamedTuple):
@@ -93,7 +86,7 @@ def first_run(
     args = ["--test", str(test), "--llm", "openai:offline", "--model", str(tiny_lm_dir),
             "--rag-corpus", str(load_sample_domain().corpus), "--out", str(out)]
     with pytest.MonkeyPatch.context() as patch:
-        point_at(server, patch)
+        reach(server, patch, "sk-test-local")
         before = server.requests_served
         result = invoke(*args)
         assert result.exit_code == 0, result.output

@@ -8,9 +8,6 @@ server answers can be counted.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,11 +31,11 @@ from blade_core.training import kit_data
 from blade_core.training.kit_data import LEAK, LLM_ERROR, Outcome, make_kit_data, screen
 from blade_core.training.kit_data_command import make_kit_data_command
 from blade_core.training.kit_data_config import KitDataConfig
+from tests.local_llm_support import kill_while_held, reach
 
 SECRET = "sk-test-never-print-me-0123456789"
 ROOT = Path(__file__).resolve().parents[1]
 FAIL_MARKER = "[fail-here]"
-_PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
 class RecordingModel(BaseChatModel):
@@ -103,10 +100,7 @@ def remote(
 ) -> tuple[OpenAICompatibleServer, RecordingModel]:
     """`resolve_llm("openai:offline")` now reaches the local server; the model starts afresh."""
     server, model = served
-    for name in _PROXY_VARS:  # a proxy set for the internet must not capture 127.0.0.1
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    reach(server, monkeypatch, SECRET)
     model.seen.clear()
     model.fail = True
     return server, model
@@ -278,14 +272,6 @@ def test_bad_question_file_names_file_line_and_field(tmp_path: Path) -> None:
     assert not config.out.exists()
 
 
-def reach(server: OpenAICompatibleServer, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """Point `openai:` specs at `server`, here and in child processes (whose env is returned)."""
-    for name in _PROXY_VARS:  # a proxy set for the internet must not capture 127.0.0.1
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
-    return {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-
 
 def assert_nothing_paid_twice(server: FaultInjectingServer) -> None:
     answered = server.answered()
@@ -300,7 +286,7 @@ def test_faults_are_retried_and_an_outage_resumes_without_repaying(
     base = dict(questions=questions_path, llm="openai:offline", out=tmp_path / "kit.jsonl",
                 chunk_size=4, max_concurrency=4, timeout=1.0, progress=False)
     with FaultInjectingServer(OfflineChatModel(), stall=3.0, retry_after=0.2) as server:
-        reach(server, monkeypatch)
+        reach(server, monkeypatch, SECRET)
         server.inject("timeout", "429", "500", "drop")
         first = make_kit_data(KitDataConfig(**base, limit=4, max_retries=2))
         faulted = [request for request in server.log if request.fault]
@@ -332,7 +318,7 @@ def test_sigkilled_run_resumes_without_repaying_an_answered_call(
     config = KitDataConfig(questions=questions_path, llm="openai:offline", out=tmp_path / "kit.jsonl",
                            chunk_size=2, max_concurrency=1, max_retries=0, progress=False)
     with FaultInjectingServer(OfflineChatModel()) as server:
-        env = reach(server, monkeypatch)
+        env = reach(server, monkeypatch, SECRET)
         # Calls run one at a time, two per chunk (without a corpus the offline writer only echoes,
         # so nothing is verified): the 3rd call is answered and cached, the 4th is held, and the
         # kill lands while it waits, in the middle of the second chunk.
@@ -340,12 +326,7 @@ def test_sigkilled_run_resumes_without_repaying_an_answered_call(
         args = [sys.executable, str(ROOT / "trainers" / "make_kit_data.py"), "--questions",
                 str(questions_path), "--llm", "openai:offline", "--out", str(config.out),
                 "--chunk-size", "2", "--max-concurrency", "1", "--max-retries", "0", "--no-progress"]
-        process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        while not server.held.wait(timeout=0.1):
-            assert process.poll() is None, process.communicate()[1].decode()[-2000:]
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        server.release()
+        kill_while_held(server, args, env)
         assert [o.id for o in progress_of(config)] == ids[:2]  # the first chunk, recorded
         assert len(pairs_of(config)) == sum(o.pairs for o in progress_of(config))
 

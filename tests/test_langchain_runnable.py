@@ -22,11 +22,12 @@ from langchain_core.runnables import ConfigurableField, RunnableLambda, Runnable
 from langchain_core.runnables.utils import AddableDict
 from langchain_openai import ChatOpenAI
 
+from blade_core.consistency import combine_samples
 from blade_core.domain_lm import DomainLM
 from blade_core.llm import OfflineChatModel, OpenAICompatibleServer, load_minilm
 from blade_core.prompts import KNOWLEDGE_OPEN, NO_KNOWLEDGE
 from langchain_blade import SERIALIZABLE_MAPPING, BladeKnowledgeRunnable, BladePromptValue
-from blade_core.consistency import combine_samples
+from tests.local_llm_support import bypass_proxies
 
 Q1 = "What is Zorvanil indicated for?"
 Q2 = "What colour are Quelmora tablets?"
@@ -35,7 +36,6 @@ MAX = 16  # new tokens per knowledge text: enough to be real text, short enough 
 CUSTOM = ChatPromptTemplate.from_messages(
     [("system", "Use the notes."), ("human", "Notes: {knowledge}\nQ: {question}")]
 )
-_PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +52,7 @@ def server() -> Iterator[OpenAICompatibleServer]:
 
 @pytest.fixture
 def chat(server: OpenAICompatibleServer, monkeypatch: pytest.MonkeyPatch) -> ChatOpenAI:
-    for name in _PROXY_VARS:  # a proxy set for the internet must not capture 127.0.0.1
-        monkeypatch.delenv(name, raising=False)
+    bypass_proxies(monkeypatch)
     # A fresh async HTTP client per test: langchain-openai caches its default one per process,
     # and its pooled connections belong to the event loop of the test that opened them.
     return ChatOpenAI(

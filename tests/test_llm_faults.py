@@ -18,9 +18,9 @@ from blade_core.data.records import MCQuestion
 from blade_core.llm import resolve_llm
 from blade_core.llm.faults import Fault, FaultInjectingServer
 from blade_core.scoring import ask_with_knowledge
+from tests.local_llm_support import reach
 
 TIMEOUT = 1.0  # the client's, in seconds; the server stalls longer
-_PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 QUESTION = MCQuestion(id="q", question="Which?", options={"A": "x", "B": "y"}, answer="B")
 
 
@@ -33,10 +33,7 @@ def server() -> Iterator[FaultInjectingServer]:
 @pytest.fixture(autouse=True)
 def endpoint(server: FaultInjectingServer, monkeypatch: pytest.MonkeyPatch) -> None:
     """`openai:` specs reach the fault server; it starts each test with no fault pending."""
-    for name in _PROXY_VARS:  # a proxy set for the internet must not capture 127.0.0.1
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-faults")
+    reach(server, monkeypatch, "sk-test-faults")
     server.outage(None)
 
 

@@ -12,15 +12,15 @@ from blade_core.data.records import MCQuestion
 from blade_core.llm import OfflineChatModel, OpenAICompatibleServer, resolve_llm
 from blade_core.llm.resolve import PLACEHOLDER_API_KEY
 from blade_core.prompts import answer_prompt, format_mcq
+from tests.local_llm_support import PROXY_VARS
 
 SECRET = "sk-test-0123456789abcdefSECRET"
 _ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_API_BASE")
-_PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (*_ENV, *_PROXY_VARS):
+    for name in (*_ENV, *PROXY_VARS):
         monkeypatch.delenv(name, raising=False)
 
 

@@ -16,6 +16,7 @@ from langchain_openai import ChatOpenAI
 from blade_core.data.records import MCQuestion
 from blade_core.llm import OfflineChatModel, OpenAICompatibleServer, load_minilm
 from blade_core.prompts import answer_prompt, format_mcq
+from tests.local_llm_support import bypass_proxies
 
 CROPS = MCQuestion(
     id="crops",
@@ -27,7 +28,6 @@ KNOWLEDGE = (
     "Keth farmers grow zorblax and mirefruit on their terraces. Glassberries are imported from "
     "the coast of Ulm. Stonewheat is banned in Keth."
 )
-_PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +40,7 @@ def server() -> Iterator[OpenAICompatibleServer]:
 
 @pytest.fixture
 def client(server: OpenAICompatibleServer, monkeypatch: pytest.MonkeyPatch) -> ChatOpenAI:
-    for name in _PROXY_VARS:  # a proxy set for the internet must not capture 127.0.0.1
-        monkeypatch.delenv(name, raising=False)
+    bypass_proxies(monkeypatch)
     return ChatOpenAI(
         base_url=server.base_url, api_key="test-key", model="offline", max_retries=0, timeout=30
     )
@@ -167,8 +166,7 @@ def test_models_and_unknown_path(server: OpenAICompatibleServer) -> None:
 
 
 def test_delay_is_served_concurrently_and_stop_closes(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in _PROXY_VARS:
-        monkeypatch.delenv(name, raising=False)
+    bypass_proxies(monkeypatch)
     with OpenAICompatibleServer(OfflineChatModel(), delay=0.5) as server:
         client = ChatOpenAI(base_url=server.base_url, api_key="k", model="offline", max_retries=0)
         start = time.perf_counter()

@@ -24,12 +24,12 @@ from blade_core.llm.faults import FaultInjectingServer
 from blade_core.sample_domain import load_sample_domain
 from blade_core.scoring import ask_with_knowledge
 from blade_core.training.kit_data_command import make_kit_data_command
+from tests.local_llm_support import reach
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ("blade_core", "langchain_blade", "llamaindex_blade", "trainers", "examples", "benchmarks")
 SECRET = "sk-test-SECRET-" + "0123456789abcdef" * 2
 UNPICKLERS = {"pickle", "cPickle", "dill", "joblib", "cloudpickle", "shelve"}
-_PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
 def shipped_python() -> Iterator[tuple[Path, str]]:
@@ -111,10 +111,7 @@ def test_api_key_is_in_no_file_output_log_or_error_a_run_writes(
     outputs: list[str] = []
     # The server accepts only this key, so every call below really sends it.
     with FaultInjectingServer(OfflineChatModel(), api_key=SECRET) as server:
-        for name in _PROXY_VARS:
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-        monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+        reach(server, monkeypatch, SECRET)
         assert SECRET not in repr(resolve_llm("openai:offline"))
         server.inject("500", "500")  # two calls fail for good (no retries): errors are recorded
         common = ["--llm", "openai:offline", "--max-retries", "0", "--no-progress"]
