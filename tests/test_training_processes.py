@@ -36,10 +36,9 @@ def env() -> dict[str, str]:
     return {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
-def test_killed_run_resumes_from_its_last_checkpoint(tiny_lm_dir: Path, tmp_path: Path) -> None:
-    out = tmp_path / "dp"
-    work = out.with_name("dp.work")
-    args = [sys.executable, *pretrain_args(tiny_lm_dir, out, "--max-steps", "60", "--save-steps", "4")]
+def kill_at_first_checkpoint(args: list[str], work: Path) -> None:
+    """Start a trainer script and SIGKILL it as soon as its work directory holds a complete
+    checkpoint, so the kill lands mid-run."""
     process = subprocess.Popen(args, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 180
     while last_complete_checkpoint(work) is None and process.poll() is None and time.monotonic() < deadline:
@@ -47,6 +46,12 @@ def test_killed_run_resumes_from_its_last_checkpoint(tiny_lm_dir: Path, tmp_path
     assert process.poll() is None, "the run ended before it could be killed mid-way"
     process.send_signal(signal.SIGKILL)
     process.wait()
+
+def test_killed_run_resumes_from_its_last_checkpoint(tiny_lm_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "dp"
+    work = out.with_name("dp.work")
+    args = [sys.executable, *pretrain_args(tiny_lm_dir, out, "--max-steps", "60", "--save-steps", "4")]
+    kill_at_first_checkpoint(args, work)
     assert not out.exists(), "a killed run must not leave a model directory that looks complete"
     checkpoint = last_complete_checkpoint(work)
     assert checkpoint is not None, "the run should have checkpointed before it was killed"
@@ -67,13 +72,7 @@ def test_killed_kit_run_resumes_in_process_from_its_last_checkpoint(
     options = dict(max_steps=40, save_steps=4, batch_size=2, max_length=96, logging_steps=1, seed=0)
     args = [sys.executable, str(ROOT / "trainers" / "kit.py"), "--model", str(tiny_lm_dir), "--out", str(out),
             "--data", str(data), "--no-progress", *(f"--{k.replace('_', '-')}={v}" for k, v in options.items())]
-    process = subprocess.Popen(args, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 180
-    while last_complete_checkpoint(work) is None and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert process.poll() is None, "the run ended before it could be killed mid-way"
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    kill_at_first_checkpoint(args, work)
     assert not out.exists(), "a killed run must not leave a model directory that looks complete"
     checkpoint = last_complete_checkpoint(work)
     assert checkpoint is not None
