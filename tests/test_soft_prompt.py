@@ -52,13 +52,20 @@ def test_peft_loads_our_soft_prompt_and_generates_the_same(tiny_lm: DomainLM, tm
 
     question = "What is Zorvanil indicated for?"
     ids = torch.tensor([sum(map(list, _prompt_parts(lm, question)), [])])
-    out = peft_model.generate(
-        input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=16, do_sample=False,
-        eos_token_id=lm.tokenizer.eos_token_id, pad_token_id=lm.tokenizer.pad_token_id,
-    )
-    peft_text = lm.tokenizer.decode(out[0, -16:] if out.shape[1] > 16 else out[0], skip_special_tokens=True)
-    ours = lm.generate_knowledge([question], max_new_tokens=16)[0]
-    assert ours and ours in peft_text
+    # Greedy decoding through the peft model's own forward pass, without a KV cache: peft 0.21's
+    # `generate` for prompt tuning misplaces the positions of cached steps under transformers 5.24
+    # (its second token onwards differs from a plain greedy loop over the same forward pass).
+    generated = ids
+    with torch.no_grad():
+        for _ in range(16):
+            logits = peft_model(input_ids=generated, attention_mask=torch.ones_like(generated)).logits
+            token = logits[0, -1].argmax().view(1, 1)
+            generated = torch.cat([generated, token], dim=1)
+            if token.item() == lm.tokenizer.eos_token_id:
+                break
+    peft_text = lm.tokenizer.decode(generated[0, ids.shape[1]:], skip_special_tokens=True).strip()
+    ours = lm.generate_knowledge([question], max_new_tokens=16, option_knowledge=False)[0]
+    assert ours and ours == peft_text
 
 
 def _prompt_parts(lm: DomainLM, question: str):
