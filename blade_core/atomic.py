@@ -4,7 +4,9 @@ A model directory or state file that looks complete but is not (a crash mid-save
 worse than none: it loads later and fails, or silently misbehaves. Everything that writes a model
 directory goes through `atomic_directory`; every state, report or data file through `atomic_file`.
 A write that fails (a full disk, a file-size limit) raises `AtomicWriteError`, naming the target and
-saying that what was there before is untouched.
+saying that what was there before is untouched. A folder blade did not write is never replaced
+(`outputs.is_blade_directory`), whoever calls. What appears has the permissions the user's umask
+gives, as a plain `mkdir` or `open` would make it, not the private ones of a temporary file.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,12 +22,31 @@ from typing import IO, Any
 
 from safetensors import SafetensorError
 
+from blade_core.errors import BladeError, OutputPathError
+from blade_core.outputs import is_blade_directory
+
 WRITE_FAILURES = (OSError, SafetensorError)
 """What a failed write raises: OSError, or safetensors' own error around one."""
 
 
-class AtomicWriteError(OSError):
+class AtomicWriteError(BladeError, OSError):
     """Writing a file or directory failed part-way; the previous version, if any, is untouched."""
+
+
+_umask_lock = threading.Lock()
+
+
+def _umask() -> int:
+    """The process's umask; reading it means setting it, so readers take turns."""
+    with _umask_lock:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+def _as_if_made_plainly(path: Path, *, folder: bool) -> None:
+    """Give a temporary file (0600) or folder (0700) the mode a plain open or mkdir would."""
+    os.chmod(path, (0o777 if folder else 0o666) & ~_umask())
 
 
 def _write_failed(target: Path, error: BaseException) -> AtomicWriteError:
@@ -42,8 +64,14 @@ def atomic_directory(target: str | Path) -> Iterator[Path]:
     On error the temporary folder is removed and any previous `target` is left untouched.
     """
     target = Path(target).resolve()
+    if target.is_dir() and any(target.iterdir()) and not is_blade_directory(target):
+        raise OutputPathError(f"{target} is a folder blade did not write; it is never replaced: "
+                              "save to a new or empty folder")
+    if target.exists() and not target.is_dir():
+        raise OutputPathError(f"{target} is a file; a model directory is saved as a folder")
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    _as_if_made_plainly(staging, folder=True)
     try:
         yield staging
     except WRITE_FAILURES as error:
@@ -71,6 +99,7 @@ def atomic_file(target: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    _as_if_made_plainly(Path(temp), folder=False)
     try:
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as handle:
             yield handle

@@ -34,7 +34,9 @@ from pydantic import BaseModel
 from blade_core.augmentation_llm_config import AugmentCorpusConfig
 from blade_core.data import load_corpus
 from blade_core.data.records import Document
+from blade_core.errors import BladeError, LLMError
 from blade_core.llm import OfflineChatModel, resolve_llm
+from blade_core.outputs import check_not_an_input
 from blade_core.prompts import neutralize_delimiters
 from blade_core.training.kit_data import (
     LLM_ERROR,
@@ -47,6 +49,7 @@ from blade_core.training.kit_data import (
     redact,
     split_passages,
     sqlite_cache,
+    stop_if_all_failed,
 )
 
 PARAPHRASE = "paraphrase"
@@ -119,7 +122,7 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _BEFORE_WORD = " \t\"'“‘([-*•"
 
 
-class AugmentCorpusError(RuntimeError):
+class AugmentCorpusError(BladeError, RuntimeError):
     """A run that must not start as asked (an LLM unable to rewrite, a spec that will not resolve)."""
 
 
@@ -143,9 +146,13 @@ class AugmentReport(BaseModel):
             f"{sum(self.dropped.values())} rewrites ({drops}); {self.llm_calls} LLM calls, "
             f"{self.cache_hits} cache hits"
         )
-        if self.failed:
-            text += f"; {self.failed} calls failed: run the same command again to retry them"
         return text
+
+    def raise_if_incomplete(self) -> None:
+        """`LLMError` when some calls failed: the output lacks their rewrites."""
+        if self.failed:
+            raise LLMError(f"{self.failed} of {self.tasks} LLM calls failed, so their rewrites are "
+                           "missing; run the same command again to retry only those")
 
 
 @dataclass(frozen=True)
@@ -314,12 +321,7 @@ def outcome_of(
 
 
 def _chat_model(config: AugmentCorpusConfig, llm: BaseChatModel | None) -> BaseChatModel:
-    try:
-        model = llm or resolve_llm(
-            config.llm, max_retries=config.max_retries, timeout=config.timeout
-        )
-    except (ValueError, ImportError) as error:  # a bad spec, no API key, a missing package
-        raise AugmentCorpusError(str(error)) from None
+    model = llm or resolve_llm(config.llm, max_retries=config.max_retries, timeout=config.timeout)
     if isinstance(model, OfflineChatModel):
         raise AugmentCorpusError(OFFLINE_CANNOT_PARAPHRASE)
     return model
@@ -355,8 +357,11 @@ def augment_corpus(
 
     tasks = tasks_for(passages_of(load_corpus(config.corpus), config.passage_words), config)
     model = _chat_model(config, llm)
-    # It reads only out, progress_file, resume and overwrite; after every check: it may delete.
-    done = prepare_output(config)  # type: ignore[arg-type]
+    inputs = {"--corpus": config.corpus}
+    check_not_an_input(config.cache_file, "--cache-path", inputs)
+    # After every check: it may delete.
+    done = prepare_output(config.out, config.progress_file, resume=config.resume,
+                          overwrite=config.overwrite, inputs=inputs)
     cache = CountingCache(sqlite_cache(config.cache_file)) if config.cache else None
     model = model.model_copy(update={"cache": cache if cache is not None else False})
     todo = [task for task in tasks if task.id not in done]
@@ -371,10 +376,14 @@ def augment_corpus(
     )
     with tqdm(total=len(tasks), initial=len(tasks) - len(todo), unit="call",
               desc="augment corpus", disable=not config.progress) as bar:
+        failed_in_a_row: list[Outcome] = []
         for i, reply in replies:
             outcome, records = outcome_of(todo[i], reply, config.paraphrases)
             _append(config.out, records)
             _append(config.progress_file, [outcome])
             outcomes[outcome.id] = outcome
             bar.update(1)
+            failed_in_a_row = [*failed_in_a_row, outcome] if outcome.reason == LLM_ERROR else []
+            if len(failed_in_a_row) >= max(8, 2 * config.max_concurrency):
+                stop_if_all_failed(failed_in_a_row)
     return _report(tasks, len(tasks) - len(todo), outcomes, counter, cache)

@@ -11,16 +11,11 @@ from blade_core.config_command import command_from_config
 
 
 def _augment_corpus(config: AugmentCorpusConfig) -> Path:
-    from blade_core.augmentation_llm import AugmentCorpusError, augment_corpus
-    from blade_core.data import DataError
-    from blade_core.training.kit_data import KitDataError
+    from blade_core.augmentation_llm import augment_corpus
 
-    try:
-        report = augment_corpus(config)
-    except (DataError, AugmentCorpusError, KitDataError) as error:  # the user's input: no traceback
-        typer.echo(f"Error: {error}", err=True)
-        raise typer.Exit(1) from None
+    report = augment_corpus(config)
     typer.echo(report.summary())
+    report.raise_if_incomplete()
     return config.out
 
 

@@ -12,13 +12,14 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
+from blade_core.errors import BladeError
 from blade_core.prompts import KnowledgeTemplate
 
 BLADE_CONFIG_FILE = "blade.json"
 FORMAT_VERSION = 1
 
 
-class BladeConfigError(ValueError):
+class BladeConfigError(BladeError, ValueError):
     """An unreadable, invalid or too-new `blade.json`."""
 
 

@@ -1,113 +1,111 @@
-"""The `blade` command: one sub-command per stage, each a thin call into blade_core."""
+"""The `blade` command: one sub-command per stage, each a thin call into blade_core.
+
+Every option is a field of a pydantic config (`command_configs`, and each stage's own), so its
+range is checked before anything runs; every error ends as one line (`command_errors`).
+"""
 
 from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
-from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
 
 from blade_core.augmentation_llm_command import augment_corpus_command
 from blade_core.bpo.commands import bpo_command
+from blade_core.command_configs import GenerateConfig, InitModelConfig, QuickstartConfig, ServeLLMConfig
+from blade_core.command_errors import DEBUG_ENV, DEBUG_FLAG, BladeGroup
+from blade_core.config_command import command_from_config
 from blade_core.evaluation.commands import eval_command
 from blade_core.training.commands import kit_command, pretrain_command
 from blade_core.training.kit_data_command import make_kit_data_command
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+SERVER_KEY_ENV = "BLADE_SERVER_API_KEY"
+
 app = typer.Typer(
-    help="BLADE: a small domain LM that writes the knowledge a black-box LLM needs.",
+    cls=BladeGroup,
+    help="BLADE: a small domain LM that writes the knowledge a black-box LLM needs. An error is "
+         f"reported in one line; add {DEBUG_FLAG} to any command (or set {DEBUG_ENV}=1) for its traceback.",
     no_args_is_help=True,
-    pretty_exceptions_show_locals=False,  # locals may hold API keys
+    pretty_exceptions_enable=False,  # errors are reported by BladeGroup, one line each
 )
 console = Console()
+errors = Console(stderr=True)
 
 
-@app.command("init-model")
-def init_model_cmd(
-    corpus: Annotated[list[Path], typer.Option(help="Corpus folder, .txt/.md file or JSONL with 'text'.")],
-    out: Annotated[Path, typer.Option(help="Model directory to write.")],
-    size: Annotated[str, typer.Option(help="tiny (tests) or small (quickstart).")] = "small",
-    seed: int = 0,
-) -> None:
-    """Build a small domain LM from scratch: BPE tokenizer trained on the corpus + Qwen2 config."""
+def init_model(config: InitModelConfig) -> None:
     from blade_core.data import load_corpus
-    from blade_core.model_builder import SIZES, init_model
+    from blade_core.model_builder import init_model as build
+    from blade_core.outputs import prepare_model_directory
 
-    if size not in SIZES:
-        raise typer.BadParameter(f"size must be one of {sorted(SIZES)}", param_hint="--size")
-    documents = load_corpus(corpus)
-    init_model(documents, out, size=size, seed=seed)  # type: ignore[arg-type]
-    console.print(f"wrote {out} ({len(documents)} documents, size {size})")
+    prepare_model_directory(config.out, inputs={"--corpus": config.corpus}, overwrite=config.overwrite)
+    documents = load_corpus(config.corpus)
+    build(documents, config.out, size=config.size, seed=config.seed)
+    console.print(f"wrote {config.out} ({len(documents)} documents, size {config.size})")
 
 
-@app.command()
-def generate(
-    model: Annotated[str, typer.Option(help="Model directory or hub id.")],
-    question: Annotated[Optional[list[str]], typer.Option(help="A question (repeatable).")] = None,
-    questions: Annotated[Optional[Path], typer.Option(help="Multiple-choice JSONL to write knowledge for.")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="JSONL of {id, question, knowledge}.")] = None,
-    max_new_tokens: Optional[int] = None,
-    temperature: Optional[float] = None,
-    batch_size: int = 32,
-) -> None:
-    """Write knowledge for questions with a domain LM (and its soft prompt, when it has one)."""
+def generate(config: GenerateConfig) -> None:
     from blade_core.data import load_mcq, write_jsonl
     from blade_core.domain_lm import DomainLM
+    from blade_core.outputs import prepare_file
 
-    items: list[tuple[str, str]] = [(f"q{i}", q) for i, q in enumerate(question or [])]
-    if questions is not None:
-        items += [(q.id, q.with_options_text()) for q in load_mcq(questions)]
-    if not items:
-        raise typer.BadParameter("give --question or --questions")
-    lm = DomainLM.from_pretrained(model)
-    texts = lm.generate_knowledge([q for _, q in items], batch_size=batch_size, progress=len(items) > batch_size,
-                                  max_new_tokens=max_new_tokens, temperature=temperature)
+    if config.out is not None:
+        prepare_file(config.out, inputs={"--questions": config.questions, "--model": config.model},
+                     overwrite=config.overwrite)
+    items: list[tuple[str, str]] = [(f"q{i}", q) for i, q in enumerate(config.question)]
+    if config.questions is not None:
+        items += [(q.id, q.with_options_text()) for q in load_mcq(config.questions)]
+    lm = DomainLM.from_pretrained(config.model)
+    texts = lm.generate_knowledge([q for _, q in items], batch_size=config.batch_size,
+                                  progress=len(items) > config.batch_size, max_new_tokens=config.max_new_tokens,
+                                  temperature=config.temperature, option_knowledge=config.option_knowledge)
     records = [{"id": i, "question": q, "knowledge": k} for (i, q), k in zip(items, texts)]
-    if out is not None:
-        write_jsonl(out, records)
-        console.print(f"wrote {len(records)} records to {out}")
+    if config.out is not None:
+        write_jsonl(config.out, records)
+        console.print(f"wrote {len(records)} records to {config.out}")
     else:
         for record in records:
             console.print_json(json.dumps(record, ensure_ascii=False))
 
 
-@app.command("serve-llm")
-def serve_llm(
-    llm: Annotated[str, typer.Option(help="LLM spec to serve ('offline' or provider:model).")] = "offline",
-    host: Annotated[str, typer.Option(help="Bind address; keep 127.0.0.1 unless you mean to expose it.")] = "127.0.0.1",
-    port: int = 8000,
-    delay: Annotated[float, typer.Option(help="Seconds to wait before each answer (benchmarks).")] = 0.0,
-) -> None:
-    """Serve a LangChain chat model (by default the offline stand-in) as an OpenAI-compatible API."""
+def serve_llm(config: ServeLLMConfig) -> None:
     from blade_core.llm import OpenAICompatibleServer, resolve_llm
+    from blade_core.llm.openai_server import exposure_warning
 
-    server = OpenAICompatibleServer(resolve_llm(llm), host=host, port=port, delay=delay)
+    api_key = config.api_key or os.environ.get(SERVER_KEY_ENV) or None
+    warning = exposure_warning(config.host, api_key)
+    if warning:
+        errors.print(f"warning: {warning}", markup=False)
+    server = OpenAICompatibleServer(resolve_llm(config.llm), host=config.host, port=config.port,
+                                    delay=config.delay, api_key=api_key, max_body_bytes=config.max_body_bytes,
+                                    max_connections=config.max_connections)
     server.start()
-    console.print(f"serving {llm} at {server.base_url} (Ctrl-C to stop)")
+    console.print(f"serving {config.llm} at {server.base_url} (Ctrl-C to stop)", markup=False)
     server.serve_forever()
 
 
-@app.command()
-def quickstart(
-    out: Annotated[Path, typer.Option(help="Working directory; a re-run reuses finished stages.")] = Path("blade-quickstart"),
-    llm: Annotated[str, typer.Option(help="'offline' (no network) or e.g. openai:gpt-4o-mini.")] = "offline",
-    fast: Annotated[bool, typer.Option(help="A few steps per stage: a smoke test, not a measurement.")] = False,
-    base: Annotated[Optional[str], typer.Option(
-        help="Start from this model directory or hub id (e.g. Qwen/Qwen2.5-0.5B) instead of a from-scratch one.")] = None,
-) -> None:
-    """Train a domain LM through DP, KIT and BPO on the sample domain and show how much it helps."""
+def quickstart(config: QuickstartConfig) -> None:
     from blade_core.evaluation.report import table
     from blade_core.quickstart import run_quickstart
 
-    report = run_quickstart(out, llm_spec=llm, fast=fast, base=base)
+    report = run_quickstart(config.out, llm_spec=config.llm, fast=config.fast, base=config.base,
+                            overwrite=config.overwrite)
     console.print(table(report.evaluation))
-    console.print(f"recipe: {report.recipe}; report: {out / 'report.md'}; total time {report.seconds} s")
+    console.print(f"recipe: {report.recipe}; report: {config.out / 'report.md'}; total time {report.seconds} s")
+    report.evaluation.raise_if_incomplete(rerun="run the same command again (without --overwrite)")
 
 
+app.command("init-model")(command_from_config(InitModelConfig, init_model, InitModelConfig.__doc__ or ""))
+app.command("generate")(command_from_config(GenerateConfig, generate, GenerateConfig.__doc__ or ""))
+app.command("serve-llm")(command_from_config(
+    ServeLLMConfig, serve_llm,
+    f"{ServeLLMConfig.__doc__} Pass the key in ${SERVER_KEY_ENV} rather than --api-key, which other "
+    "users of the machine can read in its process list.",
+))
+app.command("quickstart")(command_from_config(QuickstartConfig, quickstart, QuickstartConfig.__doc__ or ""))
 app.command("pretrain")(pretrain_command)
 app.command("kit")(kit_command)
 app.command("make-kit-data")(make_kit_data_command)

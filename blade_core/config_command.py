@@ -14,17 +14,20 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
 import typer
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from pydantic.fields import FieldInfo
+
+from blade_core.command_errors import BladeCommand
+from blade_core.validation import build_config
 
 
 def _cli_type(annotation: Any) -> Any:
-    """The type typer should parse: Optional unwrapped, Literal as str (pydantic checks the value)."""
+    """The type typer should parse: Optional unwrapped, Literal kept (typer shows its choices)."""
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         annotation = args[0] if len(args) == 1 else str
     if typing.get_origin(annotation) is Literal:
-        return str
+        return annotation  # typer offers its values as choices and shows them in --help
     if typing.get_origin(annotation) is list:
         return list[_cli_type(typing.get_args(annotation)[0])]
     return annotation if annotation in (bool, int, float, str, Path) or typing.get_origin(annotation) else str
@@ -32,10 +35,6 @@ def _cli_type(annotation: Any) -> Any:
 
 def _parameter(name: str, field: FieldInfo) -> inspect.Parameter:
     kind = _cli_type(field.annotation)
-    help_text = field.description or ""
-    if typing.get_origin(field.annotation) is Literal or Literal in map(typing.get_origin, typing.get_args(field.annotation)):
-        choices = typing.get_args(field.annotation)
-        help_text = f"{help_text} (one of: {', '.join(map(str, choices))})".strip()
     if field.is_required():
         default: Any = ...
     else:
@@ -43,7 +42,7 @@ def _parameter(name: str, field: FieldInfo) -> inspect.Parameter:
         kind = kind if default is not None else Optional[kind]
     if typing.get_origin(kind) is list and default == []:
         default = None
-    option = typer.Option(help=help_text, show_default=default is not None and default is not ...)
+    option = typer.Option(help=field.description or "", show_default=default is not None and default is not ...)
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
                              annotation=Annotated[kind, option])
 
@@ -53,14 +52,7 @@ def command_from_config(config_cls: type[BaseModel], run: Callable[[Any], Any],
     """A function typer can register: it validates its options into `config_cls` and calls `run`."""
 
     def command(**values: Any) -> None:
-        values = {k: v for k, v in values.items() if v is not None}
-        try:
-            config = config_cls(**values)
-        except ValidationError as err:
-            problems = "; ".join(
-                f"--{'.'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in err.errors()
-            )
-            raise typer.BadParameter(problems) from None
+        config = build_config(config_cls, **{k: v for k, v in values.items() if v is not None})
         result = run(config)
         if result is not None:
             typer.echo(f"wrote {result}")
@@ -73,5 +65,8 @@ def command_from_config(config_cls: type[BaseModel], run: Callable[[Any], Any],
 
 
 def run_command(command: Callable[..., None]) -> None:
-    """Run one config command as a standalone program (the `trainers/*.py` scripts)."""
-    typer.run(command)
+    """Run one config command as a standalone program (the `trainers/*.py` scripts), reporting
+    errors as the `blade` command does (`command_errors`)."""
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    app.command(cls=BladeCommand)(command)
+    app()

@@ -45,12 +45,15 @@ from blade_core.blade_config import BladeConfig, GenerationDefaults
 from blade_core.model_checks import (
     ModelDirectoryError,
     check_context_fits,
+    check_model_source,
     check_weights_present,
     naming_damaged_weights,
+    naming_the_source,
 )
 from blade_core.option_knowledge import merge_option_knowledge, option_views
 from blade_core.prompts import KnowledgeTemplate
 from blade_core.soft_prompt import SoftPrompt
+from blade_core.validation import build_config
 
 logger = logging.getLogger(__name__)
 
@@ -174,18 +177,22 @@ class DomainLM:
         """
         source = str(path_or_hub_id)
         target = resolve_device(device)
-        local = Path(source)
-        config = BladeConfig.load(local) if local.is_dir() else None  # a too-new one stops here
-        if local.is_dir():
-            check_weights_present(local)
-        with naming_damaged_weights(local):
+        folder = check_model_source(source)  # a mistyped path fails here, never asks the hub
+        local = folder if folder is not None else Path(source)
+        if folder is not None:
+            source = str(folder)
+            config = BladeConfig.load(folder)  # a too-new one stops here
+            check_weights_present(folder)
+        else:
+            config = None
+        with naming_the_source(source, folder is not None), naming_damaged_weights(local):
             model = AutoModelForCausalLM.from_pretrained(
                 source,
                 dtype=resolve_dtype(dtype, target),
                 trust_remote_code=trust_remote_code,
                 use_safetensors=True,
             ).to(target)
-        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
+            tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
         try:
             prepare_tokenizer(tokenizer)
         except ValueError as err:
@@ -343,14 +350,14 @@ class DomainLM:
             return self.model.generate(inputs_embeds=embeds, attention_mask=mask, **kwargs)
 
     def _settings(self, overrides: dict[str, Any]) -> GenerationDefaults:
-        """The directory's generation defaults with the caller's non-None `overrides` applied."""
+        """The directory's generation defaults with the caller's non-None `overrides` applied and
+        checked: a nonsense value (a negative temperature) is refused, never replaced."""
         unknown = set(overrides) - set(GenerationDefaults.model_fields)
         if unknown:
             raise TypeError(f"unknown generation settings {sorted(unknown)}; "
                             f"known: {sorted(GenerationDefaults.model_fields)}")
-        return self.config.generation.model_copy(
-            update={k: v for k, v in overrides.items() if v is not None}
-        )
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return build_config(GenerationDefaults, prefix="", **{**self.config.generation.model_dump(), **given})
 
     def _generation_kwargs(self, settings: GenerationDefaults) -> dict[str, Any]:
         """HF `generate` arguments for `settings`."""

@@ -8,19 +8,95 @@ so each fails at load time naming the file and field to fix.
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from safetensors import SafetensorError
 
+from blade_core.errors import BladeError
+
 WEIGHTS_FILE = "model.safetensors"
 SHARDED_WEIGHTS_INDEX = "model.safetensors.index.json"
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
+"""`gpt2` or `Qwen/Qwen2.5-0.5B`: at most one slash, no path punctuation."""
 
 
-class ModelDirectoryError(ValueError):
+class ModelDirectoryError(BladeError, ValueError):
     """A model directory that cannot be used as it is; the message names the file (and field)."""
+
+
+def is_local_source(source: str) -> bool:
+    """Whether `source` names a folder here rather than a model on the hub.
+
+    It does when it exists, or when it cannot be a hub id (`./`, `/`, `~`, a backslash, a trailing
+    slash, two slashes or more), or when its first part is a folder here (`runs/dp` when `runs/`
+    exists): such a path that does not exist is a typo, and asking the hub for it only waits.
+    """
+    if Path(source).expanduser().exists():
+        return True
+    if not HUB_ID.match(source) or source.startswith("."):
+        return True
+    first = source.split("/", 1)[0]
+    return "/" in source and Path(first).is_dir()
+
+
+def check_model_source(source: str) -> Path | None:
+    """The model folder `source` names, checked; None for a hub id (loaded from the hub).
+
+    A folder must exist and hold `config.json` and tokenizer files, so the error names what is
+    missing instead of the hub's "not a valid model identifier".
+    """
+    if not is_local_source(source):
+        return None
+    folder = Path(source).expanduser()
+    if not folder.exists():
+        raise ModelDirectoryError(
+            f"{source}: no such model directory; check the path (a hub id looks like 'Qwen/Qwen2.5-0.5B')"
+        )
+    if not folder.is_dir():
+        raise ModelDirectoryError(
+            f"{source} is a file; give the model directory (the folder holding config.json)"
+        )
+    if not (folder / "config.json").is_file():
+        hint = (f"; it is a working folder: the model is written to {source.rstrip(os.sep).removesuffix('.work')} "
+                "when the run completes") if source.rstrip(os.sep).endswith(".work") else (
+                "; give a folder that blade init-model, pretrain, kit or bpo wrote, or that "
+                "save_pretrained() wrote")
+        raise ModelDirectoryError(f"{source}: no config.json, so it is not a model directory{hint}")
+    if not any((folder / name).is_file() for name in TOKENIZER_FILES):
+        raise ModelDirectoryError(
+            f"{source}: no tokenizer files ({', '.join(TOKENIZER_FILES[:2])}); save the base model's "
+            f"tokenizer into it with tokenizer.save_pretrained('{source}')"
+        )
+    return folder
+
+
+@contextmanager
+def naming_the_source(source: str, local: bool) -> Iterator[None]:
+    """Turn the loaders' errors about `source` (bad config.json, unknown hub id, no network) into
+    one `ModelDirectoryError` that says which it was."""
+    try:
+        yield
+    except (OSError, ValueError, KeyError) as err:
+        if isinstance(err, ModelDirectoryError):
+            raise
+        reason = f"{type(err).__name__}: " + " ".join(str(err).split())[:200]
+        if local:
+            raise ModelDirectoryError(f"{source}: cannot load the model ({reason})") from err
+        if os.environ.get("HF_HUB_OFFLINE", "").strip() not in ("", "0"):
+            raise ModelDirectoryError(
+                f"{source}: no such folder here, and no such model in the local hub cache "
+                "(HF_HUB_OFFLINE is set); check the path, or download the model first"
+            ) from err
+        raise ModelDirectoryError(
+            f"{source}: no such folder here, and the model hub could not provide it; check the "
+            f"path or the hub id, and the connection ({reason})"
+        ) from err
 
 
 def check_weights_present(directory: Path) -> None:

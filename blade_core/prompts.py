@@ -26,6 +26,13 @@ DEFAULT_KNOWLEDGE_TEMPLATE = (
 )
 
 
+def check_template(text: str) -> str:
+    """`text` if it can be a knowledge template (one `{question}` slot), else a ValueError."""
+    if text.count("{question}") != 1:
+        raise ValueError("the knowledge template must contain '{question}' exactly once")
+    return text
+
+
 class KnowledgeTemplate(BaseModel):
     """A prompt with one `{question}` slot; everything before it is a fixed, cacheable prefix."""
 
@@ -34,9 +41,7 @@ class KnowledgeTemplate(BaseModel):
     @field_validator("text")
     @classmethod
     def _one_slot(cls, text: str) -> str:
-        if text.count("{question}") != 1:
-            raise ValueError("the knowledge template must contain '{question}' exactly once")
-        return text
+        return check_template(text)
 
     def split(self) -> tuple[str, str]:
         """(prefix, suffix) around the question: the prefix is shared by every question."""

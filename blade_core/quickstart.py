@@ -10,6 +10,7 @@ without DP; the ablations are not BPO-tuned). Each stage writes its own model di
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,8 @@ from blade_core.data import load_corpus, load_mcq
 from blade_core.evaluation import EvalReport
 from blade_core.llm import resolve_llm
 from blade_core.model_builder import ModelSize, init_model
+from blade_core.model_checks import check_model_source
+from blade_core.outputs import is_blade_directory, prepare_work_directory
 from blade_core.sample_domain import load_sample_domain
 from blade_core.training.configs import KitConfig, PretrainConfig
 
@@ -120,13 +123,28 @@ def train_all(out: Path, recipe: Recipe, llm_spec: str | None,
     return models, timings
 
 
+def prepare_quickstart(out: Path, llm_spec: str, base: str | None, overwrite: bool) -> None:
+    """Everything that can be wrong with the options, found before minutes of training: a bad
+    LLM spec, a mistyped --base, an --out that is not blade's. With `overwrite`, an earlier
+    quickstart in `out` (a folder blade marked as its own) is removed."""
+    resolve_llm(llm_spec)
+    if base is not None:
+        check_model_source(base)
+    inputs = {"--base": base}
+    if overwrite and is_blade_directory(out):
+        shutil.rmtree(out)
+    prepare_work_directory(out, inputs=inputs)
+
+
 def run_quickstart(out: Path, *, llm_spec: str = "offline", fast: bool = False,
-                   base: str | None = None) -> QuickstartReport:
+                   base: str | None = None, overwrite: bool = False) -> QuickstartReport:
     """Train through every stage under `out`, evaluate every mode, write `report.json` and `report.md`.
-    `base`: start from this pretrained model (directory or hub id) instead of a from-scratch one."""
+    `base`: start from this pretrained model (directory or hub id) instead of a from-scratch one;
+    `overwrite`: discard an earlier quickstart in `out` instead of reusing its finished stages."""
     from blade_core.evaluation import evaluate
     from blade_core.evaluation.report import write_report
 
+    prepare_quickstart(out, llm_spec, base, overwrite)
     started = time.perf_counter()
     recipe = FAST if fast else FULL
     if base is not None:

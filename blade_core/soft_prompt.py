@@ -22,12 +22,14 @@ from peft import PromptTuningConfig, TaskType
 from pydantic import BaseModel, Field
 from safetensors.torch import load_file, save_file
 
+from blade_core.errors import BladeError
+
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
 PROJECTION_FILE = "blade_projection.json"
 CENTER_FILE = "projection_center.safetensors"
 
 
-class SoftPromptError(ValueError):
+class SoftPromptError(BladeError, ValueError):
     """A soft prompt that does not fit the model it is used with, or an unreadable soft-prompt folder."""
 
 

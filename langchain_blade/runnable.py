@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, Literal, cast
 
 from langchain_core.prompt_values import ChatPromptValue
@@ -90,6 +91,9 @@ class BladeKnowledgeRunnable(DomainLMFields, RunnableSerializable[BladeInput, An
     """Most calls (invoke, batch or stream) this runnable lets into generation at once; later
     callers wait for a place, holding only their input (back-pressure), so a burst of requests
     cannot pile up prompts and tensors in memory."""
+    pending_timeout: float | None = Field(default=300.0, gt=0)
+    """Seconds a caller waits for a place before a `TimeoutError` (None: no limit), so a stalled
+    or overloaded model turns into an error a server can answer, not requests that hang for ever."""
     _admission: threading.BoundedSemaphore = PrivateAttr()
 
     def model_post_init(self, context: Any) -> None:
@@ -142,8 +146,22 @@ class BladeKnowledgeRunnable(DomainLMFields, RunnableSerializable[BladeInput, An
             raise ValueError("the question is empty")
         return question, fields
 
+    @contextmanager
+    def _place(self) -> Iterator[None]:
+        """Hold one of the `max_pending` places in generation, waiting `pending_timeout` at most."""
+        if not self._admission.acquire(timeout=self.pending_timeout):
+            raise TimeoutError(
+                f"waited {self.pending_timeout:g} s for a place in generation: {self.max_pending} "
+                "calls (max_pending) were generating or queued; raise max_pending or "
+                "pending_timeout, or serve the model on more replicas"
+            )
+        try:
+            yield
+        finally:
+            self._admission.release()
+
     def _knowledge(self, questions: list[str], batch_size: int) -> list[str]:
-        with self._admission:
+        with self._place():
             samples = sample_knowledge(
                 self.lm, questions, self.n_samples, self.generation_settings(), batch_size
             )
@@ -151,7 +169,7 @@ class BladeKnowledgeRunnable(DomainLMFields, RunnableSerializable[BladeInput, An
 
     def _admitted(self, pieces: Iterator[str]) -> Iterator[str]:
         """`pieces`, generated while holding one of the `max_pending` places."""
-        with self._admission:
+        with self._place():
             yield from pieces
 
     def _respond(self, question: str, fields: dict[str, Any], knowledge: str) -> Any:

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 import torch
-import typer
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
@@ -19,9 +18,9 @@ from pydantic import PrivateAttr
 from typer.testing import CliRunner
 
 from blade_core.bpo import BpoConfig, run_bpo
-from blade_core.bpo.commands import bpo_command
+from blade_core.cli import app
 from blade_core.bpo.loop import BpoBudgetError, save_result
-from blade_core.bpo.objective import LLMUnavailableError
+from blade_core.errors import LLMError
 from blade_core.bpo.optimizer import fit_gp, propose, sobol_points
 from blade_core.bpo.search_space import build_projection, text_soft_prompt
 from blade_core.bpo.state import BpoState, Evaluation, ResumeError, write_answers
@@ -156,19 +155,19 @@ def test_flaky_llm_finishes_and_records_failures(tiny_lm_dir: Path, tmp_path: Pa
 
 def test_an_unreachable_llm_stops_the_run_with_a_clear_error(tiny_lm_dir: Path, tmp_path: Path) -> None:
     config = config_for(tiny_lm_dir, tmp_path / "out", use_cache=False)
-    with OpenAICompatibleServer(FlakyChatModel(every=1)) as server, pytest.raises(LLMUnavailableError):
+    with OpenAICompatibleServer(FlakyChatModel(every=1)) as server, pytest.raises(LLMError):
         run_bpo(config, llm=http_llm(server))
     assert not config.out.exists()
 
 
 def test_cli_validates_options(tmp_path: Path) -> None:
-    app = typer.Typer()
-    app.command()(bpo_command)
     runner = CliRunner()
-    assert "--init-text" in runner.invoke(app, ["--help"]).output
-    result = runner.invoke(app, ["--model", "m", "--dev", "d.jsonl", "--out", str(tmp_path / "o"),
+    assert "--init-text" in runner.invoke(app, ["bpo", "--help"]).output
+    result = runner.invoke(app, ["bpo", "--model", "m", "--dev", "d.jsonl", "--out", str(tmp_path / "o"),
                                  "--init-text", "x", "--init-soft-prompt", str(tmp_path)])
-    assert result.exit_code != 0 and "--init-text" in result.output and "not both" in result.output
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == ["error: --init-text: give --init-soft-prompt or --init-text, "
+                                          "not both, got 'x'"]
 
 
 def test_standardize_with_all_equal_scores_gives_no_nan() -> None:
@@ -245,7 +244,7 @@ def test_an_outage_stops_the_run_faults_are_retried_and_nothing_is_paid_twice(
     with FaultInjectingServer(OfflineChatModel(), stall=3.0, retry_after=0.2) as server:
         reach(server, monkeypatch, "sk-test-bpo")
         server.outage("500")  # the endpoint is down: every call fails after its retries
-        with pytest.raises(LLMUnavailableError, match="all 8 LLM calls failed.*500.*--resume"):
+        with pytest.raises(LLMError, match="all 8 LLM calls failed.*500.*--resume"):
             run_bpo(config_for(tiny_lm_dir, out, max_retries=1, timeout=1.0, **settings))
         assert [r.retry for r in server.log].count(1) == 8 and not server.answered()
         assert not out.exists()

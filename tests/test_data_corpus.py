@@ -150,7 +150,7 @@ def test_skip_invalid_drops_bad_documents_with_one_counted_warning(
     (tmp_path / "a.txt").write_text("good", encoding="utf-8")
     (tmp_path / "b.txt").write_text("", encoding="utf-8")
     (tmp_path / "c.md").write_text("\n", encoding="utf-8")
-    lines = tmp_path / "more.jsonl"
+    lines = tmp_path.parent / f"{tmp_path.name}-more.jsonl"
     lines.write_text('{"text": ""}\n{"text": "fine"}\n{"text": broken\n', encoding="utf-8")
 
     with caplog.at_level(logging.WARNING, logger="blade_core.data"):

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
-import typer
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
@@ -25,7 +24,7 @@ from blade_core.evaluation import (
     PassageRetriever,
     evaluate,
 )
-from blade_core.evaluation.commands import eval_command
+from blade_core.cli import app
 from blade_core.evaluation.rag import with_passages
 from blade_core.llm import OfflineChatModel, OpenAICompatibleServer, load_minilm
 from blade_core.sample_domain import load_sample_domain
@@ -35,9 +34,14 @@ ALL_MODES = ["none", "blade", "rag", "hybrid", "gold"]
 
 
 def invoke(*args: str) -> Any:
-    app = typer.Typer()
-    app.command()(eval_command)
-    return CliRunner().invoke(app, [*args, "--no-progress"])
+    return CliRunner().invoke(app, ["eval", *args, "--no-progress"])
+
+
+def one_error_line(result: Any) -> str:
+    """The one line a failed command printed; it fails the test when there is more or none."""
+    lines = result.stderr.splitlines()
+    assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: "), result.output
+    return lines[0]
 
 
 def write_questions(path: Path, singles: int, multis: int, knowledge: bool = True) -> Path:
@@ -131,7 +135,9 @@ def test_gold_and_rag_beat_the_llm_alone(first_run: Run) -> None:
 
 def test_rerun_is_answered_from_the_cache(first_run: Run, remote: OpenAICompatibleServer) -> None:
     before = remote.requests_served
-    result = invoke(*first_run.args)
+    refused = invoke(*first_run.args)
+    assert "already exists; pass --overwrite" in one_error_line(refused)
+    result = invoke(*first_run.args, "--overwrite")
     assert result.exit_code == 0, result.output
     assert remote.requests_served == before
     again = json.loads(first_run.out.read_text())["results"]
@@ -139,7 +145,7 @@ def test_rerun_is_answered_from_the_cache(first_run: Run, remote: OpenAICompatib
         assert (result_["llm_calls"], result_["cache_hits"]) == (0, 12)
         assert result_["correct"] == first_run.report["results"][mode]["correct"]
 
-    uncached = invoke(*first_run.args, "--modes", "none", "--no-cache")
+    uncached = invoke(*first_run.args, "--modes", "none", "--no-cache", "--overwrite")
     assert uncached.exit_code == 0, uncached.output
     assert remote.requests_served == before + 12
     assert json.loads(first_run.out.read_text())["results"]["none"]["llm_calls"] == 12
@@ -160,10 +166,10 @@ def test_modes_without_their_input_are_skipped_or_refused(tmp_path: Path) -> Non
 
     refused = tmp_path / "refused.json"
     asked = invoke("--test", str(test), "--llm", "offline", "--out", str(refused), "--modes", "none,rag")
-    assert asked.exit_code == 1 and "--rag-corpus" in asked.output and "Traceback" not in asked.output
+    assert "--rag-corpus" in one_error_line(asked)
     for bad in (["--model", str(tmp_path / "no-model")], ["--rag-corpus", str(tmp_path / "no-corpus")]):
         missing = invoke("--test", str(test), "--llm", "offline", "--out", str(refused), *bad)
-        assert missing.exit_code == 1 and bad[1] in missing.output and "Traceback" not in missing.output
+        assert bad[1] in one_error_line(missing)
     assert not refused.exists()
 
 
@@ -173,8 +179,8 @@ def test_bad_question_line_names_file_and_line(tmp_path: Path) -> None:
     path.write_text(json.dumps(good) + "\n" + json.dumps({**good, "id": "q2", "answer": "E"}) + "\n")
     out = tmp_path / "report.json"
     result = invoke("--test", str(path), "--llm", "offline", "--out", str(out))
-    assert result.exit_code == 1 and f"{path}:2" in result.output and "answer" in result.output
-    assert "Traceback" not in result.output and not out.exists()
+    line = one_error_line(result)
+    assert f"{path}:2" in line and "answer" in line and not out.exists()
 
 
 def test_api_scores_several_models_and_given_knowledge(tmp_path: Path, tiny_lm_dir: Path, tiny_lm: Any) -> None:

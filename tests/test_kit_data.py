@@ -14,14 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatResult
 from typer.testing import CliRunner
 
+from blade_core.cli import app
 from blade_core.data import DataError, MCQuestion, load_mcq
+from blade_core.errors import LLMError
 from blade_core.llm import OfflineChatModel, OpenAICompatibleServer, load_minilm
 from blade_core.llm.faults import FaultInjectingServer
 from blade_core.option_knowledge import option_pairs
@@ -29,7 +30,6 @@ from blade_core.sample_domain import load_sample_domain
 from blade_core.scoring import ask_with_knowledge
 from blade_core.training import kit_data
 from blade_core.training.kit_data import LEAK, LLM_ERROR, Outcome, make_kit_data, screen
-from blade_core.training.kit_data_command import make_kit_data_command
 from blade_core.training.kit_data_config import KitDataConfig
 from tests.local_llm_support import kill_while_held, reach
 
@@ -240,17 +240,22 @@ def test_existing_output_is_trimmed_refused_or_overwritten(tmp_path: Path) -> No
     config.out.write_text(pair * 2 + pair * 2 + '{"instr')
     first = Outcome(id="a", kept=True, pairs=2).model_dump_json()
     config.progress_file.write_text(first + '\n{"id": "b", "ke')
-    assert set(kit_data.prepare_output(config)) == {"a"}
+    assert set(prepare(config)) == {"a"}
     assert config.out.read_text() == pair * 2
     assert progress_of(config) == [Outcome(id="a", kept=True, pairs=2)]
 
     with pytest.raises(kit_data.KitDataError, match="--resume"):
-        kit_data.prepare_output(config.model_copy(update={"resume": False}))
+        prepare(config.model_copy(update={"resume": False}))
     config.progress_file.unlink()
     with pytest.raises(kit_data.KitDataError, match="no progress file"):
-        kit_data.prepare_output(config)
-    assert kit_data.prepare_output(config.model_copy(update={"overwrite": True})) == {}
+        prepare(config)
+    assert prepare(config.model_copy(update={"overwrite": True})) == {}
     assert not config.out.exists()
+
+
+def prepare(config: KitDataConfig) -> dict[str, Outcome]:
+    return kit_data.prepare_output(config.out, config.progress_file, resume=config.resume,
+                                   overwrite=config.overwrite, inputs={"--questions": config.questions})
 
 
 def test_bad_question_file_names_file_line_and_field(tmp_path: Path) -> None:
@@ -263,12 +268,9 @@ def test_bad_question_file_names_file_line_and_field(tmp_path: Path) -> None:
         make_kit_data(config)
     assert (caught.value.path, caught.value.line, caught.value.field) == (str(path), 2, "answer")
 
-    app = typer.Typer()
-    app.command()(make_kit_data_command)
-    args = ["--questions", str(path), "--llm", "offline", "--out", str(config.out)]
+    args = ["make-kit-data", "--questions", str(path), "--llm", "offline", "--out", str(config.out)]
     result = CliRunner().invoke(app, args)
-    assert result.exit_code == 1 and f"{path}:2" in result.output
-    assert "Traceback" not in result.output
+    assert result.exit_code == 2 and result.stderr.splitlines() == [f"error: {caught.value}"]
     assert not config.out.exists()
 
 
@@ -295,9 +297,9 @@ def test_faults_are_retried_and_an_outage_resumes_without_repaying(
         assert {request.prompt for request in faulted} <= retried  # each retried, then answered
         assert first.questions == 4 and LLM_ERROR not in first.dropped
 
-        server.outage("500")  # the endpoint goes down for the second half
-        down = make_kit_data(KitDataConfig(**base, max_retries=1))
-        assert down.done_before == 4 and down.dropped[LLM_ERROR] == 4
+        server.outage("500")  # the endpoint goes down for the second half: the run stops
+        with pytest.raises(LLMError, match="all 4 LLM calls of the last chunk failed.*500"):
+            make_kit_data(KitDataConfig(**base, max_retries=1))
         reports = [o.detail or "" for o in progress_of(KitDataConfig(**base)) if o.reason == LLM_ERROR]
         assert len(reports) == 4 and all("500" in r and SECRET not in r for r in reports)
 

@@ -9,6 +9,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_openai import ChatOpenAI
 
 from blade_core.data.records import MCQuestion
+from blade_core.errors import OptionError
 from blade_core.llm import OfflineChatModel, OpenAICompatibleServer, resolve_llm
 from blade_core.llm.resolve import PLACEHOLDER_API_KEY
 from blade_core.prompts import answer_prompt, format_mcq
@@ -87,8 +88,8 @@ def test_bad_specs_raise_value_error(spec: object) -> None:
 def test_other_provider_goes_through_init_chat_model_or_says_what_to_install() -> None:
     try:
         model = resolve_llm("anthropic:claude-3-5-haiku-latest", api_key=SECRET)
-    except ImportError as error:  # langchain or langchain-anthropic is not installed
-        assert "pip install" in str(error) or "langchain" in str(error)
+    except OptionError as error:  # langchain or langchain-anthropic is not installed
+        assert "install" in str(error) and "langchain" in str(error)
         assert SECRET not in str(error)
     else:
         assert SECRET not in repr(model)

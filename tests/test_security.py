@@ -11,19 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from typer.testing import CliRunner
 
-from blade_core.bpo.commands import bpo_command
 from blade_core.cli import app
 from blade_core.data.records import MCQuestion
-from blade_core.evaluation.commands import eval_command
 from blade_core.llm import OfflineChatModel, load_minilm, resolve_llm
 from blade_core.llm.faults import FaultInjectingServer
 from blade_core.sample_domain import load_sample_domain
 from blade_core.scoring import ask_with_knowledge
-from blade_core.training.kit_data_command import make_kit_data_command
 from tests.local_llm_support import reach
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,11 +34,9 @@ def shipped_python() -> Iterator[tuple[Path, str]]:
             yield path, path.read_text(encoding="utf-8")
 
 
-def run_cli(command: Any, args: list[str]) -> str:
-    """Run one config command as its CLI does; its whole output, stdout and stderr."""
-    single = typer.Typer()
-    single.command()(command)
-    return CliRunner().invoke(single, args).output
+def run_cli(command: str, args: list[str]) -> str:
+    """Run one `blade` command; its whole output, stdout and stderr."""
+    return CliRunner().invoke(app, [command, *args]).output
 
 
 def unsafe_code(tree: ast.AST) -> Iterator[tuple[int, str]]:
@@ -115,19 +109,19 @@ def test_api_key_is_in_no_file_output_log_or_error_a_run_writes(
         assert SECRET not in repr(resolve_llm("openai:offline"))
         server.inject("500", "500")  # two calls fail for good (no retries): errors are recorded
         common = ["--llm", "openai:offline", "--max-retries", "0", "--no-progress"]
-        outputs.append(run_cli(make_kit_data_command, ["--questions", str(questions), "--out",
+        outputs.append(run_cli("make-kit-data", ["--questions", str(questions), "--out",
                                                        str(tmp_path / "kit" / "kit.jsonl"), *common]))
         server.inject("500")
-        outputs.append(run_cli(eval_command, ["--test", str(questions), "--out", str(tmp_path / "eval" / "r.json"),
+        outputs.append(run_cli("eval", ["--test", str(questions), "--out", str(tmp_path / "eval" / "r.json"),
                                               "--modes", "none,gold", *common]))
         bpo = ["--model", str(tiny_lm_dir), "--dev", str(questions), "--n-init", "1", "--budget", "1",
                "--max-new-tokens", "8", *common]
-        outputs.append(run_cli(bpo_command, [*bpo, "--out", str(tmp_path / "bpo" / "ok")]))
+        outputs.append(run_cli("bpo", [*bpo, "--out", str(tmp_path / "bpo" / "ok")]))
         server.outage("500")  # an outage ends a run with an error message
-        outputs.append(run_cli(bpo_command, [*bpo, "--out", str(tmp_path / "bpo" / "down")]))
+        outputs.append(run_cli("bpo", [*bpo, "--out", str(tmp_path / "bpo" / "down")]))
         server.outage(None)
     assert "pairs in the output" in outputs[0] and (tmp_path / "bpo" / "ok" / "bpo" / "trace.json").is_file()
-    assert "Error: all 6 LLM calls failed" in outputs[-1] and "--resume" in outputs[-1]
+    assert "error: all 6 LLM calls failed" in outputs[-1] and "--resume" in outputs[-1]
     recorded = [(tmp_path / "kit" / "kit.jsonl.progress.jsonl"), (tmp_path / "eval" / "r.questions.jsonl")]
     assert all("Error code: 500" in path.read_text() for path in recorded)  # the errors were written
 
@@ -157,9 +151,9 @@ def test_ids_and_paths_from_data_files_cannot_place_a_write(
     monkeypatch.chdir(work)
     questions = str(data / "q.jsonl")
 
-    run_cli(make_kit_data_command, ["--questions", questions, "--llm", "offline", "--out", "out/kit.jsonl",
+    run_cli("make-kit-data", ["--questions", questions, "--llm", "offline", "--out", "out/kit.jsonl",
                                     "--no-progress"])
-    run_cli(eval_command, ["--test", questions, "--llm", "offline", "--out", "out/report.json",
+    run_cli("eval", ["--test", questions, "--llm", "offline", "--out", "out/report.json",
                            "--modes", "none,gold", "--no-progress"])
     result = CliRunner().invoke(app, ["generate", "--model", str(tiny_lm_dir), "--questions", questions,
                                       "--out", "out/knowledge.jsonl", "--max-new-tokens", "4"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,11 +11,12 @@ from typer.testing import CliRunner
 
 from blade_core.cli import app
 from blade_core.domain_lm import DomainLM, encode_knowledge_prompt
+from blade_core.errors import OutputPathError
 from blade_core.prompts import KnowledgeTemplate
 from blade_core.sample_domain import load_sample_domain
 from blade_core.training import KitConfig, PretrainConfig, TrainingError, run_kit, run_pretrain
 from blade_core.training.kit import IGNORE, sft_example
-from blade_core.training.pretrain import build_blocks, pack, split_unpacked
+from blade_core.training.pretrain import PretrainData, build_blocks, pack, split_unpacked
 from blade_core.data.records import InstructionPair
 
 FAST = {"max_steps": 4, "batch_size": 4, "save_steps": 2, "logging_steps": 1, "progress": False}
@@ -46,18 +48,20 @@ def test_kit_loss_covers_the_knowledge_only(tiny_lm: DomainLM) -> None:
     assert len(short["input_ids"]) == n_prompt and short["labels"][-1] == tiny_lm.tokenizer.eos_token_id
 
 
+def blocks(config: PretrainConfig, lm: DomainLM) -> list[list[int]]:
+    return build_blocks(config, PretrainData.load(config), lm.tokenizer, lm.template, lm.context_length)
+
+
 def test_instruction_mixing_adds_templated_pairs_to_the_stream(tiny_lm_dir: Path, tiny_lm: DomainLM,
                                                                  sample) -> None:
     base = PretrainConfig(model=str(tiny_lm_dir), out=Path("unused"), corpus=[sample.corpus], block_size=128,
                           sentence_permutations=0, entity_documents=0)
-    plain = build_blocks(base, tiny_lm.tokenizer, tiny_lm.template, tiny_lm.context_length)
-    mixed = build_blocks(base.model_copy(update={"mix_instructions": sample.kit}), tiny_lm.tokenizer,
-                         tiny_lm.template, tiny_lm.context_length)
+    plain = blocks(base, tiny_lm)
+    mixed = blocks(base.model_copy(update={"mix_instructions": sample.kit}), tiny_lm)
     assert len(mixed) > len(plain) * 1.3
     text = tiny_lm.tokenizer.decode(sum(mixed, []))
     assert "### Knowledge:" in text and "### Knowledge:" not in tiny_lm.tokenizer.decode(sum(plain, []))
-    general = build_blocks(base.model_copy(update={"mix_general": sample.general, "general_ratio": 0.2}),
-                           tiny_lm.tokenizer, tiny_lm.template, tiny_lm.context_length)
+    general = blocks(base.model_copy(update={"mix_general": sample.general, "general_ratio": 0.2}), tiny_lm)
     assert len(plain) * 1.1 < len(general) < len(plain) * 1.5
 
 
@@ -65,14 +69,13 @@ def test_dp_augments_the_corpus_by_default(tiny_lm_dir: Path, tiny_lm: DomainLM,
     """Each sentence permutation adds about one corpus; entity documents add the rest."""
     default = PretrainConfig(model=str(tiny_lm_dir), out=Path("unused"), corpus=[sample.corpus], block_size=128)
     sizes = {
-        (perms, entities): len(build_blocks(default.model_copy(update={"sentence_permutations": perms,
-                                                                        "entity_documents": entities}),
-                                            tiny_lm.tokenizer, tiny_lm.template, tiny_lm.context_length))
+        (perms, entities): len(blocks(default.model_copy(update={"sentence_permutations": perms,
+                                                                  "entity_documents": entities}), tiny_lm))
         for perms, entities in ((0, 0), (1, 0), (0, 1))
     }
     one = sizes[0, 0]
     assert 1.9 * one < sizes[1, 0] < 2.1 * one and sizes[0, 1] > 1.5 * one
-    augmented = build_blocks(default, tiny_lm.tokenizer, tiny_lm.template, tiny_lm.context_length)
+    augmented = blocks(default, tiny_lm)
     assert len(augmented) > 12 * one
 
 
@@ -128,13 +131,25 @@ def test_nan_loss_stops_the_run_without_a_model_directory(tiny_lm_dir: Path, sam
     assert not (tmp_path / "x").exists()
 
 
-def test_checkpoints_of_an_earlier_run_need_resume(tiny_lm_dir: Path, sample, tmp_path: Path) -> None:
+def test_a_finished_run_needs_overwrite_and_its_checkpoints_resume_or_overwrite(
+    tiny_lm_dir: Path, sample, tmp_path: Path
+) -> None:
     config = PretrainConfig(model=str(tiny_lm_dir), out=tmp_path / "dp", corpus=[sample.corpus], block_size=64,
                             **FAST)
     run_pretrain(config)
-    with pytest.raises(TrainingError, match="pass --resume"):
+    first = (config.out / "model.safetensors").read_bytes()
+    with pytest.raises(OutputPathError, match="already holds a model blade wrote; pass --overwrite"):
         run_pretrain(config)
-    run_pretrain(config.model_copy(update={"resume": True}))
+    assert (config.out / "model.safetensors").read_bytes() == first
+
+    shutil.rmtree(config.out)  # as after a crash: checkpoints, no model directory
+    with pytest.raises(TrainingError, match="pass --resume to continue it, or --overwrite to start over"):
+        run_pretrain(config)
+    assert run_pretrain(config.model_copy(update={"resume": True})) == config.out
+
+    run_pretrain(config.model_copy(update={"overwrite": True}))  # from step 0: old checkpoints gone
+    log = json.loads((config.out / "training" / "dp_log.json").read_text())
+    assert [entry["step"] for entry in log if "loss" in entry] == [1, 2, 3, 4]
 
 
 def test_cli_pretrain_reports_bad_options_and_empty_corpus(tiny_lm_dir: Path, tmp_path: Path) -> None:
@@ -145,7 +160,8 @@ def test_cli_pretrain_reports_bad_options_and_empty_corpus(tiny_lm_dir: Path, tm
     (tmp_path / "empty.txt").write_text("  \n")
     empty = runner.invoke(app, ["pretrain", "--model", str(tiny_lm_dir), "--out", str(tmp_path / "x"),
                                 "--corpus", str(tmp_path / "empty.txt")])
-    assert empty.exit_code != 0 and "empty.txt" in str(empty.exception)
+    assert empty.exit_code == 2
+    assert empty.stderr == f"error: {tmp_path / 'empty.txt'}: the file is empty; remove it from the corpus (a failed export?)\n"
     assert not (tmp_path / "x").exists()
 
 

@@ -53,6 +53,11 @@ class BpoConfig(BaseModel):
     )
     use_cache: bool = Field(default=True, description="cache LLM answers so no call is ever paid twice")
     resume: bool = Field(default=False, description="continue the run saved in the work dir")
+    overwrite: bool = Field(
+        default=False,
+        description="replace a model directory blade wrote at --out; without --resume, also start "
+        "the search afresh (the LLM cache is kept, so answered calls are not paid again)",
+    )
     progress: bool = True
 
     @field_validator("init_text")

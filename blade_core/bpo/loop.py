@@ -33,7 +33,9 @@ from blade_core.bpo.state import ANSWERS_DIR, BpoState, Evaluation, write_answer
 from blade_core.data import load_mcq
 from blade_core.data.records import MCQuestion
 from blade_core.domain_lm import DomainLM
+from blade_core.errors import OptionError
 from blade_core.llm import resolve_llm
+from blade_core.outputs import check_not_an_input, prepare_model_directory, prepare_work_directory
 from blade_core.prompts import answer_prompt, format_mcq
 from blade_core.soft_prompt import RandomProjection, SoftPrompt
 
@@ -42,7 +44,7 @@ console = Console(stderr=True)
 EvaluationHook = Callable[[Evaluation], None]
 
 
-class BpoBudgetError(ValueError):
+class BpoBudgetError(OptionError):
     """The run would need more LLM calls than --max-llm-calls allows."""
 
 
@@ -66,15 +68,18 @@ def run_bpo(config: BpoConfig, *, llm: BaseChatModel | None = None,
     `llm` overrides `config.llm` with a ready chat model; `on_evaluation` is called after each
     candidate evaluation is checkpointed (progress reporting, tests that interrupt a run).
     """
+    prepare_outputs(config)
     questions = load_dev(config)
     check_cost(config, questions)
+    chat = chat_model(config, llm)  # a bad --llm fails before the model loads
     lm = DomainLM.from_pretrained(config.model)
     start = starting_prompt(lm, config)
     projection = build_projection(lm, config, start)
-    objective = DevObjective(lm, projection, questions, chat_model(config, llm),
+    objective = DevObjective(lm, projection, questions, chat,
                              max_new_tokens=config.max_new_tokens, max_concurrency=config.max_concurrency,
                              generation_batch_size=config.generation_batch_size)
-    state = BpoState.open(config.work_dir, run_identity(config, llm, questions, projection), resume=config.resume)
+    state = BpoState.open(config.work_dir, run_identity(config, llm, questions, projection), resume=config.resume,
+                          overwrite=config.overwrite)
     work = config.work_dir
 
     measure_baselines(state, objective, start, work)  # 1. no soft prompt, and the start (if any)
@@ -106,6 +111,14 @@ def run_bpo(config: BpoConfig, *, llm: BaseChatModel | None = None,
     return save_result(config, lm, start, projection, state)  # 5. the winner, its trace and plot
 
 
+def prepare_outputs(config: BpoConfig) -> None:
+    """Refuse an --out or cache that would destroy something, before a model loads or a call is paid."""
+    inputs = {"--model": config.model, "--dev": config.dev, "--init-soft-prompt": config.init_soft_prompt}
+    prepare_model_directory(config.out, inputs=inputs, overwrite=config.overwrite)
+    prepare_work_directory(config.work_dir, inputs=inputs)
+    check_not_an_input(config.cache_path, "--llm-cache", inputs)
+
+
 def measure_baselines(state: BpoState, objective: DevObjective, start: SoftPrompt | None, work: Path) -> None:
     """Score the model with no soft prompt and with the start, once per run (kept in the state)."""
     wanted = {"baseline-none": None} | ({"baseline-start": start} if start is not None else {})
@@ -132,8 +145,6 @@ def progress_bar(config: BpoConfig, state: BpoState) -> tqdm:
 
 def load_dev(config: BpoConfig) -> list[MCQuestion]:
     questions = load_mcq(config.dev)
-    if not questions:
-        raise ValueError(f"{config.dev}: no questions")
     return questions[: config.dev_limit] if config.dev_limit else questions
 
 

@@ -21,12 +21,18 @@ from langchain_core.language_models import BaseChatModel
 
 from blade_core.data.records import MCQuestion
 from blade_core.domain_lm import DomainLM
-from blade_core.scoring import ScoredAnswer, ask_with_knowledge
+from blade_core.errors import LLMError
+from blade_core.scoring import (
+    ScoredAnswer,
+    accuracy,
+    ask_with_knowledge,
+    require_answers,
+    unreadable_replies,
+)
 from blade_core.soft_prompt import RandomProjection, SoftPrompt
 
 
-class LLMUnavailableError(RuntimeError):
-    """Every LLM call of an evaluation failed: the endpoint is down, so the run stops (and can resume)."""
+RESUME_ADVICE = "fix the endpoint and re-run with --resume: finished evaluations are kept"
 
 
 @dataclass(frozen=True)
@@ -42,18 +48,16 @@ class Outcome:
 def summarize(answers: Sequence[ScoredAnswer]) -> Outcome:
     """Accuracy over the answered questions; failed calls are set apart, not counted as wrong.
 
-    A transient failure says nothing about the soft prompt, so it must not lower its score.
+    A transient failure says nothing about the soft prompt, so it must not lower its score; an
+    evaluation the LLM answered not at all stops the run (`LLMError`), which can resume.
     """
+    require_answers(answers, then=RESUME_ADVICE)
+    unreadable = unreadable_replies(answers)
+    if unreadable is not None:  # every candidate would score 0: the budget would buy nothing
+        raise LLMError(f"{unreadable}; nothing was saved")
     failed = [a.id for a in answers if a.error is not None]
-    answered = [a for a in answers if a.error is None]
-    if not answered:
-        errors = {a.error for a in answers}
-        raise LLMUnavailableError(
-            f"all {len(answers)} LLM calls failed (e.g. {sorted(errors)[0]}); fix the endpoint and "
-            "re-run with --resume: finished evaluations are kept"
-        )
     correct = [None if a.error is not None else a.correct for a in answers]
-    return Outcome(sum(a.correct for a in answered) / len(answered), correct, failed, list(answers))
+    return Outcome(accuracy(answers), correct, failed, list(answers))
 
 
 class DevObjective:

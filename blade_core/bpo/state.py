@@ -10,19 +10,21 @@ new state, never a torn one. Each evaluation's full answers go to `OUT.work/answ
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from blade_core.atomic import write_text_atomic
+from blade_core.errors import BladeError
 
 STATE_FILE = "state.json"
 ANSWERS_DIR = "answers"
 SOBOL_ROUND = 0
 
 
-class ResumeError(RuntimeError):
+class ResumeError(BladeError, RuntimeError):
     """A work dir that does not match the requested run (or a run that cannot resume)."""
 
 
@@ -47,18 +49,22 @@ class BpoState(BaseModel):
     llm_calls: int = 0
 
     @classmethod
-    def open(cls, work_dir: Path, run: dict[str, Any], *, resume: bool) -> BpoState:
+    def open(cls, work_dir: Path, run: dict[str, Any], *, resume: bool, overwrite: bool = False) -> BpoState:
         """The saved state when resuming (checked against `run`), else a fresh one.
 
-        Refuses to silently overwrite an earlier run's state: that is what --resume is for.
+        Refuses to silently overwrite an earlier run's state: that is what --resume (continue) and
+        --overwrite (start afresh: the state and answers go, the LLM cache stays) are for.
         """
         path = work_dir / STATE_FILE
+        if path.is_file() and overwrite and not resume:
+            path.unlink()
+            shutil.rmtree(work_dir / ANSWERS_DIR, ignore_errors=True)
         if not path.is_file():
             return cls(run=run)
         if not resume:
             raise ResumeError(
                 f"{work_dir} holds the state of an earlier BPO run; pass --resume to continue it, "
-                "or delete the folder to start over (its LLM cache saves re-paying for calls)"
+                "or --overwrite to start afresh (its LLM cache saves re-paying for calls)"
             )
         state = cls.model_validate_json(path.read_text(encoding="utf-8"))
         changed = sorted(k for k in run.keys() | state.run.keys() if run.get(k) != state.run.get(k))

@@ -6,16 +6,21 @@ points back at the file (and line), so a bad document can be found and fixed.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from blade_core.data.errors import DataError
-from blade_core.data.jsonl import InvalidRecords, read_jsonl
+from blade_core.data.jsonl import NOT_UTF8_FIX, InvalidRecords, check_readable, read_jsonl
 from blade_core.data.records import Document
 
 TEXT_SUFFIXES = (".txt", ".md")
 JSON_SUFFIXES = (".jsonl", ".jsonl.gz", ".json")
+FOLDER_SUFFIXES = TEXT_SUFFIXES + (".jsonl", ".jsonl.gz")
+"""What a folder's files are read as: `.json` is left out, since folders often hold a metadata
+`.json` beside the text; a `.json` corpus is read when named on its own."""
 ACCEPTED = ", ".join(TEXT_SUFFIXES + JSON_SUFFIXES)
+logger = logging.getLogger("blade_core.data")
 
 
 def load_corpus(
@@ -42,11 +47,15 @@ def load_corpus(
 
 def _documents_under(path: Path, invalid: InvalidRecords) -> Iterator[Document]:
     if path.is_dir():
-        files = sorted(
-            p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES
-        )
-        for file in files:
-            yield from _text_document(file, invalid)
+        files = sorted(p for p in path.rglob("*") if p.is_file()
+                       and not any(part.startswith(".") for part in p.relative_to(path).parts))
+        read = [p for p in files if p.name.lower().endswith(FOLDER_SUFFIXES)]
+        ignored = sorted({p.suffix.lower() or p.name for p in files} - {p.suffix.lower() for p in read})
+        if len(read) < len(files):
+            logger.warning("%s: ignored %d files that are not %s (%s)", path, len(files) - len(read),
+                           "/".join(FOLDER_SUFFIXES), ", ".join(ignored[:5]))
+        for file in read:
+            yield from _documents_under(file, invalid)
         return
     if not path.exists():
         raise DataError(path, "file or folder not found; check the path")
@@ -63,16 +72,17 @@ def _documents_under(path: Path, invalid: InvalidRecords) -> Iterator[Document]:
 
 def _text_document(path: Path, invalid: InvalidRecords) -> Iterator[Document]:
     """A whole text file as one document (zero or one yielded, so skipped files just vanish)."""
+    check_readable(path)
     data = path.read_bytes()
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        invalid.handle(DataError(path, "not valid UTF-8; re-save the file as UTF-8", line=line))
+        invalid.handle(DataError(path, f"not valid UTF-8; {NOT_UTF8_FIX}", line=line))
         return
-    text = text.replace("\r\n", "\n").strip()
+    text = text.replace("\ufeff", "").replace("\r\n", "\n").strip()
     if not text:
-        invalid.handle(DataError(path, "the file is empty; remove it or pass skip_invalid=True"))
+        invalid.handle(DataError(path, "the file is empty; remove it from the corpus (a failed export?)"))
         return
     yield Document(text=text, source=str(path))
 
@@ -85,7 +95,7 @@ def _jsonl_documents(path: Path, invalid: InvalidRecords) -> Iterator[Document]:
             invalid.handle(
                 DataError(
                     path,
-                    f"{problem}; each line needs a non-empty 'text' (or pass skip_invalid=True)",
+                    f"{problem}; each line needs a non-empty 'text': fix or remove the line",
                     line=line,
                     field="text",
                 )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from blade_core.errors import BladeError
 
-class DataError(ValueError):
+
+class DataError(BladeError, ValueError):
     """Bad input data, located by file, line (1-based, when the file has lines) and field.
 
     Loaders raise this instead of skipping a record silently: a user whose 10 000-line file has one

@@ -23,6 +23,8 @@ from blade_core.data.errors import DataError
 logger = logging.getLogger("blade_core.data")
 
 UTF8_BOM = b"\xef\xbb\xbf"
+GZIP_MAGIC = b"\x1f\x8b"
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 ARRAY_OPENING = re.compile(r"\s*\[\s*(\])?\s*")
 ARRAY_SEPARATOR = re.compile(r"\s*([,\]])\s*")
 CUT_OFF = " (the last line has no line end: the file looks cut off)"
@@ -38,7 +40,9 @@ def read_jsonl(
 
     Unless the name says `.jsonl`, the format is sniffed from the content, because data sets ship
     JSON lines under a `.json` name (JEC-QA) as often as JSON arrays (alpaca_data.json, MLEC-QA).
-    A `.gz` name means gzip. Blank lines are not records. A line that cannot be a record (bad JSON,
+    gzip is read whatever the name says (`.gz`, `.GZ` or none); a `.gz` name that is not gzip, and
+    UTF-16, are refused with the fix. A UTF-8 BOM is dropped from any line (files joined with `cat`
+    carry one mid-file). Blank lines are not records. A line that cannot be a record (bad JSON,
     bad UTF-8, not an object) goes to `on_bad_line`, which lets skip-invalid loaders carry on;
     without it, it raises. Errors that leave nothing to carry on with (not gzip, a broken JSON
     array) always raise.
@@ -48,8 +52,7 @@ def read_jsonl(
     may_be_array = not path.name.lower().removesuffix(".gz").endswith(".jsonl")
     lines = _raw_lines(path)
     for number, raw in lines:
-        if number == 1:
-            raw = raw.removeprefix(UTF8_BOM)
+        raw = raw.removeprefix(UTF8_BOM)
         content = raw.strip()
         if not content:
             continue
@@ -161,22 +164,39 @@ def _raise(error: DataError) -> None:
     raise error
 
 
-def _raw_lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    """Numbered raw lines, with gzip and missing-file failures turned into DataErrors."""
-    is_gzip = path.name.endswith(".gz")
+def check_readable(path: Path) -> bytes:
+    """The first bytes of `path`, after refusing a missing file, a folder and UTF-16 text."""
+    if path.is_dir():
+        raise DataError(path, "is a folder; give the data file itself")
     if not path.is_file():
         raise DataError(path, "file not found; check the path")
+    with path.open("rb") as stream:
+        head = stream.read(4)
+    if not head.startswith(GZIP_MAGIC) and (head.startswith(UTF16_BOMS) or b"\x00" in head):
+        raise DataError(
+            path, "is UTF-16 text (as Windows saves 'Unicode'); re-save it as UTF-8, e.g. "
+            f"`iconv -f UTF-16 -t UTF-8 {path.name} > utf8-{path.name}`", line=1,
+        )
+    return head
+
+
+def _raw_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """Numbered raw lines, with gzip and missing-file failures turned into DataErrors."""
+    is_gzip = check_readable(path).startswith(GZIP_MAGIC)
+    if path.name.lower().endswith(".gz") and not is_gzip:
+        raise DataError(
+            path,
+            "is not a valid gzip file; the name ends in .gz, so it must be gzip: re-download it, "
+            "or drop the .gz from the name if it is plain text",
+        )
     with gzip.open(path, "rb") if is_gzip else path.open("rb") as stream:
         try:
             yield from enumerate(stream, start=1)
         except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
             if not is_gzip:
                 raise
-            raise DataError(
-                path,
-                f"is not a valid gzip file ({exc}); the name ends in .gz, so it must be gzip: "
-                "re-download it, or drop the .gz from the name if it is plain text",
-            ) from None
+            raise DataError(path, f"is a damaged gzip file ({exc}), perhaps cut off; re-download "
+                            "or re-compress it") from None
 
 
 def _parse_line(path: Path, number: int, raw: bytes) -> dict[str, Any] | DataError:
@@ -199,13 +219,12 @@ def _parse_line(path: Path, number: int, raw: bytes) -> dict[str, Any] | DataErr
     return record
 
 
+NOT_UTF8_FIX = ("re-save the file as UTF-8, e.g. `iconv -f GBK -t UTF-8` for Chinese data or "
+               "`iconv -f LATIN1 -t UTF-8` for Western European text")
+
+
 def _not_utf8(path: Path, line: int, raw: bytes, offset: int) -> DataError:
-    return DataError(
-        path,
-        f"not valid UTF-8 (byte 0x{raw[offset]:02x}); re-save the file as UTF-8, "
-        "e.g. `iconv -f GBK -t UTF-8` for Chinese data",
-        line=line,
-    )
+    return DataError(path, f"not valid UTF-8 (byte 0x{raw[offset]:02x}); {NOT_UTF8_FIX}", line=line)
 
 
 def _array_records(

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from blade_core.data.errors import DataError
-from blade_core.data.jsonl import InvalidRecords, build_record, read_jsonl
+from blade_core.data.jsonl import NOT_UTF8_FIX, InvalidRecords, build_record, check_readable, read_jsonl
 from blade_core.data.layouts import LAYOUTS, Layout, detect_layout, parse_option_lines
 from blade_core.data.records import MCQuestion
 
@@ -118,15 +118,13 @@ def _csv_rows(path: Path) -> Iterator[Row]:
     Decoding the whole file up front lets a bad byte be reported with its line, which a decoding
     file object would hide inside the csv module's buffering.
     """
+    check_readable(path)
+    data = path.read_bytes()
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(path, "file not found; check the path") from None
-    try:
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig").replace("\ufeff", "")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise DataError(path, "not valid UTF-8; re-save the CSV as UTF-8", line=line) from None
+        raise DataError(path, f"not valid UTF-8; {NOT_UTF8_FIX}", line=line) from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
         if reader.fieldnames is None:  # reading the header also sets line_num to its last line

@@ -6,6 +6,7 @@ records once, at load time, so training, BPO and evaluation never see layout dif
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Sequence
 
@@ -38,19 +39,38 @@ class InstructionPair(BaseModel):
         return f"{self.instruction}\n{self.input}" if self.input else self.instruction
 
 
+ANSWER_SEPARATORS = re.compile(r"(?:[\s,;/&+\u3001\uff0c\uff1b]|\band\b)+")
+"""Between the letters of a multi-answer: spaces, commas, semicolons, 、，；, "and"."""
+
+
 def normalize_answer(value: str | Sequence[str]) -> tuple[str, ...]:
-    """Accept "B", "AC", "A,C", ["A", "C"] and return sorted unique upper-case letters."""
-    if isinstance(value, str):
-        letters = [c for c in value.upper() if c in OPTION_LETTERS]
-    else:
-        letters = []
-        for item in value:
-            if not isinstance(item, str):
-                raise ValueError(f"answer items must be option letters, got {item!r}")
-            letters.extend(c for c in item.upper() if c in OPTION_LETTERS)
+    """Read an answer exactly: "B", "b", "AC", "A,C", "A、C", ["A", "C"] -> sorted letters.
+
+    Anything else is refused rather than guessed at: a word such as "bad" is not the letters B,
+    A and D (a run of several letters must be upper case, as data sets write "AC"), and a letter
+    given twice is a typo, not a vote.
+    """
+    items = [value] if isinstance(value, str) else list(value)
+    letters: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise ValueError(f"answer items must be option letters, got {item!r}")
+        for token in filter(None, ANSWER_SEPARATORS.split(item.strip())):
+            if len(token) == 1 and token.upper() in OPTION_LETTERS:
+                letters.append(token.upper())
+            elif all(c in OPTION_LETTERS for c in token):
+                letters.extend(token)
+            else:
+                raise ValueError(
+                    f"answer {value!r} is not option letters: write letters such as 'B', 'AC', "
+                    "'A,C' or ['A', 'C']"
+                )
     if not letters:
         raise ValueError(f"answer {value!r} holds no option letter")
-    return tuple(sorted(set(letters)))
+    repeated = sorted({letter for letter in letters if letters.count(letter) > 1})
+    if repeated:
+        raise ValueError(f"answer {value!r} gives {', '.join(repeated)} more than once")
+    return tuple(sorted(letters))
 
 
 class MCQuestion(BaseModel):
@@ -74,10 +94,15 @@ class MCQuestion(BaseModel):
         if len(options) < 2:
             raise ValueError(f"needs at least 2 options, got {len(options)}")
         cleaned: dict[str, str] = {}
+        given: dict[str, str] = {}
         for key, text in options.items():
             letter = key.strip().upper()
             if len(letter) != 1 or letter not in OPTION_LETTERS:
                 raise ValueError(f"option key {key!r} is not a single letter A-Z")
+            if letter in given:
+                raise ValueError(f"option keys {given[letter]!r} and {key!r} are the same letter; "
+                                 "keep one of them")
+            given[letter] = key
             if not isinstance(text, str) or not text.strip():
                 raise ValueError(f"option {letter} is empty")
             cleaned[letter] = text.strip()

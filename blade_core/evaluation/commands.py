@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import typer
-
 from blade_core.config_command import command_from_config
 from blade_core.evaluation.config import EvalConfig
 
@@ -13,28 +11,31 @@ from blade_core.evaluation.config import EvalConfig
 def run(config: EvalConfig) -> Path:
     from rich.console import Console
 
-    from blade_core.data import DataError, load_mcq
+    from blade_core.data import load_mcq
     from blade_core.evaluation.report import table, write_report
-    from blade_core.evaluation.runner import EvalInputError, evaluate
+    from blade_core.evaluation.runner import evaluate
+    from blade_core.model_checks import check_model_source
+    from blade_core.outputs import check_not_an_input, prepare_file
 
-    try:
-        if config.model is not None and not (config.model / "config.json").is_file():
-            raise EvalInputError(f"--model {config.model} is not a model directory (no config.json)")
-        questions = load_mcq(config.test)[: config.limit]
-        report = evaluate(
-            questions, config.llm,
-            models={"blade": config.model} if config.model is not None else None,
-            rag_corpus=config.rag_corpus or None,
-            modes=config.modes,
-            settings=config,
-            cache_path=config.cache_file if config.cache else None,
-            dataset=str(config.test),
-        )
-    except (DataError, EvalInputError) as error:  # the user's input or files, not a bug: no traceback
-        typer.echo(f"Error: {error}", err=True)
-        raise typer.Exit(1) from None
+    inputs = {"--test": config.test, "--model": config.model, "--rag-corpus": config.rag_corpus}
+    beside = [config.questions_file, *([config.plot_file] if config.plot else [])]
+    prepare_file(config.out, inputs=inputs, overwrite=config.overwrite, beside=beside)
+    check_not_an_input(config.cache_file, "--cache-path", inputs)
+    if config.model is not None:
+        check_model_source(str(config.model))  # now, not after the modes before `blade` ran
+    questions = load_mcq(config.test)[: config.limit]
+    report = evaluate(
+        questions, config.llm,
+        models={"blade": config.model} if config.model is not None else None,
+        rag_corpus=config.rag_corpus or None,
+        modes=config.modes,
+        settings=config,
+        cache_path=config.cache_file if config.cache else None,
+        dataset=str(config.test),
+    )
     write_report(report, config.out, config.questions_file, config.plot_file if config.plot else None)
     Console().print(table(report))
+    report.raise_if_incomplete(rerun="run the same command again with --overwrite")
     return config.out
 
 

@@ -58,6 +58,7 @@ class EvalConfig(EvalSettings):
         default=None,
         description=f"comma-separated, from {', '.join(MODES)}; default: every mode the inputs allow",
     )
+    overwrite: bool = Field(default=False, description="replace an existing report at --out (and its files)")
     limit: int | None = Field(default=None, ge=1, description="use only the first N questions")
     cache: bool = Field(default=True, description="cache LLM replies in SQLite so a re-run repeats no call")
     cache_path: Path | None = Field(default=None, description="default: OUT with suffix .cache.sqlite")

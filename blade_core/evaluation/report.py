@@ -27,7 +27,7 @@ def write_report(report: EvalReport, out: Path, answers_path: Path, plot_path: P
 
 
 def _percent(split: Split) -> str:
-    return f"{split.accuracy:.1%}" if split.n else "-"
+    return f"{split.accuracy:.1%}" if split.answered else "-"
 
 
 def table(report: EvalReport) -> Table:
@@ -38,12 +38,14 @@ def table(report: EvalReport) -> Table:
         grid.add_column(column, justify="left" if column == "mode" else "right")
     for mode, result in report.results.items():
         grid.add_row(
-            mode, f"{result.accuracy:.1%}", f"{result.correct}/{result.n}", _percent(result.single),
+            mode, f"{result.accuracy:.1%}", f"{result.correct}/{result.answered}", _percent(result.single),
             _percent(result.multi), str(result.llm_calls), str(result.cache_hits), str(result.failed),
             f"{result.seconds:.1f}",
         )
     notes = [f"skipped {mode}: {why}" for mode, why in report.skipped.items()]
-    grid.caption = "\n".join(["calls: LLM calls made (cache hits not counted)", *notes])
+    notes += [f"warning: {warning}" for warning in report.warnings]
+    grid.caption = "\n".join(["calls: LLM calls made (cache hits not counted); failed calls are not "
+                              "scored", *notes])
     return grid
 
 

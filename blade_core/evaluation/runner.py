@@ -21,10 +21,17 @@ from pydantic import BaseModel, Field
 from rich.console import Console
 
 from blade_core.data import MCQuestion
+from blade_core.errors import BladeError, LLMError
 from blade_core.evaluation.config import MODES, EvalSettings
 from blade_core.evaluation.rag import PassageRetriever, with_passages
 from blade_core.llm import resolve_llm
-from blade_core.scoring import ScoredAnswer, ask_with_knowledge
+from blade_core.scoring import (
+    ScoredAnswer,
+    accuracy,
+    ask_with_knowledge,
+    require_answers,
+    unreadable_replies,
+)
 from blade_core.training.kit_data import CallCounter, CountingCache, sqlite_cache
 
 if TYPE_CHECKING:
@@ -34,14 +41,17 @@ T = TypeVar("T")
 Knowledge = list[str | None]
 
 
-class EvalInputError(ValueError):
+class EvalInputError(BladeError, ValueError):
     """A mode was asked for but its input (model, corpus, reference knowledge) is missing or bad."""
 
 
 class Split(BaseModel):
+    """Accuracy over the questions the LLM answered: a failed call is neither right nor wrong."""
+
     accuracy: float
     correct: int
     n: int
+    answered: int
 
 
 class ModeResult(BaseModel):
@@ -55,7 +65,8 @@ class ModeResult(BaseModel):
     llm_calls: int = Field(description="calls that reached the LLM (cache hits excluded)")
     cache_hits: int
     seconds: float
-    failed: int = Field(description="questions whose LLM call failed after retries (counted wrong)")
+    answered: int = Field(description="questions the LLM answered; accuracy is over these")
+    failed: int = Field(description="questions whose LLM call failed after retries (not scored)")
     single: Split
     multi: Split
 
@@ -83,8 +94,21 @@ class EvalReport(BaseModel):
     n: int
     results: dict[str, ModeResult]
     skipped: dict[str, str] = Field(description="mode -> why it did not run")
+    warnings: list[str] = Field(default=[], description="what makes a score doubtful, per mode")
     settings: EvalSettings
     answers: list[AnswerRecord] = Field(default=[], exclude=True)
+
+    def raise_if_incomplete(self, rerun: str) -> None:
+        """`LLMError` when calls failed after their retries: those questions have no score.
+        `rerun` says how to run again so that only the failed calls are retried."""
+        failed = {mode: r.failed for mode, r in self.results.items() if r.failed}
+        if failed:
+            counts = ", ".join(f"{mode} {n}" for mode, n in failed.items())
+            raise LLMError(
+                f"LLM calls failed after their retries ({counts} of {self.n} questions); the report "
+                f"scores the answered questions only: {rerun} to retry only the failed calls "
+                "(answered ones are cached)"
+            )
 
 
 @dataclass
@@ -251,8 +275,8 @@ def _instrumented(
 
 
 def _split(scored: Sequence[ScoredAnswer]) -> Split:
-    correct = sum(s.correct for s in scored)
-    return Split(accuracy=correct / len(scored) if scored else 0.0, correct=correct, n=len(scored))
+    return Split(accuracy=accuracy(scored), correct=sum(s.correct for s in scored), n=len(scored),
+                 answered=sum(s.error is None for s in scored))
 
 
 def _llm_name(llm: str | BaseChatModel) -> str:
@@ -302,6 +326,7 @@ def evaluate(
     console = Console(stderr=True, quiet=not settings.progress)
     results: dict[str, ModeResult] = {}
     answers: list[AnswerRecord] = []
+    warnings: list[str] = []
     for mode in plan:
         started = time.perf_counter()
         sources.spent = 0.0
@@ -310,13 +335,18 @@ def evaluate(
         asked = time.perf_counter()
         calls_before, hits_before = counter.started, cache.hits if cache else 0
         scored = ask_with_knowledge(chat, questions, knowledge, max_concurrency=settings.max_concurrency)
+        require_answers(scored, then=f"mode {mode.name} got no answer, so no score is reported: fix the "
+                        "endpoint and run the same command again (answered calls are cached)")
+        unreadable = unreadable_replies(scored)
+        if unreadable is not None:
+            warnings.append(f"mode {mode.name}: {unreadable}")
         hits = (cache.hits if cache else 0) - hits_before
         total = _split(scored)
         results[mode.name] = ModeResult(
-            accuracy=total.accuracy, correct=total.correct, n=total.n,
+            accuracy=total.accuracy, correct=total.correct, n=total.n, answered=total.answered,
             llm_calls=counter.started - calls_before - hits, cache_hits=hits,
             seconds=round(knowledge_seconds + time.perf_counter() - asked, 2),
-            failed=sum(s.error is not None for s in scored),
+            failed=total.n - total.answered,
             single=_split([s for s, q in zip(scored, questions) if not q.multi]),
             multi=_split([s for s, q in zip(scored, questions) if q.multi]),
         )
@@ -325,12 +355,16 @@ def evaluate(
                          reply=s.reply, predicted=s.predicted, gold=s.gold, correct=s.correct, error=s.error)
             for q, s in zip(questions, scored)
         ]
-        console.print(f"{mode.name}: {total.correct}/{total.n} correct ({total.accuracy:.1%})")
+        failed = f", {total.n - total.answered} calls failed" if total.answered < total.n else ""
+        console.print(f"{mode.name}: {total.correct}/{total.answered} correct ({total.accuracy:.1%}){failed}")
     for mode, reason in skipped.items():
         console.print(f"skipped {mode}: {reason}")
+    for warning in warnings:
+        console.print(f"warning: {warning}", markup=False)
     named = {name: str(getattr(source, "name_or_path", source)) for name, source in sources.models.items()}
     hybrid_source = hybrid_model if hybrid_model is not None else next(iter(named), None)
     return EvalReport(
         dataset=dataset, llm=_llm_name(llm), model=named.get(hybrid_source) if hybrid_source else None,
-        models=named, n=len(questions), results=results, skipped=skipped, settings=settings, answers=answers,
+        models=named, n=len(questions), results=results, skipped=skipped, warnings=warnings,
+        settings=settings, answers=answers,
     )

@@ -5,8 +5,8 @@
 * `OpenAICompatibleServer` serves any LangChain chat model over the OpenAI chat protocol;
 * `MiniLMEmbeddings` / `load_minilm` expose the bundled sentence encoder (for RAG baselines).
 
-Heavy pieces (torch, sentence-transformers) load lazily, on first use. The server is imported
-lazily too, so `python -m blade_core.llm.openai_server` does not import its own module twice.
+Heavy pieces (torch, sentence-transformers) load lazily, on first use; so does the server, which
+`blade serve-llm` runs.
 """
 
 from __future__ import annotations

@@ -13,8 +13,9 @@ so API keys sent by clients stay out of logs. Token counts in ``usage`` are whit
 
 from __future__ import annotations
 
-import argparse
+import errno
 import hmac
+import ipaddress
 import json
 import logging
 import signal
@@ -29,7 +30,17 @@ from typing import Any
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
+from blade_core.errors import OptionError
+
 logger = logging.getLogger(__name__)
+
+_BUSY_BODY = json.dumps({"error": {"message": "the server is at its connection limit; retry shortly",
+                                   "type": "server_error", "param": None, "code": None}}).encode()
+_BUSY_RESPONSE = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                  b"Retry-After: 1\r\nConnection: close\r\nContent-Length: "
+                  + str(len(_BUSY_BODY)).encode() + b"\r\n\r\n" + _BUSY_BODY)
+DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+DEFAULT_MAX_CONNECTIONS = 64
 
 _ROLES = {
     "system": SystemMessage,
@@ -178,6 +189,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._send_error(411, "a Content-Length header is required", "invalid_request_error")
             return
+        if length < 0 or length > self.server.max_body_bytes:
+            self.close_connection = True  # the body is not read, so the connection cannot be reused
+            self._send_error(413, f"the request body ({length} bytes) exceeds the server's limit of "
+                             f"{self.server.max_body_bytes} bytes", "invalid_request_error")
+            return
         raw = self.rfile.read(length) if length > 0 else b""
         if self.path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
             self._send_error(404, f"unknown path {self.path}", "invalid_request_error")
@@ -321,9 +337,29 @@ class _Server(ThreadingHTTPServer):
         self.model_name = owner.model_name
         self.delay = owner.delay
         self.api_key = owner.api_key
+        self.max_body_bytes = owner.max_body_bytes
+        self._slots = threading.BoundedSemaphore(owner.max_connections)
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """One thread per connection, at most `max_connections` at once; beyond that a 503 at once,
+        so a flood of connections cannot start unbounded threads."""
+        if not self._slots.acquire(blocking=False):
+            try:
+                request.sendall(_BUSY_RESPONSE)
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
     def track(self, connection: socket.socket, add: bool) -> None:
         with self._connections_lock:
@@ -350,8 +386,11 @@ class OpenAICompatibleServer:
     ...     ChatOpenAI(base_url=server.base_url, api_key="x", model="offline").invoke("hi")
 
     `port=0` picks a free port; `delay` seconds are slept before each answer (to imitate a remote
-    model in concurrency benchmarks); `api_key`, when given, is required as a Bearer token.
-    `requests_served` counts chat completions answered successfully.
+    model in concurrency benchmarks); `api_key`, when given, is required as a Bearer token. A
+    request body over `max_body_bytes` is answered 413 unread, and at most `max_connections`
+    connections are served at once (more get a 503 with Retry-After). `requests_served` counts
+    chat completions answered successfully. Bound beyond loopback, it logs a warning
+    (`exposure_warning`).
     """
 
     def __init__(
@@ -363,19 +402,23 @@ class OpenAICompatibleServer:
         delay: float = 0.0,
         model_name: str = "offline",
         api_key: str | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
         if model is None:
             from blade_core.llm.offline import OfflineChatModel
 
             model = OfflineChatModel()
-        if delay < 0:
-            raise ValueError("delay must be >= 0")
+        if delay < 0 or max_body_bytes < 1 or max_connections < 1:
+            raise OptionError("delay must be >= 0, max_body_bytes and max_connections >= 1")
         self.model = model
         self.host = host
         self.port = port
         self.delay = delay
         self.model_name = model_name
         self.api_key = api_key
+        self.max_body_bytes = max_body_bytes
+        self.max_connections = max_connections
         self._served = 0
         self._served_lock = threading.Lock()
         self._httpd: _Server | None = None
@@ -418,7 +461,13 @@ class OpenAICompatibleServer:
     def start(self) -> OpenAICompatibleServer:
         if self._httpd is not None:
             return self
-        self._httpd = _Server((self.host, self.port), self)
+        try:
+            self._httpd = _Server((self.host, self.port), self)
+        except OSError as error:
+            raise bind_error(self.host, self.port, error) from None
+        warning = exposure_warning(self.host, self.api_key)
+        if warning:
+            logger.warning(warning)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, name="openai-compatible-server", daemon=True
         )
@@ -457,32 +506,34 @@ class OpenAICompatibleServer:
         self.stop()
 
 
+def is_loopback(host: str) -> bool:
+    """Whether `host` is reachable from this machine only (127.0.0.0/8, ::1, localhost)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
+
+
+def exposure_warning(host: str, api_key: str | None) -> str | None:
+    """What to warn about when the server answers beyond this machine, or None on loopback."""
+    if is_loopback(host):
+        return None
+    unguarded = "" if api_key else "; without an API key anyone who can reach it can use the model"
+    return f"serving on {host}, beyond this machine{unguarded}"
+
+
+def bind_error(host: str, port: int, error: OSError) -> OptionError:
+    """A failed bind as the option to change: the port in use, a privileged port, a foreign host."""
+    if error.errno == errno.EADDRINUSE:
+        return OptionError(f"--port {port}: the port is in use on {host}; choose another --port "
+                           "(0 picks a free one)")
+    if error.errno == errno.EACCES:
+        return OptionError(f"--port {port}: binding it needs privileges; use a port above 1023")
+    return OptionError(f"--host {host}: cannot listen there ({error.strerror or error}); use "
+                       "127.0.0.1, or an address of this machine")
+
+
 def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
-
-
-def main(argv: list[str] | None = None) -> None:
-    """``python -m blade_core.llm.openai_server --port 8000``: serve a model (default offline)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--delay", type=float, default=0.0, help="seconds to wait before answering")
-    parser.add_argument("--llm", default="offline", help="model spec, as for resolve_llm")
-    parser.add_argument("--model-name", default="offline", help="the id /v1/models reports")
-    args = parser.parse_args(argv)
-    from blade_core.llm.resolve import resolve_llm
-
-    server = OpenAICompatibleServer(
-        resolve_llm(args.llm),
-        host=args.host,
-        port=args.port,
-        delay=args.delay,
-        model_name=args.model_name,
-    )
-    server.start()
-    print(f"serving {args.llm} at {server.base_url} (Ctrl-C to stop)", flush=True)
-    server.serve_forever()
-
-
-if __name__ == "__main__":
-    main()

@@ -22,6 +22,7 @@ from typing import Any
 from langchain_core._api import LangChainDeprecationWarning
 from langchain_core.language_models.chat_models import BaseChatModel
 
+from blade_core.errors import OptionError
 from blade_core.llm.offline import OfflineChatModel
 
 ACCEPTED_FORMS = (
@@ -48,8 +49,8 @@ def mask_secrets(text: str) -> str:
     return text
 
 
-def _bad_spec(spec: object, why: str) -> ValueError:
-    return ValueError(f"cannot resolve LLM spec {spec!r}: {why}. Accepted: {ACCEPTED_FORMS}")
+def _bad_spec(spec: object, why: str) -> OptionError:
+    return OptionError(f"cannot resolve LLM spec {spec!r}: {why}. Accepted: {ACCEPTED_FORMS}")
 
 
 def _openai(model: str, **kwargs: Any) -> BaseChatModel:
@@ -61,7 +62,7 @@ def _openai(model: str, **kwargs: Any) -> BaseChatModel:
     api_key = kwargs.pop("api_key", None) or os.environ.get("OPENAI_API_KEY")
     if not api_key:
         if not base_url:
-            raise ValueError(
+            raise OptionError(
                 "resolving 'openai:...' needs OPENAI_API_KEY, or OPENAI_BASE_URL pointing at an "
                 "OpenAI-compatible server (then a placeholder key is sent)"
             )
@@ -81,7 +82,7 @@ def _init_chat_model(provider: str, model: str, spec: str, **kwargs: Any) -> Bas
 
             quiet = True  # it warns that `langchain` now maintains it; nothing for users to do
         except ImportError:
-            raise ImportError(
+            raise OptionError(
                 f"the LLM spec {spec!r} needs LangChain's init_chat_model: "
                 f"`pip install langchain` plus the provider's package (e.g. langchain-{provider})"
             ) from None
@@ -91,10 +92,12 @@ def _init_chat_model(provider: str, model: str, spec: str, **kwargs: Any) -> Bas
             if quiet:
                 warnings.simplefilter("ignore", LangChainDeprecationWarning)
             model_obj = init_chat_model(model, model_provider=provider, **kwargs)
+    except ImportError as error:  # the provider's integration package is not installed
+        raise _bad_spec(spec, f"{error}; install the provider's package") from None
     except ValueError as error:
         if "Unsupported" in str(error) or "infer model provider" in str(error):
             raise _bad_spec(spec, f"unknown provider {provider!r}") from None
-        raise
+        raise _bad_spec(spec, " ".join(str(error).split())) from None
     if not isinstance(model_obj, BaseChatModel):  # pragma: no cover - configurable models
         raise _bad_spec(spec, "init_chat_model did not return a chat model")
     return model_obj

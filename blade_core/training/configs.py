@@ -9,7 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+Scheduler = Literal["cosine", "linear", "constant", "constant_with_warmup", "cosine_with_restarts",
+                    "polynomial", "inverse_sqrt"]
+"""The Hugging Face learning-rate schedules that need no settings beyond the warm-up."""
 
 
 class TrainOptions(BaseModel):
@@ -18,13 +22,13 @@ class TrainOptions(BaseModel):
     model: str = Field(description="model directory or hub id to start from")
     out: Path = Field(description="model directory to write")
     epochs: float = Field(default=1.0, gt=0)
-    max_steps: int = Field(default=-1, description="stop after this many steps (-1: by epochs)")
+    max_steps: int = Field(default=-1, ge=-1, description="stop after this many steps (-1: by epochs)")
     learning_rate: float = Field(default=5e-4, gt=0)
     batch_size: int = Field(default=8, ge=1, description="per device")
     grad_accum: int = Field(default=1, ge=1)
     warmup: float = Field(default=0.05, ge=0, description="warm-up steps, or a ratio of all steps if < 1")
     weight_decay: float = Field(default=0.0, ge=0)
-    lr_scheduler: str = "cosine"
+    lr_scheduler: Scheduler = Field(default="cosine", description="learning-rate schedule after the warm-up")
     lora: bool = Field(default=False, description="train LoRA adapters, merged into the result")
     lora_r: int = Field(default=16, ge=1)
     lora_alpha: int = Field(default=32, ge=1)
@@ -40,8 +44,27 @@ class TrainOptions(BaseModel):
     seed: int = 0
     deepspeed: str | None = Field(default=None, description="DeepSpeed config JSON, passed through")
     resume: bool = Field(default=False, description="continue from the last checkpoint in the work dir")
+    overwrite: bool = Field(
+        default=False,
+        description="replace a model directory blade wrote at --out; without --resume, also start "
+        "over from step 0 (the earlier run's checkpoints are removed)",
+    )
     plot_loss: bool = True
     progress: bool = True
+
+    @field_validator("max_steps")
+    @classmethod
+    def _steps_or_epochs(cls, steps: int) -> int:
+        if steps == 0:
+            raise ValueError("must be -1 (train for --epochs) or at least 1")
+        return steps
+
+    @field_validator("deepspeed")
+    @classmethod
+    def _deepspeed_file(cls, path: str | None) -> str | None:
+        if path is not None and not Path(path).is_file():
+            raise ValueError("no such file; give the path of a DeepSpeed config JSON")
+        return path
 
     @property
     def work_dir(self) -> Path:
@@ -53,7 +76,7 @@ class PretrainConfig(TrainOptions):
     """DP: continued pretraining on domain text."""
 
     corpus: list[Path] = Field(min_length=1, description="corpus folders / .txt / JSONL files")
-    block_size: int | None = Field(default=None, description="tokens per block; default min(512, context)")
+    block_size: int | None = Field(default=None, ge=2, description="tokens per block; default min(512, context)")
     packing: bool = Field(default=True, description="pack documents into full blocks (else pad each)")
     # 12 and 6 measured best on the sample domain's dev split (benchmarks/knowledge_quality.md):
     # without them a from-scratch model recalls almost no fact by question. Set both to 0 for a
@@ -75,6 +98,13 @@ class KitConfig(TrainOptions):
 
     data: Path = Field(description="alpaca JSONL of question -> knowledge pairs")
     template: str | None = Field(default=None, description="knowledge template; default: the model's own")
-    max_length: int | None = Field(default=None, description="tokens per example; default: the context")
+    max_length: int | None = Field(default=None, ge=8, description="tokens per example; default: the context")
     learning_rate: float = Field(default=5e-4, gt=0)
     epochs: float = Field(default=3.0, gt=0)
+
+    @field_validator("template")
+    @classmethod
+    def _one_question_slot(cls, text: str | None) -> str | None:
+        from blade_core.prompts import check_template  # here, so `blade --help` stays light
+
+        return None if text is None else check_template(text)

@@ -18,7 +18,7 @@ from blade_core.domain_lm import encode_knowledge_prompt
 from blade_core.prompts import KnowledgeTemplate
 from blade_core.training.configs import KitConfig
 from blade_core.training.pretrain import TokenExamples, pad_batch
-from blade_core.training.runner import load_for_training, run_stage
+from blade_core.training.runner import load_for_training, prepare_stage_outputs, run_stage
 
 IGNORE = -100
 
@@ -37,10 +37,13 @@ def sft_example(tokenizer: PreTrainedTokenizerBase, template: KnowledgeTemplate,
 
 def run_kit(config: KitConfig) -> Path | None:
     """KIT: returns the written model directory (None on ranks other than 0)."""
+    prepare_stage_outputs(config, {"--model": config.model, "--data": config.data,
+                                   "--deepspeed": config.deepspeed})
+    pairs = load_instructions(config.data)  # a bad line fails before the model loads
     lm = load_for_training(config)
     if config.template is not None:
         lm.config.knowledge_template = KnowledgeTemplate(text=config.template)
     max_length = min(config.max_length or lm.context_length, lm.context_length)
-    examples = [sft_example(lm.tokenizer, lm.template, pair, max_length) for pair in load_instructions(config.data)]
+    examples = [sft_example(lm.tokenizer, lm.template, pair, max_length) for pair in pairs]
     return run_stage("kit", config, lm, TokenExamples(examples), pad_batch(lm.tokenizer),
                      {"data": config.data})

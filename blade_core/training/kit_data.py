@@ -35,10 +35,12 @@ from langchain_core.runnables import Runnable
 from pydantic import BaseModel
 
 from blade_core.data import InstructionPair, MCQuestion, load_corpus, load_mcq, write_jsonl
+from blade_core.errors import BladeError, LLMError, OutputPathError
 from blade_core.llm import resolve_llm
 from blade_core.llm.embeddings import encode_array
 from blade_core.llm.resolve import mask_secrets
 from blade_core.option_knowledge import option_pairs
+from blade_core.outputs import Inputs, check_not_an_input, check_writable
 from blade_core.prompts import neutralize_delimiters
 from blade_core.scoring import ask_with_knowledge
 from blade_core.training.kit_data_config import KitDataConfig
@@ -74,7 +76,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?。！？；;])\s+")
 _TRANSPORT_SETTINGS = ("max_retries", "request_timeout", "timeout")
 
 
-class KitDataError(RuntimeError):
+class KitDataError(BladeError, RuntimeError):
     """A run that must not start as asked (an output already there, a disagreeing progress file)."""
 
 
@@ -98,6 +100,7 @@ class KitDataReport(BaseModel):
     pairs: int
     llm_calls: int
     cache_hits: int
+    first_error: str | None = None
 
     def summary(self) -> str:
         drops = ", ".join(f"{n} {why}" for why, n in sorted(self.dropped.items())) or "none"
@@ -107,6 +110,15 @@ class KitDataReport(BaseModel):
             f"{self.pairs} pairs in the output; {self.llm_calls} LLM calls, "
             f"{self.cache_hits} cache hits"
         )
+
+    def raise_if_incomplete(self) -> None:
+        """`LLMError` when some questions failed on LLM errors: the output lacks their pairs."""
+        failed = self.dropped.get(LLM_ERROR, 0)
+        if failed:
+            raise LLMError(
+                f"{failed} of {self.questions} questions failed on LLM errors (e.g. {self.first_error}), "
+                "so their pairs are missing; run the same command again to retry only those"
+            )
 
 
 # --- prompt and screens --------------------------------------------------------------------------
@@ -341,28 +353,49 @@ def _trim_output(out: Path, lines: int) -> None:
         write_jsonl(out, (json.loads(line) for line in kept.splitlines()))
 
 
-def prepare_output(config: KitDataConfig) -> dict[str, Outcome]:
-    """Make OUT and its progress file consistent; return the outcomes a resumed run keeps."""
-    out, progress = config.out, config.progress_file
-    if config.overwrite:
+def prepare_output(out: Path, progress: Path, *, resume: bool, overwrite: bool,
+                   inputs: Inputs) -> dict[str, Outcome]:
+    """Make OUT and its progress file consistent; return the outcomes a resumed run keeps.
+
+    make-kit-data and augment-corpus share it: both append to OUT and record each decision in
+    `progress`, which is also what marks OUT as theirs. OUT must be none of `inputs`.
+    """
+    for path in (out, progress):
+        check_not_an_input(path, "--out", inputs)
+        if path.is_dir():
+            raise OutputPathError(f"--out {out}: {path} is a folder; give a file name")
+    check_writable(out, "--out")
+    if overwrite:
         out.unlink(missing_ok=True)
         progress.unlink(missing_ok=True)
         return {}
     if not out.exists() and not progress.exists():
         return {}
-    if not config.resume:
+    if not resume:
         raise KitDataError(
             f"{out} already exists: pass --resume to continue it, or --overwrite to start again"
         )
     if not progress.exists():
         raise KitDataError(
-            f"{out} exists but has no progress file ({progress.name}), so which questions it "
-            "holds is unknown: pass --overwrite to start again"
+            f"{out} exists but has no progress file ({progress.name}), so it was not written by "
+            "this command, or which questions it holds is unknown: choose another --out, or pass "
+            "--overwrite to replace it"
         )
     outcomes = read_progress(progress)
     _trim_output(out, sum(o.pairs for o in outcomes.values()))
     write_jsonl(progress, outcomes.values())  # drops a cut-off last line before appending
     return {i: o for i, o in outcomes.items() if o.reason != LLM_ERROR}
+
+
+def stop_if_all_failed(outcomes: Sequence[Outcome]) -> None:
+    """`LLMError` when every call of a chunk failed: the endpoint is down, and asking on would only
+    record more failures. What was decided before is kept; a re-run retries the failed ones."""
+    if outcomes and all(o.reason == LLM_ERROR for o in outcomes):
+        raise LLMError(
+            f"all {len(outcomes)} LLM calls of the last chunk failed (e.g. {outcomes[0].detail}); "
+            "stopped rather than record more failures: fix the endpoint and run the same command "
+            "again (progress is kept, and failed calls are retried)"
+        )
 
 
 def _append(path: Path, records: Sequence[BaseModel]) -> None:
@@ -447,11 +480,13 @@ def make_kit_data(config: KitDataConfig) -> KitDataReport:
     from tqdm.auto import tqdm
 
     questions = load_mcq(config.questions)[: config.limit]
-    try:
-        llm = resolve_llm(config.llm, max_retries=config.max_retries, timeout=config.timeout)
-    except (ValueError, ImportError) as error:  # a bad spec, no API key, a missing package
-        raise KitDataError(str(error)) from None
-    done = prepare_output(config)  # after everything that can fail on bad input: it may delete
+    llm = resolve_llm(config.llm, max_retries=config.max_retries, timeout=config.timeout)
+    check_not_an_input(config.cache_file, "--cache-path", {"--questions": config.questions,
+                                                           "--corpus": config.corpus})
+    # After everything that can fail on bad input: it may delete.
+    done = prepare_output(config.out, config.progress_file, resume=config.resume,
+                          overwrite=config.overwrite,
+                          inputs={"--questions": config.questions, "--corpus": config.corpus})
     todo = [q for q in questions if q.id not in done]
     counter = CallCounter()
     llm.callbacks = [counter]  # a model resolved from a spec has none of its own
@@ -475,8 +510,10 @@ def make_kit_data(config: KitDataConfig) -> KitDataReport:
             outcomes.update((outcome.id, outcome) for outcome, _ in results)
             bar.update(len(chunk))
             bar.set_postfix(kept=sum(o.kept for o in outcomes.values()))
+            stop_if_all_failed([outcome for outcome, _ in results])
     final = [outcomes[q.id] for q in questions if q.id in outcomes]
     hits = cache.hits if cache is not None else 0
+    errors = [o.detail for o in final if o.reason == LLM_ERROR]
     return KitDataReport(
         questions=len(questions),
         done_before=len(questions) - len(todo),
@@ -485,4 +522,5 @@ def make_kit_data(config: KitDataConfig) -> KitDataReport:
         pairs=sum(o.pairs for o in outcomes.values()),
         llm_calls=counter.started - hits,
         cache_hits=hits,
+        first_error=errors[0] if errors else None,
     )

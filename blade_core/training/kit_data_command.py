@@ -11,15 +11,11 @@ from blade_core.training.kit_data_config import KitDataConfig
 
 
 def _make_kit_data(config: KitDataConfig) -> Path:
-    from blade_core.data import DataError
-    from blade_core.training.kit_data import KitDataError, make_kit_data
+    from blade_core.training.kit_data import make_kit_data
 
-    try:
-        report = make_kit_data(config)
-    except (DataError, KitDataError) as error:  # the user's input or files, not a bug: no traceback
-        typer.echo(f"Error: {error}", err=True)
-        raise typer.Exit(1) from None
+    report = make_kit_data(config)
     typer.echo(report.summary())
+    report.raise_if_incomplete()
     return config.out
 
 

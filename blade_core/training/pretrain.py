@@ -9,6 +9,7 @@ instruction pretraining), and general text can be mixed in at a ratio to limit f
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +18,11 @@ from torch.utils.data import Dataset
 from transformers import PreTrainedTokenizerBase
 
 from blade_core.augmentation import augment_documents
-from blade_core.data import load_corpus, load_instructions
+from blade_core.data import Document, InstructionPair, load_corpus, load_instructions
 from blade_core.domain_lm import encode_knowledge_prompt
 from blade_core.prompts import KnowledgeTemplate
 from blade_core.training.configs import PretrainConfig
-from blade_core.training.runner import TrainingError, load_for_training, run_stage
+from blade_core.training.runner import TrainingError, load_for_training, prepare_stage_outputs, run_stage
 
 
 class TokenExamples(Dataset):
@@ -75,19 +76,19 @@ def pad_batch(tokenizer: PreTrainedTokenizerBase):
 
 
 def instruction_texts(tokenizer: PreTrainedTokenizerBase, template: KnowledgeTemplate,
-                      path: Path) -> list[list[int]]:
+                      pairs: list[InstructionPair]) -> list[list[int]]:
     """KIT pairs in the knowledge template, tokenized exactly as KIT and inference cut them."""
     sequences = []
-    for pair in load_instructions(path):
+    for pair in pairs:
         prefix, question, suffix = encode_knowledge_prompt(tokenizer, template, pair.question)
         sequences.append(prefix + question + suffix + tokenizer(pair.output, add_special_tokens=False)["input_ids"])
     return sequences
 
 
-def general_sample(tokenizer: PreTrainedTokenizerBase, path: Path, domain_tokens: int, ratio: float,
-                   seed: int) -> list[list[int]]:
+def general_sample(tokenizer: PreTrainedTokenizerBase, general: list[Document], domain_tokens: int,
+                   ratio: float, seed: int) -> list[list[int]]:
     """General documents (repeated if needed) amounting to `ratio` of all training tokens."""
-    documents = [tokenizer(d.text, add_special_tokens=False, verbose=False)["input_ids"] for d in load_corpus(path)]
+    documents = [tokenizer(d.text, add_special_tokens=False, verbose=False)["input_ids"] for d in general]
     wanted = int(domain_tokens * ratio / (1 - ratio))
     rng = random.Random(seed)
     picked: list[list[int]] = []
@@ -96,22 +97,36 @@ def general_sample(tokenizer: PreTrainedTokenizerBase, path: Path, domain_tokens
     return picked
 
 
-def build_blocks(config: PretrainConfig, tokenizer: PreTrainedTokenizerBase, template: KnowledgeTemplate,
-                 context_length: int) -> list[list[int]]:
+@dataclass(frozen=True)
+class PretrainData:
+    """DP's text, read and checked before the model loads, so a bad line fails in a second."""
+
+    corpus: list[Document]
+    instructions: list[InstructionPair]
+    general: list[Document]
+
+    @classmethod
+    def load(cls, config: PretrainConfig) -> PretrainData:
+        return cls(corpus=load_corpus(config.corpus),
+                   instructions=load_instructions(config.mix_instructions) if config.mix_instructions else [],
+                   general=load_corpus(config.mix_general) if config.mix_general else [])
+
+
+def build_blocks(config: PretrainConfig, data: PretrainData, tokenizer: PreTrainedTokenizerBase,
+                 template: KnowledgeTemplate, context_length: int) -> list[list[int]]:
     block_size = config.block_size or min(512, context_length)
     if block_size > context_length:
         raise TrainingError(
             f"block size {block_size} is larger than the model's context ({context_length} tokens); "
             f"use --block-size {context_length} or less"
         )
-    documents = augment_documents(load_corpus(config.corpus), config.sentence_permutations,
-                                  config.entity_documents, config.seed)
+    documents = augment_documents(data.corpus, config.sentence_permutations, config.entity_documents,
+                                  config.seed)
     sequences = tokenizer([d.text for d in documents], add_special_tokens=False, verbose=False)["input_ids"]
-    if config.mix_instructions is not None:
-        sequences += instruction_texts(tokenizer, template, config.mix_instructions) * config.instruction_repeats
-    if config.mix_general is not None and config.general_ratio > 0:
+    sequences += instruction_texts(tokenizer, template, data.instructions) * config.instruction_repeats
+    if data.general and config.general_ratio > 0:
         domain_tokens = sum(map(len, sequences))
-        sequences += general_sample(tokenizer, config.mix_general, domain_tokens, config.general_ratio, config.seed)
+        sequences += general_sample(tokenizer, data.general, domain_tokens, config.general_ratio, config.seed)
     random.Random(config.seed).shuffle(sequences)  # interleave domain, instruction and general text
     eos = tokenizer.eos_token_id
     blocks = pack(sequences, block_size, eos) if config.packing else split_unpacked(sequences, block_size, eos)
@@ -124,8 +139,12 @@ def build_blocks(config: PretrainConfig, tokenizer: PreTrainedTokenizerBase, tem
 
 def run_pretrain(config: PretrainConfig) -> Path | None:
     """DP: returns the written model directory (None on ranks other than 0)."""
+    prepare_stage_outputs(config, {"--model": config.model, "--corpus": config.corpus,
+                                   "--mix-instructions": config.mix_instructions,
+                                   "--mix-general": config.mix_general, "--deepspeed": config.deepspeed})
+    data = PretrainData.load(config)
     lm = load_for_training(config)
-    blocks = build_blocks(config, lm.tokenizer, lm.template, lm.context_length)
+    blocks = build_blocks(config, data, lm.tokenizer, lm.template, lm.context_length)
     files: dict[str, str | Path] = {f"corpus{i}": p for i, p in enumerate(config.corpus)}
     if config.mix_instructions is not None:
         files["instructions"] = config.mix_instructions

@@ -22,6 +22,8 @@ from torch.utils.data import Dataset
 from transformers import Trainer, TrainerCallback, TrainingArguments
 
 from blade_core.domain_lm import DomainLM
+from blade_core.errors import BladeError
+from blade_core.outputs import Inputs, prepare_model_directory, prepare_work_directory
 from blade_core.training.configs import TrainOptions
 
 logger = logging.getLogger(__name__)
@@ -29,7 +31,7 @@ logger = logging.getLogger(__name__)
 TRAINING_DIR = "training"
 
 
-class TrainingError(RuntimeError):
+class TrainingError(BladeError, RuntimeError):
     """A training run that cannot go on (NaN loss, bad LoRA targets, stale checkpoints)."""
 
 
@@ -136,18 +138,34 @@ def last_complete_checkpoint(work_dir: Path) -> str | None:
     return None
 
 
-def resume_checkpoint(options: TrainOptions) -> str | None:
-    """The checkpoint to continue from; refuse to mix a fresh run into an old run's checkpoints."""
-    if not options.work_dir.is_dir() or not any(options.work_dir.glob("checkpoint-*")):
+def prepare_stage_outputs(options: TrainOptions, inputs: Inputs) -> None:
+    """Refuse an --out that would destroy something before the model loads (`outputs`), and make
+    the marked work dir the Trainer checkpoints into."""
+    prepare_model_directory(options.out, inputs=inputs, overwrite=options.overwrite)
+    prepare_work_directory(options.work_dir, inputs=inputs)
+
+
+def resume_checkpoint(options: TrainOptions, args: TrainingArguments) -> str | None:
+    """The checkpoint to continue from; never mix a fresh run into an old run's checkpoints.
+
+    With --overwrite (and no --resume) the old checkpoints are removed: the work dir is blade's
+    (`prepare_stage_outputs` checked its marker). Every process removes them, the main one first.
+    """
+    if not any(options.work_dir.glob("checkpoint-*")):
         if options.resume:
             logger.info("no checkpoint in %s: starting from the beginning", options.work_dir)
         return None
-    if not options.resume:
+    if options.resume:
+        return last_complete_checkpoint(options.work_dir)
+    if not options.overwrite:
         raise TrainingError(
             f"{options.work_dir} holds checkpoints of an earlier run; pass --resume to continue it, "
-            "or delete the folder to start over"
+            "or --overwrite to start over"
         )
-    return last_complete_checkpoint(options.work_dir)
+    with args.main_process_first(desc="removing the earlier run's checkpoints"):
+        for folder in options.work_dir.glob("checkpoint-*"):
+            shutil.rmtree(folder, ignore_errors=True)
+    return None
 
 
 def file_hash(path: str | Path) -> str:
@@ -189,7 +207,8 @@ def run_stage(
     """Train `lm` on `dataset` and write `options.out`; rank 0 writes and returns it, others None."""
     if len(dataset) == 0:  # type: ignore[arg-type]
         raise TrainingError(f"{stage}: no training examples")
-    checkpoint = resume_checkpoint(options)
+    args = training_arguments(options)
+    checkpoint = resume_checkpoint(options, args)
     model: torch.nn.Module = lm.model
     if options.lora:
         model = apply_lora(model, options)
@@ -197,7 +216,7 @@ def run_stage(
         model.config.use_cache = False
     trainer = Trainer(
         model=model,
-        args=training_arguments(options),
+        args=args,
         train_dataset=dataset,
         data_collator=collator,
         processing_class=lm.tokenizer,

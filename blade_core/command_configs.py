@@ -1,0 +1,80 @@
+"""What a user sets for `blade init-model`, `generate`, `serve-llm` and `quickstart`.
+
+The stage commands keep their configs beside their code (`training.configs`, `bpo.config`, ...);
+these four are thin enough to live in `cli`, so their settings are declared here, with every range,
+in pydantic only (no torch): `blade --help` stays fast, and a nonsense value is refused, never
+replaced by a default.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+
+
+class InitModelConfig(BaseModel):
+    """Build a small domain LM from scratch: a BPE tokenizer trained on the corpus, a Qwen2 config."""
+
+    corpus: list[Path] = Field(min_length=1, description="corpus folder, .txt/.md file or JSONL with 'text'")
+    out: Path = Field(description="model directory to write")
+    size: Literal["tiny", "small"] = Field(default="small", description="tiny (tests) or small (quickstart)")
+    seed: int = Field(default=0, description="seeds the random initial weights")
+    overwrite: bool = Field(default=False, description="replace a model directory blade wrote at --out")
+
+
+class GenerateConfig(BaseModel):
+    """Write knowledge for questions with a domain LM (and its soft prompt, when it has one)."""
+
+    model: str = Field(description="model directory or hub id")
+    question: list[str] = Field(default=[], description="a question (repeatable)")
+    questions: Path | None = Field(default=None, description="multiple-choice JSONL to write knowledge for")
+    out: Path | None = Field(default=None, description="JSONL of {id, question, knowledge} (default: print)")
+    overwrite: bool = Field(default=False, description="replace an existing --out file")
+    max_new_tokens: int | None = Field(default=None, ge=1, description="knowledge length; default: the model's")
+    temperature: float | None = Field(default=None, ge=0.0, description="0 is greedy; default: the model's")
+    option_knowledge: bool | None = Field(
+        default=None, description="also write knowledge for each option alone; default: the model's"
+    )
+    batch_size: int = Field(default=32, ge=1, description="questions per generate call")
+
+    @model_validator(mode="after")
+    def _has_questions(self) -> GenerateConfig:
+        if not self.question and self.questions is None:
+            raise ValueError("give --question TEXT (repeatable) or --questions FILE")
+        return self
+
+
+class ServeLLMConfig(BaseModel):
+    """Serve a LangChain chat model (by default the offline stand-in) as an OpenAI-compatible API."""
+
+    llm: str = Field(default="offline", description="LLM spec to serve ('offline' or provider:model)")
+    host: str = Field(default="127.0.0.1", description="bind address; keep 127.0.0.1 unless you mean to expose it")
+    port: int = Field(default=8000, ge=0, le=65535, description="TCP port (0: any free port)")
+    api_key: str | None = Field(
+        default=None,
+        description="require this key as a Bearer token (default: $BLADE_SERVER_API_KEY, else no key)",
+    )
+    max_body_bytes: int = Field(
+        default=DEFAULT_MAX_BODY_BYTES, ge=1024, description="largest request body accepted (413 above)"
+    )
+    max_connections: int = Field(
+        default=64, ge=1, description="connections served at once; more are answered 503 at once"
+    )
+    delay: float = Field(default=0.0, ge=0.0, description="seconds to wait before each answer (benchmarks)")
+
+
+class QuickstartConfig(BaseModel):
+    """Train a domain LM through DP, KIT and BPO on the sample domain and show how much it helps."""
+
+    out: Path = Field(default=Path("blade-quickstart"), description="working folder; a re-run reuses finished stages")
+    llm: str = Field(default="offline", description="'offline' (no network) or e.g. openai:gpt-4o-mini")
+    fast: bool = Field(default=False, description="a few steps per stage: a smoke test, not a measurement")
+    base: str | None = Field(
+        default=None,
+        description="start from this model directory or hub id (e.g. Qwen/Qwen2.5-0.5B) instead of a from-scratch one",
+    )
+    overwrite: bool = Field(default=False, description="discard an earlier quickstart in --out and start again")

@@ -1,0 +1,41 @@
+"""The root of every error a user can fix, so the CLI can catch them in one place.
+
+Bad data, a nonsense option, a model directory that cannot work, an output path that would
+destroy something, an LLM endpoint that is down: each is a `BladeError` whose message already says
+where (file, line and field, or the option) and what to do. The CLI prints that message as one
+line and exits with the error's `exit_code`; anything else that escapes is a bug, and says so.
+
+Each subclass also keeps the built-in base its callers caught before (`ValueError`, `OSError`,
+`RuntimeError`), so library code that catches those keeps working.
+"""
+
+from __future__ import annotations
+
+EXIT_USER_ERROR = 2
+"""A mistake in what the user gave (data, option, path, model directory): fix it and run again."""
+EXIT_LLM_FAILED = 3
+"""The LLM endpoint failed: nothing is scored or saved as if it had answered; re-run to retry."""
+
+
+class BladeError(Exception):
+    """An error the user can fix; its message names where the problem is and what to do."""
+
+    exit_code: int = EXIT_USER_ERROR
+
+
+class OptionError(BladeError, ValueError):
+    """An option or setting out of its range, or options that contradict each other."""
+
+
+class OutputPathError(BladeError, OSError):
+    """An output path that must not be written: it holds something blade did not write, it is an
+    input of the same command, it is a file where a folder is needed, or it cannot be written."""
+
+
+class LLMError(BladeError, RuntimeError):
+    """The general LLM failed in a way that makes going on pointless (endpoint down, no content).
+
+    Results so far are kept and cached; a re-run repeats no call that was answered.
+    """
+
+    exit_code = EXIT_LLM_FAILED

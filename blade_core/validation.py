@@ -1,0 +1,48 @@
+"""Settings checked by pydantic, with a failure told as one `OptionError` line naming each setting.
+
+Configs declare every range (a batch size of at least 1, a temperature of at least 0), and
+building one through `build_config` turns pydantic's multi-line report into one line such as
+"--max-steps: must be -1 or at least 1, got 0", which the CLI prints as it is. Library callers
+get the same error with plain setting names ("temperature: ...").
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from blade_core.errors import OptionError
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def setting_name(location: tuple[int | str, ...], prefix: str) -> str:
+    """The name a pydantic error location refers to: `max_steps` -> `--max-steps` on the CLI."""
+    if not location:
+        return ""
+    name = str(location[0])
+    return prefix + name.replace("_", "-") if prefix else name
+
+
+def settings_error(error: ValidationError, prefix: str = "--") -> OptionError:
+    """Every problem pydantic found, on one line, each with the setting and the value given."""
+    problems = []
+    for problem in error.errors():
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        name = setting_name(problem["loc"], prefix)
+        if not name:
+            problems.append(message)
+            continue
+        given = problem.get("input")
+        got = "" if problem["type"] == "missing" or isinstance(given, dict) else f", got {given!r}"
+        problems.append(f"{name}: {message[:1].lower()}{message[1:]}{got}")
+    return OptionError("; ".join(problems))
+
+
+def build_config(config_cls: type[Model], *, prefix: str = "--", **values: Any) -> Model:
+    """`config_cls(**values)`, with a validation failure as one `OptionError` (see the module)."""
+    try:
+        return config_cls(**values)
+    except ValidationError as error:
+        raise settings_error(error, prefix) from None
