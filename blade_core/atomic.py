@@ -80,6 +80,8 @@ def atomic_directory(target: str | Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    for path in staging.rglob("*"):  # libraries save through private temporary files (0600) too
+        _as_if_made_plainly(path, folder=path.is_dir())
     previous = None
     if target.exists():
         previous = target.with_name(f".{target.name}.old-{os.getpid()}")

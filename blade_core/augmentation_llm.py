@@ -36,7 +36,6 @@ from blade_core.data import load_corpus
 from blade_core.data.records import Document
 from blade_core.errors import BladeError, LLMError
 from blade_core.llm import OfflineChatModel, resolve_llm
-from blade_core.outputs import check_not_an_input
 from blade_core.prompts import neutralize_delimiters
 from blade_core.training.kit_data import (
     LLM_ERROR,
@@ -357,11 +356,9 @@ def augment_corpus(
 
     tasks = tasks_for(passages_of(load_corpus(config.corpus), config.passage_words), config)
     model = _chat_model(config, llm)
-    inputs = {"--corpus": config.corpus}
-    check_not_an_input(config.cache_file, "--cache-path", inputs)
     # After every check: it may delete.
-    done = prepare_output(config.out, config.progress_file, resume=config.resume,
-                          overwrite=config.overwrite, inputs=inputs)
+    done = prepare_output(config.out, config.progress_file, resume=config.resume, overwrite=config.overwrite,
+                          cache=config.cache_file, inputs={"--corpus": config.corpus})
     cache = CountingCache(sqlite_cache(config.cache_file)) if config.cache else None
     model = model.model_copy(update={"cache": cache if cache is not None else False})
     todo = [task for task in tasks if task.id not in done]

@@ -18,6 +18,7 @@ from blade_core.command_configs import GenerateConfig, InitModelConfig, Quicksta
 from blade_core.command_errors import DEBUG_ENV, DEBUG_FLAG, BladeGroup
 from blade_core.config_command import command_from_config
 from blade_core.evaluation.commands import eval_command
+from blade_core.outputs import prepare_file, prepare_model_directory
 from blade_core.training.commands import kit_command, pretrain_command
 from blade_core.training.kit_data_command import make_kit_data_command
 
@@ -33,28 +34,25 @@ app = typer.Typer(
     pretty_exceptions_enable=False,  # errors are reported by BladeGroup, one line each
 )
 console = Console()
-errors = Console(stderr=True)
 
 
 def init_model(config: InitModelConfig) -> None:
+    prepare_model_directory(config.out, inputs={"--corpus": config.corpus}, overwrite=config.overwrite)
     from blade_core.data import load_corpus
     from blade_core.model_builder import init_model as build
-    from blade_core.outputs import prepare_model_directory
 
-    prepare_model_directory(config.out, inputs={"--corpus": config.corpus}, overwrite=config.overwrite)
     documents = load_corpus(config.corpus)
     build(documents, config.out, size=config.size, seed=config.seed)
     console.print(f"wrote {config.out} ({len(documents)} documents, size {config.size})")
 
 
 def generate(config: GenerateConfig) -> None:
-    from blade_core.data import load_mcq, write_jsonl
-    from blade_core.domain_lm import DomainLM
-    from blade_core.outputs import prepare_file
-
     if config.out is not None:
         prepare_file(config.out, inputs={"--questions": config.questions, "--model": config.model},
                      overwrite=config.overwrite)
+    from blade_core.data import load_mcq, write_jsonl
+    from blade_core.domain_lm import DomainLM
+
     items: list[tuple[str, str]] = [(f"q{i}", q) for i, q in enumerate(config.question)]
     if config.questions is not None:
         items += [(q.id, q.with_options_text()) for q in load_mcq(config.questions)]
@@ -73,12 +71,8 @@ def generate(config: GenerateConfig) -> None:
 
 def serve_llm(config: ServeLLMConfig) -> None:
     from blade_core.llm import OpenAICompatibleServer, resolve_llm
-    from blade_core.llm.openai_server import exposure_warning
 
     api_key = config.api_key or os.environ.get(SERVER_KEY_ENV) or None
-    warning = exposure_warning(config.host, api_key)
-    if warning:
-        errors.print(f"warning: {warning}", markup=False)
     server = OpenAICompatibleServer(resolve_llm(config.llm), host=config.host, port=config.port,
                                     delay=config.delay, api_key=api_key, max_body_bytes=config.max_body_bytes,
                                     max_connections=config.max_connections)

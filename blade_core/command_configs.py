@@ -45,6 +45,8 @@ class GenerateConfig(BaseModel):
     def _has_questions(self) -> GenerateConfig:
         if not self.question and self.questions is None:
             raise ValueError("give --question TEXT (repeatable) or --questions FILE")
+        if any(not text.strip() for text in self.question):
+            raise ValueError("--question: a question is empty; give its text")
         return self
 
 

@@ -47,12 +47,22 @@ def _parameter(name: str, field: FieldInfo) -> inspect.Parameter:
                              annotation=Annotated[kind, option])
 
 
+def _expanded(value: Any) -> Any:
+    """Paths with `~` expanded, as a shell would have done had the user not quoted them."""
+    if isinstance(value, Path):
+        return value.expanduser()
+    if isinstance(value, list):
+        return [_expanded(item) for item in value]
+    return value
+
+
 def command_from_config(config_cls: type[BaseModel], run: Callable[[Any], Any],
                         help_text: str) -> Callable[..., None]:
     """A function typer can register: it validates its options into `config_cls` and calls `run`."""
 
     def command(**values: Any) -> None:
-        config = build_config(config_cls, **{k: v for k, v in values.items() if v is not None})
+        given = {name: _expanded(value) for name, value in values.items() if value is not None}
+        config = build_config(config_cls, **given)
         result = run(config)
         if result is not None:
             typer.echo(f"wrote {result}")

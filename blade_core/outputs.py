@@ -99,7 +99,7 @@ def check_writable(out: str | Path, option: str) -> None:
 def _describe_contents(folder: Path) -> str:
     entries = sorted(entry.name for entry in folder.iterdir())
     shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
-    return f"{len(entries)} entries: {shown}"
+    return f"{len(entries)} {'entry' if len(entries) == 1 else 'entries'}: {shown}"
 
 
 def prepare_model_directory(out: str | Path, *, inputs: Inputs, overwrite: bool,
@@ -126,8 +126,8 @@ def prepare_model_directory(out: str | Path, *, inputs: Inputs, overwrite: bool,
     check_writable(out, option)
 
 
-def prepare_work_directory(work: str | Path, *, inputs: Inputs, option: str = "--out") -> Path:
-    """Make (or reuse) blade's working folder `work`, marked as blade's; refuse anyone else's."""
+def check_work_directory(work: str | Path, *, inputs: Inputs, option: str = "--out") -> None:
+    """Check that blade's working folder `work` may be made or reused: refuse anyone else's."""
     folder = Path(work)
     check_not_an_input(folder, option, inputs)
     if folder.exists() and not folder.is_dir():
@@ -141,6 +141,12 @@ def prepare_work_directory(work: str | Path, *, inputs: Inputs, option: str = "-
             f"({_describe_contents(folder)}); move it away or choose another {option}"
         )
     check_writable(folder, option)
+
+
+def make_work_directory(work: str | Path) -> Path:
+    """Make (or reuse) the working folder `work`, checked by `check_work_directory`, and mark it as
+    blade's. Called once the inputs have been read, so a bad input leaves nothing behind."""
+    folder = Path(work)
     folder.mkdir(parents=True, exist_ok=True)
     marker = folder / WORK_MARKER
     if not marker.exists():

@@ -23,7 +23,7 @@ from blade_core.evaluation import EvalReport
 from blade_core.llm import resolve_llm
 from blade_core.model_builder import ModelSize, init_model
 from blade_core.model_checks import check_model_source
-from blade_core.outputs import is_blade_directory, prepare_work_directory
+from blade_core.outputs import check_work_directory, make_work_directory
 from blade_core.sample_domain import load_sample_domain
 from blade_core.training.configs import KitConfig, PretrainConfig
 
@@ -131,9 +131,10 @@ def prepare_quickstart(out: Path, llm_spec: str, base: str | None, overwrite: bo
     if base is not None:
         check_model_source(base)
     inputs = {"--base": base}
-    if overwrite and is_blade_directory(out):
-        shutil.rmtree(out)
-    prepare_work_directory(out, inputs=inputs)
+    check_work_directory(out, inputs=inputs)
+    if overwrite and out.is_dir():
+        shutil.rmtree(out)  # blade's own: check_work_directory refuses any other non-empty folder
+    make_work_directory(out)
 
 
 def run_quickstart(out: Path, *, llm_spec: str = "offline", fast: bool = False,

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import torch
 from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import PrivateAttr
@@ -157,6 +158,21 @@ def test_an_unreachable_llm_stops_the_run_with_a_clear_error(tiny_lm_dir: Path, 
     config = config_for(tiny_lm_dir, tmp_path / "out", use_cache=False)
     with OpenAICompatibleServer(FlakyChatModel(every=1)) as server, pytest.raises(LLMError):
         run_bpo(config, llm=http_llm(server))
+    assert not config.out.exists()
+
+
+@pytest.mark.parametrize("reply, says", [
+    ("", r"all 12 LLM calls failed \(e.g. the LLM returned no content\)"),
+    ("   \n", r"all 12 LLM calls failed \(e.g. the LLM returned no content\)"),
+    ("Certainly! Here is some information.", r"no reply names an option letter \(e.g. 'Certainly!"),
+])
+def test_an_llm_that_says_nothing_usable_stops_the_run_before_the_budget_is_spent(
+    tiny_lm_dir: Path, tmp_path: Path, reply: str, says: str
+) -> None:
+    config = config_for(tiny_lm_dir, tmp_path / "out", use_cache=False)
+    with OpenAICompatibleServer(FakeListChatModel(responses=[reply])) as server, pytest.raises(LLMError, match=says):
+        run_bpo(config, llm=http_llm(server))
+    assert server.requests_served == N_DEV  # the baseline only: no candidate was paid for
     assert not config.out.exists()
 
 

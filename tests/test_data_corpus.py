@@ -230,3 +230,27 @@ def test_write_jsonl_failure_keeps_the_old_file_and_leaves_no_temp(tmp_path: Pat
 
     assert path.read_text(encoding="utf-8") == '{"text": "old"}\n'
     assert [p.name for p in tmp_path.iterdir()] == ["d.jsonl"]
+
+
+def test_a_folder_reads_its_jsonl_files_and_says_which_files_it_ignored(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "notes.txt").write_text("Zorvanil treats marsh fever.", encoding="utf-8")
+    (tmp_path / "more.jsonl").write_text('{"text": "Quelmora treats copper lung."}\n', encoding="utf-8")
+    (tmp_path / "packed.JSONL.GZ").write_bytes(gzip.compress(b'{"text": "Brantovex calms."}\n'))
+    (tmp_path / "paper.pdf").write_bytes(b"%PDF")
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / ".hidden" / "x.txt").write_text("not a document")
+    with caplog.at_level(logging.WARNING, logger="blade_core.data"):
+        documents = load_corpus(tmp_path)
+    assert sorted(d.text for d in documents) == ["Brantovex calms.", "Quelmora treats copper lung.",
+                                                 "Zorvanil treats marsh fever."]
+    assert caplog.messages == [f"{tmp_path}: ignored 1 of its files, which are not .txt/.md/.jsonl/.jsonl.gz (.pdf)"]
+
+
+def test_utf16_text_is_refused_with_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("Zorvanil treats marsh fever.", encoding="utf-16")
+    with pytest.raises(DataError, match="is UTF-16 text .*iconv -f UTF-16 -t UTF-8") as caught:
+        load_corpus(path)
+    assert (caught.value.path, caught.value.line) == (str(path), 1)

@@ -222,7 +222,10 @@ def test_answer_not_among_options(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("answer", "message"),
-    [("", "holds no option letter"), (3, "must be letters like"), ([1], "must be letters")],
+    [("", "holds no option letter"), (3, "must be letters like"), ([1], "must be letters"),
+     ("bad", "answer 'bad' is not option letters"), ("ab", "answer 'ab' is not option letters"),
+     ("A1", "is not option letters"), ("AA", "gives A more than once"), (["A", "a"], "gives A more than once"),
+     ("true", "is not option letters")],
 )
 def test_unusable_answer(tmp_path: Path, answer: Any, message: str) -> None:
     path = write_lines(tmp_path / "q.jsonl", [blade("q1", answer)])
@@ -230,6 +233,23 @@ def test_unusable_answer(tmp_path: Path, answer: Any, message: str) -> None:
     with pytest.raises(DataError, match=message) as caught:
         load_mcq(path)
     assert (caught.value.line, caught.value.field) == (1, "answer")
+
+
+@pytest.mark.parametrize(("answer", "read"), [
+    ("b", ("B",)), ("AC", ("A", "C")), ("CA", ("A", "C")), ("a, c", ("A", "C")), ("A、C", ("A", "C")),
+    ("A and C", ("A", "C")), (["C", "a"], ("A", "C")), ("A;B", ("A", "B")),
+])
+def test_answers_in_the_forms_data_sets_use_are_read(tmp_path: Path, answer: Any, read: tuple[str, ...]) -> None:
+    path = write_lines(tmp_path / "q.jsonl", [blade("q1", answer)])
+    assert load_mcq(path)[0].answer == read
+
+
+def test_option_keys_that_differ_only_in_case_are_refused(tmp_path: Path) -> None:
+    record = {**blade("q1", "A"), "options": {"A": "x", "B": "y", "b": "z"}}
+    path = write_lines(tmp_path / "q.jsonl", [record])
+    with pytest.raises(DataError, match="option keys 'B' and 'b' are the same letter") as caught:
+        load_mcq(path)
+    assert (caught.value.line, caught.value.field) == (1, "options")
 
 
 def test_empty_question_names_the_layouts_field(tmp_path: Path) -> None:

@@ -222,3 +222,35 @@ def test_retrieval_finds_the_passage_and_hybrid_puts_knowledge_first() -> None:
     assert all(len(p.split()) <= 150 for hits in found for p in hits)
     assert with_passages(" known. ", ["p1", "p2"]) == "known.\n\np1\n\np2"
     assert with_passages(None, ["p1"]) == with_passages("", ["p1"]) == "p1"
+
+
+def test_failed_calls_are_not_scored_and_the_rerun_retries_only_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from blade_core.llm.faults import FaultInjectingServer
+
+    test = write_questions(tmp_path / "test.jsonl", 6, 0)
+    out = tmp_path / "report.json"
+    args = ["--test", str(test), "--llm", "openai:offline", "--out", str(out), "--modes", "none,gold",
+            "--max-retries", "0", "--max-concurrency", "1"]
+    with FaultInjectingServer(OfflineChatModel()) as faulty:
+        reach(faulty, monkeypatch, "sk-test-local")
+        faulty.inject("500", None, "500")  # the 1st and 3rd calls fail after their (zero) retries
+        result = invoke(*args)
+        line = one_error_line_with_code(result, 3)
+        assert "LLM calls failed after their retries (none 2 of 6 questions)" in line and "--overwrite" in line
+        none = json.loads(out.read_text())["results"]["none"]
+        assert (none["n"], none["answered"], none["failed"]) == (6, 4, 2)
+        assert none["accuracy"] == pytest.approx(none["correct"] / 4)  # over the answered four
+        answered_before = len(faulty.answered())
+
+        rerun = invoke(*args, "--overwrite")
+        assert rerun.exit_code == 0, rerun.output
+        assert len(faulty.answered()) == answered_before + 2  # only the two that failed were asked
+    assert json.loads(out.read_text())["results"]["none"]["answered"] == 6
+
+
+def one_error_line_with_code(result: Any, code: int) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert result.exit_code == code and len(lines) == 1, result.output
+    return lines[0]

@@ -432,3 +432,15 @@ def test_with_fallbacks_catches_bad_input(lm: DomainLM) -> None:
 def test_needs_a_model(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="model_path"):
         BladeKnowledgeRunnable()
+
+
+def test_a_caller_waits_for_a_place_no_longer_than_pending_timeout(lm: DomainLM) -> None:
+    runnable = blade(lm, output="str", max_new_tokens=4, max_pending=1, pending_timeout=0.3)
+    holding = runnable.stream(Q1)
+    next(holding)  # a stream being read holds the only place
+    started = time.perf_counter()
+    with pytest.raises(TimeoutError, match=r"waited 0.3 s for a place in generation: 1 calls \(max_pending\)"):
+        runnable.invoke(Q1)
+    assert 0.3 <= time.perf_counter() - started < 2
+    "".join(holding)  # the stream ends and gives its place back
+    assert runnable.invoke(Q1) == lm.generate_knowledge([Q1], max_new_tokens=4)[0]

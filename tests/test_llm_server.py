@@ -180,3 +180,59 @@ def test_delay_is_served_concurrently_and_stop_closes(monkeypatch: pytest.Monkey
         ChatOpenAI(base_url=url, api_key="k", model="offline", max_retries=0, timeout=5).invoke(
             "hi"
         )
+
+
+def test_a_body_over_the_limit_is_refused_unread() -> None:
+    with OpenAICompatibleServer(OfflineChatModel(), max_body_bytes=2048) as small:
+        status, body = post(small, _body(messages=[{"role": "user", "content": "x" * 4096}]))
+        assert status == 413 and "exceeds the server's limit of 2048 bytes" in body["error"]["message"]
+        assert post(small, _body(messages=[{"role": "user", "content": "Hello?"}]))[0] == 200
+
+
+def test_connections_beyond_the_limit_get_503_at_once() -> None:
+    import socket
+
+    with OpenAICompatibleServer(OfflineChatModel(), max_connections=2) as busy:
+        held = [socket.create_connection(busy.address) for _ in range(2)]  # idle keep-alive clients
+        time.sleep(0.2)
+        started = time.perf_counter()
+        with socket.create_connection(busy.address) as third:
+            third.sendall(b"GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n")
+            answer = third.recv(4096).decode()
+        assert answer.startswith("HTTP/1.1 503") and "Retry-After: 1" in answer
+        assert time.perf_counter() - started < 2
+        for connection in held:
+            connection.close()
+        time.sleep(0.2)  # their threads end and give their places back
+        with socket.create_connection(busy.address) as fourth:
+            fourth.sendall(b"GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert fourth.recv(4096).decode().startswith("HTTP/1.1 200")
+
+
+def test_an_api_key_is_required_when_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    bypass_proxies(monkeypatch)
+    with OpenAICompatibleServer(OfflineChatModel(), api_key="right-key") as guarded:
+        for key, answered in (("wrong-key", False), ("right-key", True)):
+            client = ChatOpenAI(base_url=guarded.base_url, api_key=key, model="offline", max_retries=0)
+            try:
+                client.invoke("Hello?")
+            except Exception as error:  # noqa: BLE001 - the SDK's AuthenticationError
+                assert not answered and "401" in str(error)
+            else:
+                assert answered
+
+
+def test_beyond_loopback_is_warned_and_a_taken_port_is_an_option_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from blade_core.errors import OptionError
+    from blade_core.llm.openai_server import exposure_warning
+
+    assert exposure_warning("127.0.0.1", None) is None and exposure_warning("localhost", None) is None
+    assert exposure_warning("::1", None) is None
+    assert "anyone who can reach it" in (exposure_warning("0.0.0.0", None) or "")
+    assert "anyone" not in (exposure_warning("0.0.0.0", "key") or "anyone")
+    with OpenAICompatibleServer(OfflineChatModel(), host="0.0.0.0") as open_server:
+        assert "serving on 0.0.0.0, beyond this machine" in caplog.text
+        with pytest.raises(OptionError, match=rf"--port {open_server.address[1]}: the port is in use"):
+            OpenAICompatibleServer(OfflineChatModel(), port=open_server.address[1]).start()

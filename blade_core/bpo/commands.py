@@ -9,6 +9,7 @@ from blade_core.config_command import command_from_config
 
 
 def _bpo(config: BpoConfig) -> Path:
+    config.check_outputs()  # a mistyped --out is told in a second, before torch loads
     from blade_core.bpo.loop import run_bpo
 
     return run_bpo(config).out

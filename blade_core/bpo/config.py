@@ -10,6 +10,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
+from blade_core.outputs import check_not_an_input, check_work_directory, prepare_model_directory
+
 
 class BpoConfig(BaseModel):
     """BPO: Bayesian optimization of a projected soft prompt on the black-box LLM's dev accuracy."""
@@ -83,3 +85,11 @@ class BpoConfig(BaseModel):
     @property
     def cache_path(self) -> Path:
         return self.llm_cache if self.llm_cache is not None else self.work_dir / "llm_cache.sqlite"
+
+    def check_outputs(self) -> None:
+        """Refuse an --out, work dir or cache that would destroy something (`outputs`), before a
+        model loads or a call is paid."""
+        inputs = {"--model": self.model, "--dev": self.dev, "--init-soft-prompt": self.init_soft_prompt}
+        prepare_model_directory(self.out, inputs=inputs, overwrite=self.overwrite)
+        check_work_directory(self.work_dir, inputs=inputs)
+        check_not_an_input(self.cache_path, "--llm-cache", inputs)

@@ -35,7 +35,7 @@ from blade_core.data.records import MCQuestion
 from blade_core.domain_lm import DomainLM
 from blade_core.errors import OptionError
 from blade_core.llm import resolve_llm
-from blade_core.outputs import check_not_an_input, prepare_model_directory, prepare_work_directory
+from blade_core.outputs import make_work_directory
 from blade_core.prompts import answer_prompt, format_mcq
 from blade_core.soft_prompt import RandomProjection, SoftPrompt
 
@@ -68,11 +68,12 @@ def run_bpo(config: BpoConfig, *, llm: BaseChatModel | None = None,
     `llm` overrides `config.llm` with a ready chat model; `on_evaluation` is called after each
     candidate evaluation is checkpointed (progress reporting, tests that interrupt a run).
     """
-    prepare_outputs(config)
+    config.check_outputs()
     questions = load_dev(config)
     check_cost(config, questions)
     chat = chat_model(config, llm)  # a bad --llm fails before the model loads
     lm = DomainLM.from_pretrained(config.model)
+    make_work_directory(config.work_dir)
     start = starting_prompt(lm, config)
     projection = build_projection(lm, config, start)
     objective = DevObjective(lm, projection, questions, chat,
@@ -109,14 +110,6 @@ def run_bpo(config: BpoConfig, *, llm: BaseChatModel | None = None,
                                     seed=config.seed + state.round).tolist()
             state.save(work)
     return save_result(config, lm, start, projection, state)  # 5. the winner, its trace and plot
-
-
-def prepare_outputs(config: BpoConfig) -> None:
-    """Refuse an --out or cache that would destroy something, before a model loads or a call is paid."""
-    inputs = {"--model": config.model, "--dev": config.dev, "--init-soft-prompt": config.init_soft_prompt}
-    prepare_model_directory(config.out, inputs=inputs, overwrite=config.overwrite)
-    prepare_work_directory(config.work_dir, inputs=inputs)
-    check_not_an_input(config.cache_path, "--llm-cache", inputs)
 
 
 def measure_baselines(state: BpoState, objective: DevObjective, start: SoftPrompt | None, work: Path) -> None:

@@ -52,7 +52,7 @@ def _documents_under(path: Path, invalid: InvalidRecords) -> Iterator[Document]:
         read = [p for p in files if p.name.lower().endswith(FOLDER_SUFFIXES)]
         ignored = sorted({p.suffix.lower() or p.name for p in files} - {p.suffix.lower() for p in read})
         if len(read) < len(files):
-            logger.warning("%s: ignored %d files that are not %s (%s)", path, len(files) - len(read),
+            logger.warning("%s: ignored %d of its files, which are not %s (%s)", path, len(files) - len(read),
                            "/".join(FOLDER_SUFFIXES), ", ".join(ignored[:5]))
         for file in read:
             yield from _documents_under(file, invalid)

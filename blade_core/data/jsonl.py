@@ -210,7 +210,7 @@ def _parse_line(path: Path, number: int, raw: bytes) -> dict[str, Any] | DataErr
     except json.JSONDecodeError as exc:
         cut_off = "" if raw.endswith(b"\n") else CUT_OFF
         return DataError(
-            path, f"malformed JSON: {exc.msg} at column {exc.colno}{cut_off}", line=number
+            path, f"malformed JSON: {exc.msg} (column {exc.colno}){cut_off}", line=number
         )
     if not isinstance(record, dict):
         return DataError(
@@ -277,6 +277,6 @@ def _array_error(path: Path, first_line: int, exc: json.JSONDecodeError) -> Data
     cut_off = " (the file looks cut off)" if exc.pos >= len(exc.doc.rstrip()) else ""
     return DataError(
         path,
-        f"malformed JSON array: {exc.msg} at column {exc.colno}{cut_off}",
+        f"malformed JSON array: {exc.msg} (column {exc.colno}){cut_off}",
         line=first_line + exc.lineno - 1,
     )

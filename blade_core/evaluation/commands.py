@@ -6,21 +6,22 @@ from pathlib import Path
 
 from blade_core.config_command import command_from_config
 from blade_core.evaluation.config import EvalConfig
+from blade_core.outputs import check_not_an_input, prepare_file
 
 
 def run(config: EvalConfig) -> Path:
+    inputs = {"--test": config.test, "--model": config.model, "--rag-corpus": config.rag_corpus}
+    beside = [config.questions_file, *([config.plot_file] if config.plot else [])]
+    prepare_file(config.out, inputs=inputs, overwrite=config.overwrite, beside=beside)
+    check_not_an_input(config.cache_file, "--cache-path", inputs)
+
     from rich.console import Console
 
     from blade_core.data import load_mcq
     from blade_core.evaluation.report import table, write_report
     from blade_core.evaluation.runner import evaluate
     from blade_core.model_checks import check_model_source
-    from blade_core.outputs import check_not_an_input, prepare_file
 
-    inputs = {"--test": config.test, "--model": config.model, "--rag-corpus": config.rag_corpus}
-    beside = [config.questions_file, *([config.plot_file] if config.plot else [])]
-    prepare_file(config.out, inputs=inputs, overwrite=config.overwrite, beside=beside)
-    check_not_an_input(config.cache_file, "--cache-path", inputs)
     if config.model is not None:
         check_model_source(str(config.model))  # now, not after the modes before `blade` ran
     questions = load_mcq(config.test)[: config.limit]

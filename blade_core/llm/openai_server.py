@@ -330,6 +330,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # connections the kernel holds while every thread is busy (default 5)
 
     def __init__(self, address: tuple[str, int], owner: OpenAICompatibleServer) -> None:
         self.owner = owner

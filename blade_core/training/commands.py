@@ -9,12 +9,14 @@ from blade_core.training.configs import KitConfig, PretrainConfig
 
 
 def _pretrain(config: PretrainConfig) -> Path | None:
+    config.check_outputs()  # a mistyped --out is told in a second, before torch loads
     from blade_core.training.pretrain import run_pretrain
 
     return run_pretrain(config)
 
 
 def _kit(config: KitConfig) -> Path | None:
+    config.check_outputs()  # a mistyped --out is told in a second, before torch loads
     from blade_core.training.kit import run_kit
 
     return run_kit(config)

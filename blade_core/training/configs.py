@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from blade_core.outputs import Inputs, check_work_directory, prepare_model_directory
+
 Scheduler = Literal["cosine", "linear", "constant", "constant_with_warmup", "cosine_with_restarts",
                     "polynomial", "inverse_sqrt"]
 """The Hugging Face learning-rate schedules that need no settings beyond the warm-up."""
@@ -71,6 +73,17 @@ class TrainOptions(BaseModel):
         """Checkpoints and logs live beside the output, so the output appears only when complete."""
         return self.out.with_name(self.out.name + ".work")
 
+    @property
+    def inputs(self) -> Inputs:
+        """Every path the stage reads, by option: what its output must never replace."""
+        return {"--model": self.model, "--deepspeed": self.deepspeed}
+
+    def check_outputs(self) -> None:
+        """Refuse an --out (or its work dir) that would destroy something (`outputs`): called before
+        the data is read or the model loads, and before torch is even imported by the commands."""
+        prepare_model_directory(self.out, inputs=self.inputs, overwrite=self.overwrite)
+        check_work_directory(self.work_dir, inputs=self.inputs)
+
 
 class PretrainConfig(TrainOptions):
     """DP: continued pretraining on domain text."""
@@ -92,6 +105,11 @@ class PretrainConfig(TrainOptions):
     mix_general: Path | None = Field(default=None, description="general text against forgetting")
     general_ratio: float = Field(default=0.1, ge=0.0, lt=1.0, description="share of general tokens")
 
+    @property
+    def inputs(self) -> Inputs:
+        return {**super().inputs, "--corpus": self.corpus, "--mix-instructions": self.mix_instructions,
+                "--mix-general": self.mix_general}
+
 
 class KitConfig(TrainOptions):
     """KIT: supervised tuning on (question -> knowledge) pairs."""
@@ -101,6 +119,10 @@ class KitConfig(TrainOptions):
     max_length: int | None = Field(default=None, ge=8, description="tokens per example; default: the context")
     learning_rate: float = Field(default=5e-4, gt=0)
     epochs: float = Field(default=3.0, gt=0)
+
+    @property
+    def inputs(self) -> Inputs:
+        return {**super().inputs, "--data": self.data}
 
     @field_validator("template")
     @classmethod

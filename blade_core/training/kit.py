@@ -18,7 +18,7 @@ from blade_core.domain_lm import encode_knowledge_prompt
 from blade_core.prompts import KnowledgeTemplate
 from blade_core.training.configs import KitConfig
 from blade_core.training.pretrain import TokenExamples, pad_batch
-from blade_core.training.runner import load_for_training, prepare_stage_outputs, run_stage
+from blade_core.training.runner import load_for_training, run_stage
 
 IGNORE = -100
 
@@ -37,8 +37,7 @@ def sft_example(tokenizer: PreTrainedTokenizerBase, template: KnowledgeTemplate,
 
 def run_kit(config: KitConfig) -> Path | None:
     """KIT: returns the written model directory (None on ranks other than 0)."""
-    prepare_stage_outputs(config, {"--model": config.model, "--data": config.data,
-                                   "--deepspeed": config.deepspeed})
+    config.check_outputs()
     pairs = load_instructions(config.data)  # a bad line fails before the model loads
     lm = load_for_training(config)
     if config.template is not None:

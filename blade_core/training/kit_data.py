@@ -353,17 +353,20 @@ def _trim_output(out: Path, lines: int) -> None:
         write_jsonl(out, (json.loads(line) for line in kept.splitlines()))
 
 
-def prepare_output(out: Path, progress: Path, *, resume: bool, overwrite: bool,
-                   inputs: Inputs) -> dict[str, Outcome]:
+def prepare_output(out: Path, progress: Path, *, resume: bool, overwrite: bool, inputs: Inputs,
+                   cache: Path | None = None) -> dict[str, Outcome]:
     """Make OUT and its progress file consistent; return the outcomes a resumed run keeps.
 
     make-kit-data and augment-corpus share it: both append to OUT and record each decision in
-    `progress`, which is also what marks OUT as theirs. OUT must be none of `inputs`.
+    `progress`, which is also what marks OUT as theirs. OUT, its progress file and the LLM `cache`
+    beside it must be none of `inputs`.
     """
     for path in (out, progress):
         check_not_an_input(path, "--out", inputs)
         if path.is_dir():
             raise OutputPathError(f"--out {out}: {path} is a folder; give a file name")
+    if cache is not None:
+        check_not_an_input(cache, "--cache-path", inputs)
     check_writable(out, "--out")
     if overwrite:
         out.unlink(missing_ok=True)
@@ -481,11 +484,9 @@ def make_kit_data(config: KitDataConfig) -> KitDataReport:
 
     questions = load_mcq(config.questions)[: config.limit]
     llm = resolve_llm(config.llm, max_retries=config.max_retries, timeout=config.timeout)
-    check_not_an_input(config.cache_file, "--cache-path", {"--questions": config.questions,
-                                                           "--corpus": config.corpus})
     # After everything that can fail on bad input: it may delete.
     done = prepare_output(config.out, config.progress_file, resume=config.resume,
-                          overwrite=config.overwrite,
+                          overwrite=config.overwrite, cache=config.cache_file,
                           inputs={"--questions": config.questions, "--corpus": config.corpus})
     todo = [q for q in questions if q.id not in done]
     counter = CallCounter()

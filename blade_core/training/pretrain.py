@@ -22,7 +22,7 @@ from blade_core.data import Document, InstructionPair, load_corpus, load_instruc
 from blade_core.domain_lm import encode_knowledge_prompt
 from blade_core.prompts import KnowledgeTemplate
 from blade_core.training.configs import PretrainConfig
-from blade_core.training.runner import TrainingError, load_for_training, prepare_stage_outputs, run_stage
+from blade_core.training.runner import TrainingError, load_for_training, run_stage
 
 
 class TokenExamples(Dataset):
@@ -139,9 +139,7 @@ def build_blocks(config: PretrainConfig, data: PretrainData, tokenizer: PreTrain
 
 def run_pretrain(config: PretrainConfig) -> Path | None:
     """DP: returns the written model directory (None on ranks other than 0)."""
-    prepare_stage_outputs(config, {"--model": config.model, "--corpus": config.corpus,
-                                   "--mix-instructions": config.mix_instructions,
-                                   "--mix-general": config.mix_general, "--deepspeed": config.deepspeed})
+    config.check_outputs()
     data = PretrainData.load(config)
     lm = load_for_training(config)
     blocks = build_blocks(config, data, lm.tokenizer, lm.template, lm.context_length)

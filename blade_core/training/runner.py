@@ -23,7 +23,7 @@ from transformers import Trainer, TrainerCallback, TrainingArguments
 
 from blade_core.domain_lm import DomainLM
 from blade_core.errors import BladeError
-from blade_core.outputs import Inputs, prepare_model_directory, prepare_work_directory
+from blade_core.outputs import make_work_directory
 from blade_core.training.configs import TrainOptions
 
 logger = logging.getLogger(__name__)
@@ -138,18 +138,11 @@ def last_complete_checkpoint(work_dir: Path) -> str | None:
     return None
 
 
-def prepare_stage_outputs(options: TrainOptions, inputs: Inputs) -> None:
-    """Refuse an --out that would destroy something before the model loads (`outputs`), and make
-    the marked work dir the Trainer checkpoints into."""
-    prepare_model_directory(options.out, inputs=inputs, overwrite=options.overwrite)
-    prepare_work_directory(options.work_dir, inputs=inputs)
-
-
 def resume_checkpoint(options: TrainOptions, args: TrainingArguments) -> str | None:
     """The checkpoint to continue from; never mix a fresh run into an old run's checkpoints.
 
     With --overwrite (and no --resume) the old checkpoints are removed: the work dir is blade's
-    (`prepare_stage_outputs` checked its marker). Every process removes them, the main one first.
+    (`TrainOptions.check_outputs` checked its marker). Every process removes them, the main one first.
     """
     if not any(options.work_dir.glob("checkpoint-*")):
         if options.resume:
@@ -207,6 +200,7 @@ def run_stage(
     """Train `lm` on `dataset` and write `options.out`; rank 0 writes and returns it, others None."""
     if len(dataset) == 0:  # type: ignore[arg-type]
         raise TrainingError(f"{stage}: no training examples")
+    make_work_directory(options.work_dir)
     args = training_arguments(options)
     checkpoint = resume_checkpoint(options, args)
     model: torch.nn.Module = lm.model

@@ -1,0 +1,112 @@
+"""Outputs: blade replaces only what it wrote, and what it writes has the user's umask permissions."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from blade_core.cli import app
+from blade_core.domain_lm import DomainLM
+from blade_core.errors import OutputPathError
+from blade_core.outputs import WORK_MARKER, prepare_file, prepare_model_directory
+
+
+@pytest.fixture()
+def umask_022() -> Iterator[None]:
+    previous = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_saving_never_replaces_a_folder_blade_did_not_write(tiny_lm: DomainLM, tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("years of work")
+    with pytest.raises(OutputPathError, match="blade did not write; it is never replaced"):
+        tiny_lm.save_pretrained(mine)
+    assert [p.name for p in mine.iterdir()] == ["thesis.tex"]
+    with pytest.raises(OutputPathError, match="is a file"):
+        tiny_lm.save_pretrained(mine / "thesis.tex")
+    assert (mine / "thesis.tex").read_text() == "years of work"
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    tiny_lm.save_pretrained(empty)  # an empty folder holds nothing to lose
+    tiny_lm.save_pretrained(empty)  # and a model directory blade wrote may be saved over
+    assert (empty / "blade.json").is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "a temporary folder was left"
+
+
+def test_model_directories_and_reports_get_the_umask_permissions(
+    tiny_lm: DomainLM, tmp_path: Path, umask_022: None
+) -> None:
+    tiny_lm.save_pretrained(tmp_path / "model")
+    assert mode(tmp_path / "model") == 0o755  # not mkdtemp's 0700: a serving user can read it
+    assert {mode(p) for p in (tmp_path / "model").rglob("*") if p.is_file()} == {0o644}
+
+    questions = tmp_path / "q.jsonl"
+    questions.write_text((Path(__file__).parents[1] / "blade_core/sample_domain/data/dev.jsonl")
+                         .read_text().splitlines(keepends=True)[0])
+    result = CliRunner().invoke(app, ["eval", "--test", str(questions), "--llm", "offline", "--modes", "none",
+                                      "--out", str(tmp_path / "report.json"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    written = [tmp_path / name for name in ("report.json", "report.questions.jsonl", "report.png")]
+    assert [mode(p) for p in written] == [0o644] * 3  # not mkstemp's 0600
+
+
+def test_output_rules(tmp_path: Path) -> None:
+    corpus = tmp_path / "data"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("text")
+    inputs = {"--corpus": [corpus]}
+    for out, says in ((corpus, "is the input"), (corpus / "model", "is inside the input"),
+                      (tmp_path, "holds the input")):
+        with pytest.raises(OutputPathError, match=says):
+            prepare_model_directory(out, inputs=inputs, overwrite=True)
+    hub_id = {"--model": ["Qwen/Qwen2.5-0.5B"]}  # no such path here: nothing to protect
+    prepare_model_directory(tmp_path / "Qwen", inputs=hub_id, overwrite=False)
+
+    marked = tmp_path / "work"
+    marked.mkdir()
+    (marked / WORK_MARKER).write_text("{}")
+    with pytest.raises(OutputPathError, match="pass --overwrite"):
+        prepare_model_directory(marked, inputs={}, overwrite=False)
+    prepare_model_directory(marked, inputs={}, overwrite=True)
+
+    report = tmp_path / "report.json"
+    report.write_text("{}")
+    with pytest.raises(OutputPathError, match="already exists; pass --overwrite"):
+        prepare_file(report, inputs={}, overwrite=False)
+    prepare_file(report, inputs={}, overwrite=True)
+    with pytest.raises(OutputPathError, match="is inside the input"):
+        prepare_file(corpus / "new.jsonl", inputs=inputs, overwrite=True)
+
+
+def test_quickstart_overwrite_removes_only_its_own_folder(tmp_path: Path) -> None:
+    from blade_core.quickstart import prepare_quickstart
+
+    out = tmp_path / "qs"
+    prepare_quickstart(out, "offline", None, overwrite=False)
+    (out / "dp").mkdir()
+    assert json.loads((out / WORK_MARKER).read_text())["written_by"] == "blade"
+    prepare_quickstart(out, "offline", None, overwrite=True)
+    assert sorted(p.name for p in out.iterdir()) == [WORK_MARKER]  # the earlier run is gone
+
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "keep.txt").write_text("keep")
+    with pytest.raises(OutputPathError, match="blade did not write it"):
+        prepare_quickstart(theirs, "offline", None, overwrite=True)
+    assert (theirs / "keep.txt").read_text() == "keep"
