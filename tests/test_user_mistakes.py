@@ -317,3 +317,8 @@ def test_as_a_process_the_error_is_the_only_output(program: list[str], workspace
     assert done.stderr == ("error: --out corpus.jsonl is the input --corpus corpus.jsonl; write the output "
                            "somewhere else (a command never writes over or into its own inputs)\n")
     assert fingerprint(workspace) == before
+
+
+def test_every_case_is_listed_in_the_reliability_document() -> None:
+    document = (ROOT / "docs" / "reliability.md").read_text(encoding="utf-8")
+    assert [m.name for m in MISTAKES if f"| {m.name} |" not in document] == []
