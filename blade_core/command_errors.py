@@ -70,6 +70,11 @@ def _is_usage_error(error: BaseException) -> bool:
     return callable(getattr(error, "format_message", None)) and hasattr(error, "exit_code")
 
 
+def _asks_for_help(error: BaseException) -> bool:
+    """A command group run with no arguments (click's "no args is help" carries no message)."""
+    return _is_usage_error(error) and not error.format_message() and getattr(error, "ctx", None) is not None  # type: ignore[attr-defined]
+
+
 def _is_out_of_memory(error: BaseException) -> bool:
     if isinstance(error, MemoryError):
         return True
@@ -111,6 +116,11 @@ class _ReportsErrors:
         except BaseException as error:  # noqa: BLE001 - the one place every error is reported
             if isinstance(error, SystemExit):
                 raise
+            if _asks_for_help(error):  # `blade` alone: the help, as typer shows it
+                typer.echo(error.ctx.get_help())  # type: ignore[attr-defined]
+                if not standalone_mode:
+                    return 0
+                sys.exit(0)
             message, code = describe(error)
             if debug:
                 traceback.print_exception(error, file=sys.stderr)

@@ -52,6 +52,7 @@ from blade_core.model_checks import (
 )
 from blade_core.option_knowledge import merge_option_knowledge, option_views
 from blade_core.prompts import KnowledgeTemplate
+from blade_core.errors import OptionError
 from blade_core.soft_prompt import SoftPrompt
 from blade_core.validation import build_config
 
@@ -251,10 +252,11 @@ class DomainLM:
         prefix, body, suffix = encode_knowledge_prompt(self.tokenizer, self.template, question)
         budget = self.context_length - self.n_soft_tokens - len(prefix) - len(suffix) - max_new_tokens
         if budget <= 0:
-            raise ValueError(
+            raise OptionError(
                 f"model context ({self.context_length} tokens) is too short for the soft prompt "
-                f"({self.n_soft_tokens}), the template ({len(prefix) + len(suffix)}) and "
-                f"{max_new_tokens} new tokens; lower max_new_tokens or use a longer-context model"
+                f"({self.n_soft_tokens} tokens), the template ({len(prefix) + len(suffix)}) and "
+                f"{max_new_tokens} new tokens; lower --max-new-tokens (or the soft prompt's "
+                "--n-tokens), or use a longer-context model"
             )
         if len(body) > budget:
             logger.warning(

@@ -121,8 +121,13 @@ class SoftPrompt:
         """Load a peft prompt-tuning adapter folder (ours or one peft wrote)."""
         folder = Path(directory)
         weights = folder / ADAPTER_WEIGHTS
+        if not folder.is_dir():
+            raise SoftPromptError(f"{folder}: no such folder; give a peft prompt-tuning adapter folder")
         if not weights.is_file():
-            raise SoftPromptError(f"{folder}: no {ADAPTER_WEIGHTS}; is this a peft prompt-tuning adapter?")
+            inside = folder / "soft_prompt" / ADAPTER_WEIGHTS
+            hint = (f"; it is a model directory: its soft prompt is {folder / 'soft_prompt'}" if inside.is_file()
+                    else "; is this a peft prompt-tuning adapter?")
+            raise SoftPromptError(f"{folder}: no {ADAPTER_WEIGHTS}{hint}")
         config = _read_json(folder / "adapter_config.json")
         if config.get("peft_type") != "PROMPT_TUNING":
             raise SoftPromptError(

@@ -68,8 +68,13 @@ class DomainLMFields(BaseModel):
 
     @classmethod
     def from_pretrained(cls, model_dir: str | Path, **fields: Any) -> Self:
-        """Load the domain LM from a model directory; `fields` set the other fields."""
-        return cls(model_path=str(model_dir), **fields)
+        """Load the domain LM from a model directory; `fields` set the other fields.
+
+        Loaded here rather than by the validator, so a bad directory raises blade's own
+        `ModelDirectoryError` naming the file, not a pydantic error wrapped around it.
+        """
+        lm = DomainLM.from_pretrained(model_dir, device=fields.get("device"))
+        return cls(model=lm, model_path=str(model_dir), **fields)
 
     @classmethod
     def is_lc_serializable(cls) -> bool:

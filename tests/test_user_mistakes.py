@@ -96,6 +96,12 @@ MISTAKES = [
             r"'huge' is not one of 'tiny', 'small'"),
     Mistake("port out of range", ["serve-llm", "--port", "70000"], r"--port: input should be less than or equal to 65535"),
     Mistake("tiny body limit", ["serve-llm", "--max-body-bytes", "10"], r"--max-body-bytes: input should be greater"),
+    Mistake("more new tokens than the context", ["generate", "--model", "model", "--question", "What?",
+                                                 "--max-new-tokens", "100000"],
+            r"model context \(512 tokens\) is too short .* lower --max-new-tokens"),
+    Mistake("KIT examples longer than the context", ["kit", "--model", "model", "--data", "kit.jsonl", "--out", "k",
+                                                     "--max-length", "100000"],
+            r"--max-length 100000 exceeds the model's context \(512 tokens\); use 512 or less"),
     Mistake("unknown option", ["pretrain", "--model", "model", "--corpus", "corpus.jsonl", "--out", "dp",
                                "--lr", "1e-3"], r"No such option: --lr .*see '.* pretrain --help'"),
     Mistake("missing option", ["pretrain", "--model", "model", "--corpus", "corpus.jsonl"], r"Missing option '--out'"),
@@ -147,6 +153,11 @@ MISTAKES = [
                                                 "--out", "docs/aug.jsonl"], r"--out docs/aug.jsonl is inside the input --corpus docs",
             env={"OPENAI_BASE_URL": DEAD_ENDPOINT}),
     # --- model directories -------------------------------------------------------------------------
+    Mistake("start soft prompt is a model directory", ["bpo", "--model", "model", "--dev", "dev.jsonl", "--out", "b",
+                                                       "--init-soft-prompt", "model"],
+            r"model: no adapter_model.safetensors; is this a peft prompt-tuning adapter\?"),
+    Mistake("start soft prompt missing", ["bpo", "--model", "model", "--dev", "dev.jsonl", "--out", "b",
+                                          "--init-soft-prompt", "prompts/start"], r"prompts/start: no such folder"),
     Mistake("mistyped model path", ["generate", "--model", "./runs/dpp", "--question", "What?"],
             r"\./runs/dpp: no such model directory; check the path"),
     Mistake("model path under an existing folder", ["generate", "--model", "user/dp", "--question", "What?"],
@@ -192,6 +203,18 @@ MISTAKES = [
             files={"cut.jsonl": json.dumps(QUESTION)[:-20]}),
     Mistake("questions file is a folder", ["eval", "--test", "docs", "--llm", "offline", "--out", "r.json"],
             r"docs: is a folder; give the data file itself"),
+    Mistake("questions file is a corpus", ["generate", "--model", "model", "--questions", "corpus.jsonl"],
+            r"corpus.jsonl:1: cannot tell the question layout from the keys \['text'\]"),
+    Mistake("KIT pairs are questions", ["kit", "--model", "model", "--data", "dev.jsonl", "--out", "k"],
+            r"dev.jsonl:1: holds multiple-choice questions, not alpaca pairs; .*blade make-kit-data"),
+    Mistake("kit data, corpus line broken", ["make-kit-data", "--questions", "dev.jsonl", "--llm", "offline",
+                                              "--corpus", "broken.jsonl", "--out", "pairs.jsonl"],
+            r"broken.jsonl:2: malformed JSON", files={"broken.jsonl": '{"text": "a"}\n{"text": \n'}),
+    Mistake("eval, corpus line broken", ["eval", "--test", "dev.jsonl", "--llm", "offline", "--rag-corpus",
+                                         "broken.jsonl", "--out", "r.json"],
+            r"broken.jsonl:2: malformed JSON", files={"broken.jsonl": '{"text": "a"}\n{"text": \n'}),
+    Mistake("eval, rag asked without a corpus", ["eval", "--test", "dev.jsonl", "--llm", "offline", "--modes", "rag",
+                                                 "--out", "r.json"], r"mode 'rag' needs a corpus to retrieve from"),
     Mistake("KIT pair without output", ["kit", "--model", "model", "--data", "pairs.jsonl", "--out", "k"],
             r"pairs.jsonl:1: field 'output': is missing",
             files={"pairs.jsonl": json.dumps({"instruction": "What?"}) + "\n"}),
@@ -322,3 +345,21 @@ def test_as_a_process_the_error_is_the_only_output(program: list[str], workspace
 def test_every_case_is_listed_in_the_reliability_document() -> None:
     document = (ROOT / "docs" / "reliability.md").read_text(encoding="utf-8")
     assert [m.name for m in MISTAKES if f"| {m.name} |" not in document] == []
+
+
+def test_blade_alone_shows_the_help(workspace: Path) -> None:
+    result = CliRunner().invoke(app, [])
+    assert result.exit_code == 0 and "Usage:" in result.stdout and "pretrain" in result.stdout
+    assert result.stderr == ""
+
+
+def test_the_adapters_raise_blades_own_error_for_a_bad_directory(workspace: Path) -> None:
+    """Not a pydantic ValidationError wrapped around it: the same one-line message as the CLI."""
+    from langchain_blade import BladeKnowledgeRunnable
+    from llamaindex_blade import BladeQueryTransform
+
+    from blade_core.model_checks import ModelDirectoryError
+
+    for build in (BladeKnowledgeRunnable.from_pretrained, BladeQueryTransform):
+        with pytest.raises(ModelDirectoryError, match=r"^\./nowhere: no such model directory"):
+            build("./nowhere")

@@ -71,12 +71,13 @@ def run_bpo(config: BpoConfig, *, llm: BaseChatModel | None = None,
     config.check_outputs()
     questions = load_dev(config)
     check_cost(config, questions)
-    chat = chat_model(config, llm)  # a bad --llm fails before the model loads
+    chat = llm if llm is not None else resolve_llm(config.llm, max_retries=config.max_retries,
+                                                   timeout=config.timeout)  # before the model loads
     lm = DomainLM.from_pretrained(config.model)
-    make_work_directory(config.work_dir)
     start = starting_prompt(lm, config)
     projection = build_projection(lm, config, start)
-    objective = DevObjective(lm, projection, questions, chat,
+    make_work_directory(config.work_dir)  # every input is read: nothing is left behind by a bad one
+    objective = DevObjective(lm, projection, questions, with_cache(config, chat),
                              max_new_tokens=config.max_new_tokens, max_concurrency=config.max_concurrency,
                              generation_batch_size=config.generation_batch_size)
     state = BpoState.open(config.work_dir, run_identity(config, llm, questions, projection), resume=config.resume,
@@ -158,15 +159,13 @@ def check_cost(config: BpoConfig, questions: Sequence[MCQuestion]) -> int:
     return calls
 
 
-def chat_model(config: BpoConfig, llm: BaseChatModel | None) -> BaseChatModel:
-    """The LLM with client retries and, unless disabled, a persistent SQLite cache of its answers.
+def with_cache(config: BpoConfig, model: BaseChatModel) -> BaseChatModel:
+    """The LLM with, unless disabled, a persistent SQLite cache of its answers.
 
     The cache sits on a copy, so a caller's model object is not changed. It is make-kit-data's and
     eval's cache: answers keyed by prompt and model, not by retry settings, so a resume with a new
     --max-retries or --timeout still finds them.
     """
-    model = llm if llm is not None else resolve_llm(config.llm, max_retries=config.max_retries,
-                                                    timeout=config.timeout)
     if not config.use_cache:
         return model
     from blade_core.training.kit_data import CountingCache, sqlite_cache

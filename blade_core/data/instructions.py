@@ -22,6 +22,9 @@ def load_instructions(path: str | Path, *, skip_invalid: bool = False) -> list[I
     invalid = InvalidRecords(path, skip=skip_invalid)
     pairs: list[InstructionPair] = []
     for line, record in read_jsonl(path, on_bad_line=invalid.handle):
+        if "instruction" not in record and {"question", "options"} <= set(record):
+            raise DataError(path, "holds multiple-choice questions, not alpaca pairs; make KIT pairs "
+                            "from them with `blade make-kit-data --questions FILE`", line=line)
         try:
             pairs.append(
                 build_record(

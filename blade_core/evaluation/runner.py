@@ -161,14 +161,19 @@ class _Sources:
 
         return self._once(f"model:{name}", make)
 
-    def retrieved(self, queries: Sequence[str]) -> list[list[str]]:
-        def index() -> PassageRetriever:
+    def index(self) -> PassageRetriever:
+        """The passage index, built on first use (and its build time counted in each mode)."""
+
+        def build() -> PassageRetriever:
             if isinstance(self.rag_corpus, PassageRetriever):
                 return self.rag_corpus
             assert self.rag_corpus is not None, "planned only with a corpus"
             return PassageRetriever.from_corpus(self.rag_corpus, self.settings.passage_words)
 
-        retriever = self._once("index", index)
+        return self._once("index", build)
+
+    def retrieved(self, queries: Sequence[str]) -> list[list[str]]:
+        retriever = self.index()
         started = time.perf_counter()
         found = retriever.search(queries, self.settings.top_k)
         self.spent += time.perf_counter() - started
@@ -320,9 +325,11 @@ def evaluate(
             raise EvalInputError(f"RAG corpus not found: {', '.join(absent)}")
     settings = settings or EvalSettings()
     chat = resolve_llm(llm, max_retries=settings.max_retries, timeout=settings.timeout)
-    chat, counter, cache = _instrumented(chat, cache_path)
     sources = _Sources(questions, settings, dict(models or {}), rag_corpus)
     plan, skipped = _plan(questions, sources, modes, hybrid_model, dict(knowledge_sources or {}))
+    if any(mode.name in ("rag", "hybrid") for mode in plan):
+        sources.index()  # a bad corpus line fails now, before any LLM call or cache file
+    chat, counter, cache = _instrumented(chat, cache_path)
     console = Console(stderr=True, quiet=not settings.progress)
     results: dict[str, ModeResult] = {}
     answers: list[AnswerRecord] = []

@@ -18,7 +18,7 @@ from blade_core.domain_lm import encode_knowledge_prompt
 from blade_core.prompts import KnowledgeTemplate
 from blade_core.training.configs import KitConfig
 from blade_core.training.pretrain import TokenExamples, pad_batch
-from blade_core.training.runner import load_for_training, run_stage
+from blade_core.training.runner import TrainingError, load_for_training, run_stage
 
 IGNORE = -100
 
@@ -42,7 +42,10 @@ def run_kit(config: KitConfig) -> Path | None:
     lm = load_for_training(config)
     if config.template is not None:
         lm.config.knowledge_template = KnowledgeTemplate(text=config.template)
-    max_length = min(config.max_length or lm.context_length, lm.context_length)
+    if config.max_length is not None and config.max_length > lm.context_length:
+        raise TrainingError(f"--max-length {config.max_length} exceeds the model's context "
+                            f"({lm.context_length} tokens); use {lm.context_length} or less")
+    max_length = config.max_length or lm.context_length
     examples = [sft_example(lm.tokenizer, lm.template, pair, max_length) for pair in pairs]
     return run_stage("kit", config, lm, TokenExamples(examples), pad_batch(lm.tokenizer),
                      {"data": config.data})

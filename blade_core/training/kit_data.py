@@ -34,7 +34,7 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel
 
-from blade_core.data import InstructionPair, MCQuestion, load_corpus, load_mcq, write_jsonl
+from blade_core.data import Document, InstructionPair, MCQuestion, load_corpus, load_mcq, write_jsonl
 from blade_core.errors import BladeError, LLMError, OutputPathError
 from blade_core.llm import resolve_llm
 from blade_core.llm.embeddings import encode_array
@@ -229,8 +229,7 @@ class PassageIndex:
         self.vectors = encode_array(self.passages)
 
     @classmethod
-    def from_corpus(cls, paths: Sequence[Path], passage_words: int) -> PassageIndex:
-        documents = load_corpus(list(paths))
+    def from_documents(cls, documents: Sequence[Document], passage_words: int) -> PassageIndex:
         return cls([p for doc in documents for p in split_passages(doc.text, passage_words)])
 
     def search(self, queries: Sequence[str], k: int) -> list[list[str]]:
@@ -483,6 +482,7 @@ def make_kit_data(config: KitDataConfig) -> KitDataReport:
     from tqdm.auto import tqdm
 
     questions = load_mcq(config.questions)[: config.limit]
+    documents = load_corpus(config.corpus) if config.corpus else []
     llm = resolve_llm(config.llm, max_retries=config.max_retries, timeout=config.timeout)
     # After everything that can fail on bad input: it may delete.
     done = prepare_output(config.out, config.progress_file, resume=config.resume,
@@ -493,9 +493,7 @@ def make_kit_data(config: KitDataConfig) -> KitDataReport:
     llm.callbacks = [counter]  # a model resolved from a spec has none of its own
     cache = CountingCache(sqlite_cache(config.cache_file)) if config.cache else None
     llm.cache = cache if cache is not None else False
-    index = None
-    if config.corpus and todo:
-        index = PassageIndex.from_corpus(config.corpus, config.passage_words)
+    index = PassageIndex.from_documents(documents, config.passage_words) if documents and todo else None
     maker = _Maker(config, llm, index)
     config.out.parent.mkdir(parents=True, exist_ok=True)
     config.out.touch()
