@@ -72,7 +72,8 @@ def _is_usage_error(error: BaseException) -> bool:
 
 def _asks_for_help(error: BaseException) -> bool:
     """A command group run with no arguments (click's "no args is help" carries no message)."""
-    return _is_usage_error(error) and not error.format_message() and getattr(error, "ctx", None) is not None  # type: ignore[attr-defined]
+    return (_is_usage_error(error) and getattr(error, "ctx", None) is not None
+            and not error.format_message())  # type: ignore[attr-defined]
 
 
 def _is_out_of_memory(error: BaseException) -> bool:
@@ -88,8 +89,6 @@ def _file_error(error: OSError) -> str:
     reason = error.strerror or type(error).__name__
     if isinstance(error, PermissionError):
         fix = "check its permissions, or choose a path you can read and write"
-    elif isinstance(error, FileNotFoundError):
-        fix = "check the path"
     elif error.errno in _DISK_FULL:
         fix = "make room (or lift the file-size limit) and run again"
     else:

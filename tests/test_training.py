@@ -161,7 +161,8 @@ def test_cli_pretrain_reports_bad_options_and_empty_corpus(tiny_lm_dir: Path, tm
     empty = runner.invoke(app, ["pretrain", "--model", str(tiny_lm_dir), "--out", str(tmp_path / "x"),
                                 "--corpus", str(tmp_path / "empty.txt")])
     assert empty.exit_code == 2
-    assert empty.stderr == f"error: {tmp_path / 'empty.txt'}: the file is empty; remove it from the corpus (a failed export?)\n"
+    assert empty.stderr == (f"error: {tmp_path / 'empty.txt'}: the file is empty; remove it from the corpus "
+                            "(a failed export?)\n")
     assert not (tmp_path / "x").exists()
 
 
