@@ -17,6 +17,7 @@ from pathlib import Path
 from safetensors import SafetensorError
 
 from blade_core.errors import BladeError
+from blade_core.packaged_models import is_packaged, packaged_model_dir
 
 WEIGHTS_FILE = "model.safetensors"
 SHARDED_WEIGHTS_INDEX = "model.safetensors.index.json"
@@ -46,11 +47,14 @@ def is_local_source(source: str) -> bool:
 
 
 def check_model_source(source: str) -> Path | None:
-    """The model folder `source` names, checked; None for a hub id (loaded from the hub).
+    """The model folder `source` names, checked; None for a hub id (loaded from the hub). A packaged
+    model's name (`gemma-270m`) gives its converted folder (`packaged_models`).
 
     A folder must exist and hold `config.json` and tokenizer files, so the error names what is
     missing instead of the hub's "not a valid model identifier".
     """
+    if is_packaged(source):
+        return packaged_model_dir(source)
     if not is_local_source(source):
         return None
     folder = Path(source).expanduser()

@@ -59,7 +59,7 @@ _CONTEXT_SECTION = re.compile(
 
 
 @dataclass(frozen=True)
-class _MCQPrompt:
+class MCQPrompt:
     stem: str
     options: dict[str, str]
     multi: bool
@@ -86,7 +86,7 @@ def _between(text: str, open_tag: str, close_tag: str, end: int | None = None) -
     return head[start + len(open_tag) : stop]
 
 
-def _read_mcq(text: str) -> _MCQPrompt | None:
+def read_answer_prompt(text: str) -> MCQPrompt | None:
     """The stem, options, multi flag and knowledge of an answer-with-knowledge prompt, or None."""
     q_start = text.rfind(QUESTION_OPEN)
     q_stop = text.rfind(QUESTION_CLOSE)
@@ -106,12 +106,27 @@ def _read_mcq(text: str) -> _MCQPrompt | None:
     knowledge = _between(text, KNOWLEDGE_OPEN, KNOWLEDGE_CLOSE, end=q_start)
     if knowledge is not None and knowledge.strip() in ("", NO_KNOWLEDGE):
         knowledge = None
-    return _MCQPrompt(
+    return MCQPrompt(
         stem=" ".join(stem_lines),
         options=options,
         multi=MULTI_HINT in block,
         knowledge=knowledge.strip() if knowledge else None,
     )
+
+
+def choose_options(scores: dict[str, float], multi: bool, min_multi: int = 2) -> list[str]:
+    """The letters a judge answers with, from a score per option: the best one for a single-answer
+    question; for a multi-answer one, those above the largest drop in the sorted scores, between
+    `min_multi` and all but one."""
+    # Rounded so float noise from batch composition (cached vs fresh embeddings) cannot flip a
+    # near-tie; ties go to the earlier letter.
+    scores = {letter: round(value, 5) for letter, value in scores.items()}
+    ranked = sorted(scores, key=lambda letter: (-scores[letter], letter))
+    if not multi or len(ranked) <= min_multi:
+        return sorted(ranked[: min_multi if multi else 1])
+    values = [scores[letter] for letter in ranked]
+    cut = max(range(min_multi, len(ranked)), key=lambda k: (values[k - 1] - values[k], -k))
+    return sorted(ranked[:cut])
 
 
 def _word_count(text: str) -> int:
@@ -190,7 +205,7 @@ class OfflineChatModel(BaseChatModel):
 
     # --- answering --------------------------------------------------------------------------
 
-    def _option_scores(self, prompt: _MCQPrompt) -> dict[str, float]:
+    def _option_scores(self, prompt: MCQPrompt) -> dict[str, float]:
         letters = list(prompt.options)
         texts = [prompt.options[letter] for letter in letters]
         stem = prompt.stem or " "
@@ -204,19 +219,6 @@ class OfflineChatModel(BaseChatModel):
         support = (answers @ evidence.T).max(axis=1)
         return dict(zip(letters, support.tolist(), strict=True))
 
-    def _choose(self, scores: dict[str, float], multi: bool) -> list[str]:
-        # Rounded so float noise from batch composition (cached vs fresh embeddings) cannot flip a
-        # near-tie; ties go to the earlier letter.
-        scores = {letter: round(value, 5) for letter, value in scores.items()}
-        ranked = sorted(scores, key=lambda letter: (-scores[letter], letter))
-        if not multi or len(ranked) <= self.min_multi:
-            return sorted(ranked[: self.min_multi if multi else 1])
-        values = [scores[letter] for letter in ranked]
-        # Cut at the largest drop, choosing between min_multi and all-but-one options.
-        cut = max(
-            range(self.min_multi, len(ranked)), key=lambda k: (values[k - 1] - values[k], -k)
-        )
-        return sorted(ranked[:cut])
 
     def _reply_to_other(self, messages: list[BaseMessage]) -> str:
         texts = [_message_text(message) for message in messages]
@@ -244,10 +246,10 @@ class OfflineChatModel(BaseChatModel):
     def reply(self, messages: list[BaseMessage]) -> str:
         """The model's whole reply to `messages` (what `invoke` returns as content)."""
         for message in reversed(messages):
-            prompt = _read_mcq(_message_text(message))
+            prompt = read_answer_prompt(_message_text(message))
             if prompt is not None:
                 scores = self._option_scores(prompt)
-                return ", ".join(self._choose(scores, prompt.multi))
+                return ", ".join(choose_options(scores, prompt.multi, self.min_multi))
         return self._reply_to_other(messages)
 
     # --- LangChain interface ----------------------------------------------------------------

@@ -5,6 +5,8 @@ BLADE treats the general LLM as a black box behind LangChain's `BaseChatModel`, 
 
 * a `BaseChatModel` instance: used as is;
 * ``"offline"``: the MiniLM stand-in (`OfflineChatModel`), for machines without an API;
+* ``"gemma-270m"`` (the packaged Gemma 3 270M) or ``"hf:PATH"`` (any local causal LM): a real LM
+  that answers by option log-likelihood (`LikelihoodChatModel`), offline too;
 * ``"openai:MODEL"``: `ChatOpenAI`, honouring OPENAI_API_KEY and OPENAI_BASE_URL, so any
   OpenAI-compatible server (vLLM, Ollama, llama.cpp, `blade_core.llm.openai_server`) works;
 * ``"PROVIDER:MODEL"``: LangChain's `init_chat_model` (needs the `langchain` package and the
@@ -24,9 +26,10 @@ from langchain_core.language_models.chat_models import BaseChatModel
 
 from blade_core.errors import OptionError
 from blade_core.llm.offline import OfflineChatModel
+from blade_core.packaged_models import is_packaged
 
 ACCEPTED_FORMS = (
-    "a LangChain BaseChatModel instance, 'offline', 'openai:MODEL' (OpenAI or any "
+    "a LangChain BaseChatModel instance, 'offline', 'gemma-270m', 'hf:MODEL_DIR', 'openai:MODEL' (OpenAI or any "
     "OpenAI-compatible server via OPENAI_BASE_URL), or 'PROVIDER:MODEL' for LangChain's "
     "init_chat_model (e.g. 'anthropic:claude-3-5-haiku-latest', 'ollama:llama3.1')"
 )
@@ -118,6 +121,10 @@ def resolve_llm(spec: str | BaseChatModel, **kwargs: Any) -> BaseChatModel:
     text = spec.strip()
     if text.lower() == "offline":
         return OfflineChatModel(**kwargs)
+    if is_packaged(text) or text.lower().startswith("hf:"):
+        from blade_core.llm.likelihood import LikelihoodChatModel
+
+        return LikelihoodChatModel(model_path=text[3:] if text.lower().startswith("hf:") else text)
     provider, sep, model = text.partition(":")
     provider, model = provider.strip().lower(), model.strip()
     if not sep or not provider or not model:
