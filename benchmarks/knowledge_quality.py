@@ -2,7 +2,7 @@
 
     python benchmarks/knowledge_quality.py [--levers default,no-augmentation,...] [--work DIR]
 
-Every lever is the default recipe (`blade_core.quickstart.FULL`) with one thing changed. For each,
+Every lever is the default recipe (`blade_core.recipe.FULL`) with one thing changed. For each,
 the script trains init -> DP -> KIT (reusing finished stages in the work directory: `blade
 quickstart --out WORK/default` trains the default), and scores the
 offline general LLM on the sample domain's dev and test splits given the model's knowledge:
@@ -23,7 +23,7 @@ from typing import Any
 from blade_core.data import MCQuestion, load_mcq
 from blade_core.domain_lm import DomainLM
 from blade_core.evaluation import EvalSettings, evaluate
-from blade_core.quickstart import FULL, train_all
+from blade_core.pipeline import FULL, train_all
 from blade_core.sample_domain import load_sample_domain
 
 TRAINING_LEVERS: dict[str, dict[str, Any]] = {

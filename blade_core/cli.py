@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -19,8 +21,12 @@ from blade_core.command_errors import DEBUG_ENV, DEBUG_FLAG, BladeGroup
 from blade_core.config_command import command_from_config
 from blade_core.evaluation.commands import eval_command
 from blade_core.outputs import prepare_file, prepare_model_directory
+from blade_core.recipe import TrainConfig
 from blade_core.training.commands import kit_command, pretrain_command
 from blade_core.training.kit_data_command import make_kit_data_command
+
+if TYPE_CHECKING:
+    from blade_core.pipeline import PipelineReport
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -82,14 +88,27 @@ def serve_llm(config: ServeLLMConfig) -> None:
 
 
 def quickstart(config: QuickstartConfig) -> None:
-    from blade_core.evaluation.report import table
-    from blade_core.quickstart import run_quickstart
+    from blade_core.pipeline import run_quickstart
 
-    report = run_quickstart(config.out, llm_spec=config.llm, fast=config.fast, base=config.base,
-                            overwrite=config.overwrite)
-    console.print(table(report.evaluation))
-    console.print(f"recipe: {report.recipe}; report: {config.out / 'report.md'}; total time {report.seconds} s")
-    report.evaluation.raise_if_incomplete(rerun="run the same command again (without --overwrite)")
+    show(run_quickstart(config.out, llm_spec=config.llm, fast=config.fast, base=config.base,
+                        overwrite=config.overwrite), config.out)
+
+
+def train(config: TrainConfig) -> None:
+    from blade_core.pipeline import run_train
+
+    show(run_train(config), config.out)
+
+
+def show(report: PipelineReport, out: Path) -> None:
+    """The report's table and where it was written; an incomplete evaluation ends in an error."""
+    from blade_core.evaluation.report import table
+
+    if report.evaluation is not None:
+        console.print(table(report.evaluation))
+    console.print(f"recipe: {report.recipe}; report: {out / 'report.md'}; total time {report.seconds} s")
+    if report.evaluation is not None:
+        report.evaluation.raise_if_incomplete(rerun="run the same command again (without --overwrite)")
 
 
 app.command("init-model")(command_from_config(InitModelConfig, init_model, InitModelConfig.__doc__ or ""))
@@ -100,6 +119,7 @@ app.command("serve-llm")(command_from_config(
     "users of the machine can read in its process list.",
 ))
 app.command("quickstart")(command_from_config(QuickstartConfig, quickstart, QuickstartConfig.__doc__ or ""))
+app.command("train")(command_from_config(TrainConfig, train, TrainConfig.__doc__ or "", config_file=True))
 app.command("pretrain")(pretrain_command)
 app.command("kit")(kit_command)
 app.command("make-kit-data")(make_kit_data_command)

@@ -33,7 +33,9 @@ def _cli_type(annotation: Any) -> Any:
     return annotation if annotation in (bool, int, float, str, Path) or typing.get_origin(annotation) else str
 
 
-def _parameter(name: str, field: FieldInfo) -> inspect.Parameter:
+def _parameter(name: str, field: FieldInfo, *, optional: bool = False) -> inspect.Parameter:
+    """One `--kebab-name` option; `optional`: never required and unset by default (a settings file
+    may give it), with the config's default shown in the help."""
     kind = _cli_type(field.annotation)
     if field.is_required():
         default: Any = ...
@@ -42,7 +44,12 @@ def _parameter(name: str, field: FieldInfo) -> inspect.Parameter:
         kind = kind if default is not None else Optional[kind]
     if typing.get_origin(kind) is list and default == []:
         default = None
-    option = typer.Option(help=field.description or "", show_default=default is not None and default is not ...)
+    shown = default is not None and default is not ...
+    help_text = field.description or ""
+    if optional:
+        help_text += f" (default: {default})" if shown else (" (required, here or in the file)" if default is ... else "")
+        kind, default, shown = Optional[kind], None, False
+    option = typer.Option(help=help_text, show_default=shown)
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
                              annotation=Annotated[kind, option])
 
@@ -56,22 +63,73 @@ def _expanded(value: Any) -> Any:
     return value
 
 
-def command_from_config(config_cls: type[BaseModel], run: Callable[[Any], Any],
-                        help_text: str) -> Callable[..., None]:
-    """A function typer can register: it validates its options into `config_cls` and calls `run`."""
+def command_from_config(config_cls: type[BaseModel], run: Callable[[Any], Any], help_text: str,
+                        *, config_file: bool = False) -> Callable[..., None]:
+    """A function typer can register: it validates its options into `config_cls` and calls `run`.
+
+    With `config_file`, the command also takes an optional settings file (YAML or JSON, as
+    LLaMA-Factory users write them): its values come first, options given on the command line
+    override them, and relative paths in it are read from the file's folder.
+    """
 
     def command(**values: Any) -> None:
         given = {name: _expanded(value) for name, value in values.items() if value is not None}
+        settings_file = given.pop("config", None)
+        if settings_file is not None:
+            given = {**read_settings_file(settings_file, config_cls), **given}
         config = build_config(config_cls, **given)
         result = run(config)
         if result is not None:
             typer.echo(f"wrote {result}")
 
-    command.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [_parameter(name, field) for name, field in config_cls.model_fields.items()]
-    )
+    parameters = [_parameter(name, field, optional=config_file) for name, field in config_cls.model_fields.items()]
+    if config_file:
+        argument = typer.Argument(help="settings file (YAML or JSON); options given here override it",
+                                  show_default=False)
+        parameters.insert(0, inspect.Parameter("config", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
+                                               annotation=Annotated[Optional[Path], argument]))
+    command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     command.__doc__ = help_text
     return command
+
+
+def read_settings_file(path: Path, config_cls: type[BaseModel]) -> dict[str, Any]:
+    """A settings file's values by field name (`dp-epochs` or `dp_epochs`), paths read from its folder."""
+    import yaml
+
+    from blade_core.data import DataError
+
+    if not path.is_file():
+        raise DataError(path, "settings file not found; check the path")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise DataError(path, "not valid UTF-8; re-save the settings file as UTF-8") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        problem = getattr(error, "problem", None) or "malformed"
+        raise DataError(path, f"not valid YAML or JSON: {problem}", line=mark.line + 1 if mark else None) from None
+    if not isinstance(raw, dict):
+        raise DataError(path, "must hold settings as 'name: value' lines (a mapping)")
+    fields = config_cls.model_fields
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = str(key).replace("-", "_")
+        if name not in fields:
+            raise DataError(path, f"unknown setting; known: {', '.join(sorted(fields))}", field=str(key))
+        values[name] = _from_folder(value, fields[name], path.parent)
+    return values
+
+
+def _from_folder(value: Any, field: FieldInfo, folder: Path) -> Any:
+    """A path value (or list of them) in a settings file, relative to the file's folder."""
+    kind = _cli_type(field.annotation)
+    is_path = kind is Path or kind == list[Path]
+    if not is_path or value is None:
+        return value
+    items = value if isinstance(value, list) else [value]
+    paths = [folder / Path(str(item)).expanduser() for item in items]
+    return paths if isinstance(value, list) or kind == list[Path] else paths[0]
 
 
 def run_command(command: Callable[..., None]) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
 
 import torch
 from pydantic import BaseModel, Field
@@ -20,9 +19,9 @@ from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 from blade_core.blade_config import BladeConfig
 from blade_core.data.records import Document
 from blade_core.domain_lm import DomainLM
+from blade_core.recipe import ModelSize
 
 EOS_TOKEN = "<|endoftext|>"
-ModelSize = Literal["tiny", "small"]
 
 
 class ScratchModelConfig(BaseModel):

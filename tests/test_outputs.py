@@ -95,18 +95,18 @@ def test_output_rules(tmp_path: Path) -> None:
 
 
 def test_quickstart_overwrite_removes_only_its_own_folder(tmp_path: Path) -> None:
-    from blade_core.quickstart import prepare_quickstart
+    from blade_core.pipeline import prepare_out
 
     out = tmp_path / "qs"
-    prepare_quickstart(out, "offline", None, overwrite=False)
+    prepare_out(out, "offline", None, overwrite=False)
     (out / "dp").mkdir()
     assert json.loads((out / WORK_MARKER).read_text())["written_by"] == "blade"
-    prepare_quickstart(out, "offline", None, overwrite=True)
+    prepare_out(out, "offline", None, overwrite=True)
     assert sorted(p.name for p in out.iterdir()) == [WORK_MARKER]  # the earlier run is gone
 
     theirs = tmp_path / "theirs"
     theirs.mkdir()
     (theirs / "keep.txt").write_text("keep")
     with pytest.raises(OutputPathError, match="blade did not write it"):
-        prepare_quickstart(theirs, "offline", None, overwrite=True)
+        prepare_out(theirs, "offline", None, overwrite=True)
     assert (theirs / "keep.txt").read_text() == "keep"

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from blade_core.cli import app
 from blade_core.domain_lm import DomainLM
-from blade_core.quickstart import FAST, train_all
+from blade_core.pipeline import FAST, train_all
 
 
 def test_quickstart_fast_runs_and_resumes(tmp_path: Path) -> None:

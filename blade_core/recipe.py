@@ -1,0 +1,79 @@
+"""What `blade train` and `blade quickstart` train with: the recipe and the user's settings.
+
+Pydantic only (no torch), so the CLI can build its options from these classes and `blade --help`
+stays fast. `pipeline` runs them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+ModelSize = Literal["tiny", "small"]
+
+
+class Recipe(BaseModel):
+    """How each stage is trained. `FULL` (the default) was chosen on the dev split with
+    `benchmarks/knowledge_quality.py`; `FAST` is a smoke test whose numbers mean nothing."""
+
+    name: str
+    size: ModelSize = "small"
+    sentence_permutations: int = 12
+    entity_documents: int = 6
+    instruction_repeats: int = 1
+    """Copies of the KIT pairs mixed into DP; 0 mixes none."""
+    dp_epochs: float = 8
+    dp_learning_rate: float = 1e-3
+    kit_epochs: float = 2
+    """0: no separate KIT stage (the KIT pairs mixed into DP then do its work)."""
+    kit_learning_rate: float = 5e-4
+    base: str | None = None
+    """A pretrained model directory or hub id to start from instead of a from-scratch model."""
+    pretrained_learning_rate: float = 5e-5
+    """DP and KIT learning rate when starting from `base`: a trained model needs a gentler rate."""
+    bpo_budget: int = 16
+    bpo_dev_questions: int | None = None
+    test_questions: int | None = None
+    seed: int = 0
+    """Seeds the from-scratch weights, data order and BPO: another seed measures run-to-run noise."""
+
+
+FULL = Recipe(name="full")
+FAST = Recipe(name="fast (smoke test: few steps, numbers are not meaningful)", size="tiny",
+              sentence_permutations=1, entity_documents=0, dp_epochs=1, kit_epochs=1, bpo_budget=3,
+              bpo_dev_questions=8, test_questions=20)
+
+
+class TrainConfig(BaseModel):
+    """Train a domain LM on your domain through every stage (init or --base, DP, KIT, BPO) and report
+    how much its knowledge helps the LLM on your test questions. Resumable; from options or a file."""
+
+    corpus: list[Path] = Field(min_length=1, description="corpus folders / .txt / JSONL files")
+    kit: Path | None = Field(default=None, description="KIT pairs (alpaca JSONL); without them, made from --questions")
+    questions: Path | None = Field(
+        default=None, description="training questions to make KIT pairs from with --llm (make-kit-data)")
+    dev: Path = Field(description="dev questions: BPO tunes the soft prompt on them")
+    test: Path | None = Field(default=None, description="test questions: scored at the end (none/blade/rag/hybrid/gold)")
+    llm: str = Field(default="offline", description="the general LLM: 'offline', 'gemma-270m', 'openai:MODEL', ...")
+    out: Path = Field(default=Path("blade-train"), description="working folder; a re-run reuses finished stages")
+    base: str | None = Field(default=None, description="start from this pretrained model instead of a from-scratch one")
+    size: ModelSize = Field(default="small", description="from-scratch model size")
+    dp_epochs: float = Field(default=FULL.dp_epochs, gt=0, description="passes over the augmented corpus")
+    kit_epochs: float = Field(default=FULL.kit_epochs, ge=0, description="passes over the KIT pairs (0: none)")
+    bpo_budget: int = Field(default=FULL.bpo_budget, ge=1, description="BPO candidate evaluations on dev")
+    seed: int = Field(default=0, description="seeds the weights, data order and BPO")
+    overwrite: bool = Field(default=False, description="discard an earlier run in --out and start again")
+
+    @model_validator(mode="after")
+    def _kit_or_questions(self) -> TrainConfig:
+        if self.kit is None and self.questions is None:
+            raise ValueError("give --kit PAIRS, or --questions TRAIN to make them with --llm")
+        return self
+
+    def recipe(self) -> Recipe:
+        name = "full" if self.base is None else f"full, from {self.base}"
+        return FULL.model_copy(update={"name": name, "size": self.size, "dp_epochs": self.dp_epochs,
+                                       "kit_epochs": self.kit_epochs, "bpo_budget": self.bpo_budget,
+                                       "seed": self.seed, "base": self.base})
