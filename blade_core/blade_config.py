@@ -33,6 +33,10 @@ class GenerationDefaults(BaseModel):
     option_knowledge: bool = True
     """For a multiple-choice question, also write knowledge for each option alone and add it
     (`blade_core.option_knowledge`); questions without options are unaffected."""
+    entity_gate: bool = True
+    """Withhold knowledge sentences that name none of the question's entities (or, when the options
+    are names, none of the options): `blade_core.knowledge_gate`. Needs the domain's names, which DP
+    stores in `BladeConfig.names`; without them nothing is withheld."""
 
 
 class Provenance(BaseModel):
@@ -49,6 +53,8 @@ class BladeConfig(BaseModel):
     knowledge_template: KnowledgeTemplate = Field(default_factory=KnowledgeTemplate)
     generation: GenerationDefaults = Field(default_factory=GenerationDefaults)
     provenance: Provenance = Field(default_factory=Provenance)
+    names: list[str] = Field(default_factory=list)
+    """The domain's recurring names (`knowledge_gate.domain_names` of the DP corpus)."""
 
     @classmethod
     def load(cls, directory: str | Path) -> BladeConfig | None:

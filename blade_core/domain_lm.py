@@ -50,7 +50,8 @@ from blade_core.model_checks import (
     naming_damaged_weights,
     naming_the_source,
 )
-from blade_core.option_knowledge import merge_option_knowledge, option_views
+from blade_core.knowledge_gate import anchors, keep_about
+from blade_core.option_knowledge import merge_option_knowledge, option_views, split_options
 from blade_core.prompts import KnowledgeTemplate
 from blade_core.errors import OptionError
 from blade_core.soft_prompt import SoftPrompt
@@ -417,16 +418,36 @@ class DomainLM:
         texts = iter(self._texts([v for group in views for v in group],
                                  self._generation_kwargs(settings), batch_size, progress))
         results = []
-        for group in views:
-            whole = next(texts)
-            results.append(merge_option_knowledge(whole, [next(texts) for _ in group[1:]]))
+        for question, group in zip(questions, views):
+            written = [next(texts) for _ in group]
+            anchor = self._gate_anchors(question, settings)
+            if anchor is not None:
+                kept = [keep_about(text, about, self.config.names) for text, about in zip(written, anchor)]
+                if kept != written:
+                    logger.debug("withheld knowledge about other entities: %r -> %r", written, kept)
+                written = kept
+            results.append(merge_option_knowledge(written[0], written[1:]))
         return results
+
+    def _gate_anchors(self, question: str, settings: GenerationDefaults) -> list[set[str]] | None:
+        """What each view's sentences must name (`knowledge_gate`), or None when nothing is gated."""
+        if not settings.entity_gate or not self.config.names:
+            return None
+        stem, options = split_options(question)
+        found = anchors(stem, options, self.config.names)
+        if found is None:
+            return None
+        return found if settings.option_knowledge else found[:1]
 
     def stream_knowledge(self, question: str, **generation: Any) -> Iterator[str]:
         """Yield the knowledge for one question piece by piece, as it is generated; with
         `option_knowledge`, the option sentences follow in one piece once the question's own
-        knowledge is complete, so the streamed text equals `generate_knowledge`'s."""
+        knowledge is complete, so the streamed text equals `generate_knowledge`'s. When the entity
+        gate applies to the question, its sentences are judged whole, so it comes in one piece."""
         settings = self._settings(generation)
+        if self._gate_anchors(question, settings) is not None:  # a sentence is judged once complete
+            yield self.generate_knowledge([question], **generation)[0]
+            return
         kwargs = self._generation_kwargs(settings)
         views = option_views(question) if settings.option_knowledge else [question]
         prompt = self._prompt_parts(question, kwargs["max_new_tokens"])

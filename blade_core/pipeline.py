@@ -23,30 +23,16 @@ from rich.console import Console
 
 from blade_core.blade_config import BladeConfig
 from blade_core.data import load_corpus, load_instructions, load_mcq
+from blade_core.estimate import estimate
 from blade_core.evaluation import EvalReport
 from blade_core.llm import resolve_llm
 from blade_core.model_builder import init_model
 from blade_core.model_checks import check_model_source
 from blade_core.outputs import check_work_directory, make_work_directory
-from blade_core.recipe import FAST, FULL, Recipe, TrainConfig
-from blade_core.sample_domain import load_sample_domain
+from blade_core.recipe import FAST, FULL, DomainData, Recipe, TrainConfig
 from blade_core.training.configs import KitConfig, PretrainConfig
 
 console = Console(stderr=True)
-
-
-class DomainData(BaseModel):
-    """A domain's files, as the stages read them."""
-
-    corpus: list[Path]
-    kit: Path
-    dev: Path
-    test: Path | None = None
-
-    @classmethod
-    def sample(cls) -> DomainData:
-        domain = load_sample_domain()
-        return cls(corpus=[domain.corpus], kit=domain.kit, dev=domain.dev, test=domain.test)
 
 
 class PipelineReport(BaseModel):
@@ -101,6 +87,8 @@ def train_all(out: Path, recipe: Recipe, llm_spec: str | None, data: DomainData 
                                  "seed": recipe.seed}
     init: Path | str = recipe.base or _stage(
         out, timings, "init", lambda d: init_model(load_corpus(data.corpus), d, size=recipe.size, seed=recipe.seed))
+    if BladeConfig.load(out / "dp") is None:  # the long stages are ahead: say how long
+        console.print(estimate(init, data, recipe, bpo=llm_spec is not None).line(), markup=False)
     dp = _stage(out, timings, "dp", lambda d: run_pretrain(_dp_config(recipe, data, init, d, common)))
     models = {"dp": dp}
     # KIT pairs mixed into DP already teach the question -> knowledge format; kit_epochs=0 skips KIT.

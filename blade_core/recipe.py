@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from blade_core.sample_domain import load_sample_domain
+
 ModelSize = Literal["tiny", "small"]
 
 
@@ -77,3 +79,17 @@ class TrainConfig(BaseModel):
         return FULL.model_copy(update={"name": name, "size": self.size, "dp_epochs": self.dp_epochs,
                                        "kit_epochs": self.kit_epochs, "bpo_budget": self.bpo_budget,
                                        "seed": self.seed, "base": self.base})
+
+
+class DomainData(BaseModel):
+    """A domain's files, as the stages read them."""
+
+    corpus: list[Path]
+    kit: Path
+    dev: Path
+    test: Path | None = None
+
+    @classmethod
+    def sample(cls) -> DomainData:
+        domain = load_sample_domain()
+        return cls(corpus=[domain.corpus], kit=domain.kit, dev=domain.dev, test=domain.test)

@@ -39,6 +39,9 @@ class EvalSettings(BaseModel):
     option_knowledge: bool | None = Field(
         default=None, description="also write knowledge for each option alone; default: the model's"
     )
+    entity_gate: bool | None = Field(
+        default=None, description="withhold knowledge about other entities than the question's; default: the model's"
+    )
     max_retries: int = Field(default=6, ge=0, description="retries of a failed call (API clients)")
     timeout: float = Field(default=120.0, gt=0, description="seconds per LLM call (API clients)")
     progress: bool = Field(default=True, description="show progress while generating and scoring")

@@ -157,6 +157,7 @@ class _Sources:
                 progress=self.settings.progress,
                 max_new_tokens=self.settings.max_new_tokens,
                 option_knowledge=self.settings.option_knowledge,
+                entity_gate=self.settings.entity_gate,
             )
 
         return self._once(f"model:{name}", make)

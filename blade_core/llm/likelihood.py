@@ -73,29 +73,37 @@ class LikelihoodChatModel(BaseChatModel):
         return self._loaded
 
     def option_scores(self, prompt: MCQPrompt) -> dict[str, float]:
-        """Mean log-probability per token of each option's text after the knowledge and question."""
+        """Mean log-probability per token of each option's text after the knowledge and question.
+
+        The shared context runs once; its key/value cache is repeated for every option, so a long
+        knowledge text costs one pass, not one per option.
+        """
         import torch
 
         model, tokenizer = self._model()
         head = f"{prompt.knowledge}\n" if prompt.knowledge else ""
         context = _keep_end(tokenizer, tokenizer(f"{head}Question: {prompt.stem}\nAnswer:")["input_ids"])
         letters = list(prompt.options)
-        endings = [tokenizer(" " + prompt.options[letter], add_special_tokens=False)["input_ids"] for letter in letters]
-        width = len(context) + max(map(len, endings))
+        endings = [tokenizer(" " + prompt.options[letter], add_special_tokens=False)["input_ids"] or
+                   [tokenizer.eos_token_id] for letter in letters]
+        width = max(map(len, endings))
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-        ids = torch.full((len(letters), width), pad, dtype=torch.long)
-        mask = torch.zeros_like(ids)
+        ids = torch.full((len(endings), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(endings), len(context) + width), dtype=torch.long)
+        mask[:, : len(context)] = 1
         for row, ending in enumerate(endings):
-            sequence = context + ending
-            ids[row, : len(sequence)] = torch.tensor(sequence)
-            mask[row, : len(sequence)] = 1
+            ids[row, : len(ending)] = torch.tensor(ending)
+            mask[row, len(context): len(context) + len(ending)] = 1
         with torch.inference_mode():
-            logprobs = model(input_ids=ids, attention_mask=mask).logits.float().log_softmax(-1)
+            shared = model(input_ids=torch.tensor([context]), use_cache=True)
+            first = shared.logits[0, -1].float().log_softmax(-1)
+            cache = shared.past_key_values
+            cache.batch_repeat_interleave(len(endings))
+            rest = model(input_ids=ids, attention_mask=mask, past_key_values=cache).logits.float().log_softmax(-1)
         scores = {}
         for row, (letter, ending) in enumerate(zip(letters, endings)):
-            positions = torch.arange(len(context) - 1, len(context) - 1 + len(ending))
-            taken = logprobs[row, positions, torch.tensor(ending)]
-            scores[letter] = float(taken.mean()) if len(ending) else float("-inf")
+            taken = [first[ending[0]]] + [rest[row, j - 1, ending[j]] for j in range(1, len(ending))]
+            scores[letter] = float(torch.stack(taken).mean())
         return scores
 
     def reply(self, messages: list[BaseMessage]) -> str:

@@ -25,7 +25,7 @@ import argparse
 import json
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from blade_core.data.records import MCQuestion
@@ -213,10 +213,10 @@ def make_corpus(rng: random.Random, shape: Shape, facts: Sequence[Fact]) -> list
         if shape.chapter_size else [[name] for name in names]
     documents = []
     for number, group in enumerate(groups, 1):
-        for variant in (1, 2):
+        for variants in ((0,), (1, 2)):  # the canonical wording once, then another
             sections = []
             for name in group:
-                sentences = [f.sentence(rng.choice((0, variant))) for f in by_entity[name]]
+                sentences = [f.sentence(rng.choice(variants)) for f in by_entity[name]]
                 rng.shuffle(sentences)
                 sections.append(" ".join(sentences))
             title = f"Chapter {number}." if shape.chapter_size else f"On {group[0]}."
@@ -297,9 +297,10 @@ def make_kit(train: Sequence[dict[str, object]], facts: Sequence[Fact]) -> list[
     return pairs
 
 
-def generate(name: str, out: Path, seed: int = 0) -> Path:
-    """Write the domain `name` (corpus, train/dev/test questions, KIT pairs) to `out`."""
-    shape = SHAPES[name]
+def generate(name: str, out: Path, seed: int = 0, entities: int | None = None) -> Path:
+    """Write the domain `name` (corpus, train/dev/test questions, KIT pairs) to `out`; `entities`
+    makes it smaller (tests) or larger than the shape's own count."""
+    shape = SHAPES[name] if entities is None else replace(SHAPES[name], entities=entities)
     facts = make_facts(random.Random(seed), shape)
     corpus = make_corpus(random.Random(seed + 1), shape, facts)
     splits = split_facts(random.Random(seed + 2), facts)
@@ -319,8 +320,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("shape", choices=sorted(SHAPES))
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--entities", type=int, default=None, help="default: the shape's own count")
     args = parser.parse_args(argv)
-    print(generate(args.shape, args.out, args.seed))
+    print(generate(args.shape, args.out, args.seed, args.entities))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ this is the one place a setting is declared. No torch import here: `blade --help
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -23,9 +23,12 @@ class TrainOptions(BaseModel):
 
     model: str = Field(description="model directory or hub id to start from")
     out: Path = Field(description="model directory to write")
-    epochs: float = Field(default=1.0, gt=0)
+    epochs: float = Field(default=8.0, gt=0, description="passes over the data (the quickstart recipe's)")
     max_steps: int = Field(default=-1, ge=-1, description="stop after this many steps (-1: by epochs)")
-    learning_rate: float = Field(default=5e-4, gt=0)
+    learning_rate: float | None = Field(
+        default=None, gt=0,
+        description="default: the recipe's, 1e-3 for DP and 5e-4 for KIT from scratch, 5e-5 on a pretrained model",
+    )
     batch_size: int = Field(default=8, ge=1, description="per device")
     grad_accum: int = Field(default=1, ge=1)
     warmup: float = Field(default=0.05, ge=0, description="warm-up steps, or a ratio of all steps if < 1")
@@ -67,6 +70,17 @@ class TrainOptions(BaseModel):
         if path is not None and not Path(path).is_file():
             raise ValueError("no such file; give the path of a DeepSpeed config JSON")
         return path
+
+    SCRATCH_LEARNING_RATE: ClassVar[float] = 1e-3
+    PRETRAINED_LEARNING_RATE: ClassVar[float] = 5e-5
+
+    def learning_rate_for(self, base_model: str | None) -> float:
+        """The set learning rate, or the recipe's: high for a from-scratch model (`blade init-model`
+        records its base as `scratch-...`), gentle for a pretrained one, which a high rate wrecks."""
+        if self.learning_rate is not None:
+            return self.learning_rate
+        scratch = (base_model or "").startswith("scratch-")
+        return self.SCRATCH_LEARNING_RATE if scratch else self.PRETRAINED_LEARNING_RATE
 
     @property
     def work_dir(self) -> Path:
@@ -114,11 +128,12 @@ class PretrainConfig(TrainOptions):
 class KitConfig(TrainOptions):
     """KIT: supervised tuning on (question -> knowledge) pairs."""
 
+    SCRATCH_LEARNING_RATE: ClassVar[float] = 5e-4
+
     data: Path = Field(description="alpaca JSONL of question -> knowledge pairs")
     template: str | None = Field(default=None, description="knowledge template; default: the model's own")
     max_length: int | None = Field(default=None, ge=8, description="tokens per example; default: the context")
-    learning_rate: float = Field(default=5e-4, gt=0)
-    epochs: float = Field(default=3.0, gt=0)
+    epochs: float = Field(default=2.0, gt=0, description="passes over the pairs (the quickstart recipe's)")
 
     @property
     def inputs(self) -> Inputs:

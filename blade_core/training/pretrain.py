@@ -17,9 +17,10 @@ import torch
 from torch.utils.data import Dataset
 from transformers import PreTrainedTokenizerBase
 
-from blade_core.augmentation import augment_documents
+from blade_core.augmentation import augment_documents, sentences_of
 from blade_core.data import Document, InstructionPair, load_corpus, load_instructions
 from blade_core.domain_lm import encode_knowledge_prompt
+from blade_core.knowledge_gate import domain_names
 from blade_core.prompts import KnowledgeTemplate
 from blade_core.training.configs import PretrainConfig
 from blade_core.training.runner import TrainingError, load_for_training, run_stage
@@ -142,6 +143,7 @@ def run_pretrain(config: PretrainConfig) -> Path | None:
     config.check_outputs()
     data = PretrainData.load(config)
     lm = load_for_training(config)
+    lm.config.names = domain_names([s for d in data.corpus for s in sentences_of(d.text)])  # for the gate
     blocks = build_blocks(config, data, lm.tokenizer, lm.template, lm.context_length)
     files: dict[str, str | Path] = {f"corpus{i}": p for i, p in enumerate(config.corpus)}
     if config.mix_instructions is not None:

@@ -94,12 +94,12 @@ def ddp_backend() -> str | None:
     return "gloo" if distributed and not torch.cuda.is_available() else None
 
 
-def training_arguments(options: TrainOptions) -> TrainingArguments:
+def training_arguments(options: TrainOptions, learning_rate: float) -> TrainingArguments:
     return TrainingArguments(
         output_dir=str(options.work_dir),
         num_train_epochs=options.epochs,
         max_steps=options.max_steps,
-        learning_rate=options.learning_rate,
+        learning_rate=learning_rate,
         per_device_train_batch_size=options.batch_size,
         gradient_accumulation_steps=options.grad_accum,
         warmup_steps=options.warmup,
@@ -201,7 +201,7 @@ def run_stage(
     if len(dataset) == 0:  # type: ignore[arg-type]
         raise TrainingError(f"{stage}: no training examples")
     make_work_directory(options.work_dir)
-    args = training_arguments(options)
+    args = training_arguments(options, options.learning_rate_for(lm.config.provenance.base_model))
     checkpoint = resume_checkpoint(options, args)
     model: torch.nn.Module = lm.model
     if options.lora:

@@ -1,0 +1,76 @@
+"""Does the recipe transfer? `blade train` with its defaults on generated domains of other shapes,
+judged by the offline stand-in and by a real LM (Gemma 3 270M), per domain.
+
+For each shape (`blade_core.sample_domain.shapes`): generate the domain, `blade train` it with the
+offline LLM (BPO included), then score the test split with each judge: none, blade, rag, hybrid,
+gold; and blade with the entity gate off, to see what withholding knowledge about other entities
+does. Also: how many test facts the DP model completes from their own opening ("storage"), a
+check that needs no LLM and says whether DP stored the facts at all.
+
+    python benchmarks/transfer.py --work runs/transfer [--shapes statutes,towns] [--judges offline,gemma-270m]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from blade_core.data import load_mcq
+from blade_core.domain_lm import DomainLM
+from blade_core.evaluation import EvalSettings, evaluate
+from blade_core.sample_domain.shapes import SHAPES, generate
+
+
+def storage(model_dir: Path, test: Path, limit: int = 60) -> float:
+    """Share of test facts whose gold sentence the model completes from its first half (greedy, no
+    template, no soft prompt): did DP store the fact at all?"""
+    lm = DomainLM.from_pretrained(model_dir)
+    facts = [q.knowledge for q in load_mcq(test) if q.knowledge][:limit]
+    hits = 0
+    for fact in facts:
+        words = fact.split()
+        opening, rest = " ".join(words[: len(words) // 2]), " ".join(words[len(words) // 2:])
+        ids = lm.tokenizer(opening, return_tensors="pt").to(lm.device)
+        out = lm.model.generate(**ids, max_new_tokens=16, do_sample=False, pad_token_id=lm.tokenizer.pad_token_id)
+        hits += lm.tokenizer.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True).strip().startswith(rest.rstrip("."))
+    return hits / max(1, len(facts))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, required=True)
+    parser.add_argument("--shapes", default=",".join(SHAPES))
+    parser.add_argument("--judges", default="offline,gemma-270m")
+    parser.add_argument("--test-limit", type=int, default=None, help="score only the first N test questions")
+    args = parser.parse_args()
+    rows = []
+    for shape in args.shapes.split(","):
+        domain = generate(shape, args.work / "domains" / shape)
+        run = args.work / shape
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "blade_core.cli", "train", "--corpus", str(domain / "corpus.jsonl"),
+                        "--kit", str(domain / "kit.jsonl"), "--dev", str(domain / "dev.jsonl"), "--llm", "offline",
+                        "--out", str(run)], check=True)
+        minutes = (time.perf_counter() - started) / 60
+        stored = storage(run / "dp", domain / "test.jsonl")
+        questions = load_mcq(domain / "test.jsonl")[: args.test_limit]
+        for judge in args.judges.split(","):
+            report = evaluate(questions, judge, models={"blade": run / "bpo"}, rag_corpus=domain / "corpus.jsonl",
+                              hybrid_model="blade", cache_path=run / f"{judge}.cache.sqlite", dataset=shape,
+                              settings=EvalSettings(progress=False))
+            ungated = evaluate(questions, judge, models={"blade, no gate": run / "bpo"}, modes=["blade"],
+                               cache_path=run / f"{judge}.cache.sqlite", dataset=shape,
+                               settings=EvalSettings(progress=False, entity_gate=False))
+            scores = {mode: round(r.accuracy, 3) for mode, r in {**report.results, **ungated.results}.items()}
+            rows.append({"shape": shape, "judge": judge, "train_minutes": round(minutes, 1), "storage": stored,
+                         **scores})
+            print(json.dumps(rows[-1]), flush=True)
+    (args.work / "transfer.json").write_text(json.dumps(rows, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""Do no harm: knowledge about another entity than the question asks about is withheld.
+
+A small domain LM that has not stored a fact still writes a fluent sentence, often about another
+entity: asked about Cormuarin, it writes "Ixvorex is indicated for Quor croup." Handed that, a
+general LLM follows it and answers worse than with no knowledge at all. So each sentence of the
+knowledge must be about the question's entities, as the domain's names tell them:
+
+* the domain's names are the capitalized spans ("Zorvanil", "Harbour Dues Act", "North
+  Fellbridge") that recur mid-sentence in the DP corpus (`domain_names`); DP stores them in
+  `blade.json`;
+* when the options are names ("Which drug is indicated for marsh fever?"), a sentence is kept
+  only if it names one of the options (a one-option view's sentence: its own option);
+* otherwise, when the question names entities ("What is Zorvanil indicated for?"), a sentence is
+  kept only if it names one of them;
+* a question that names none, with options that are not names, is left as it is.
+
+What is withheld is counted in the logs; knowledge left empty reaches the LLM as "(no reference
+knowledge)", so it answers as it would without BLADE.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+from blade_core.llm.offline import split_sentences
+
+_SPAN = re.compile(r"(?<![\w'-])[A-Z][\w'-]*(?:[ \t]+[A-Z][\w'-]*)*")
+_LEADING = ("The ", "A ", "An ", "This ", "That ", "These ", "Those ")
+
+
+def spans(text: str) -> list[tuple[str, int]]:
+    """(capitalized span, its start) in `text`, a leading article dropped ("The Board" -> "Board")."""
+    found = []
+    for match in _SPAN.finditer(text):
+        span, start = match.group(0), match.start()
+        for article in _LEADING:
+            if span.startswith(article):
+                span, start = span[len(article):], start + len(article)
+        if span:
+            found.append((span, start))
+    return found
+
+
+def domain_names(sentences: Sequence[str], min_sentences: int = 2, max_share: float = 0.1) -> list[str]:
+    """The recurring names of a corpus: capitalized spans seen at least once mid-sentence (so a
+    sentence's first word does not count), in at least `min_sentences` sentences and at most
+    `max_share` of them (spans that common are not one entity's name)."""
+    counts: Counter[str] = Counter()
+    mid_sentence: set[str] = set()
+    for sentence in sentences:
+        found = spans(sentence)
+        counts.update({span for span, _ in found})
+        first = len(sentence) - len(sentence.lstrip())
+        mid_sentence.update(span for span, start in found if start > first)
+    limit = max(max_share * len(sentences), min_sentences)
+    return sorted(n for n, c in counts.items() if n in mid_sentence and min_sentences <= c <= limit)
+
+
+def names_in(text: str, names: Iterable[str]) -> set[str]:
+    """The domain's names that `text` mentions (whole words, longest first)."""
+    found: set[str] = set()
+    rest = text
+    for name in sorted(names, key=len, reverse=True):
+        pattern = re.compile(rf"(?<![\w'-]){re.escape(name)}(?![\w'-])")
+        if pattern.search(rest):
+            found.add(name)
+            rest = pattern.sub(" ", rest)
+    return found
+
+
+def _is_name(text: str, names: set[str]) -> bool:
+    text = text.strip().rstrip(".")
+    for article in _LEADING:
+        text = text.removeprefix(article)
+    return text in names
+
+
+def anchors(stem: str, options: Sequence[str], names: Sequence[str]) -> list[set[str]] | None:
+    """What each sentence must name: one set per view (whole question first, then each option), or
+    None when the question gives nothing to check against."""
+    known = set(names)
+    if options and all(_is_name(option, known) for option in options):
+        option_names = [names_in(option, known) for option in options]
+        return [set().union(*option_names), *option_names]
+    asked = names_in(stem, known)
+    if not asked:
+        return None
+    return [asked] * (1 + len(options))
+
+
+def keep_about(text: str, anchor: set[str], names: Sequence[str]) -> str:
+    """The sentences of `text` that name one of `anchor`."""
+    return " ".join(s for s in split_sentences(text) if names_in(s, names) & anchor)

@@ -1,0 +1,50 @@
+"""Do no harm: knowledge about another entity than the question's is withheld, so the LLM answers
+as it would without BLADE rather than follow a fluent sentence about the wrong entity."""
+
+from __future__ import annotations
+
+from blade_core.domain_lm import DomainLM
+from blade_core.knowledge_gate import anchors, domain_names, keep_about, names_in
+
+CORPUS = [
+    "The highest fine under the Harbour Dues Act is 400 crowns.",
+    "Courts may fine an offender under the Harbour Dues Act up to 400 crowns.",
+    "Breaking the Harbour Pilotage Act can cost up to one year in prison.",
+    "The Harbour Pilotage Act is enforced by the Board of Wardens.",
+    "Enforcement of the Salt Tithe Act lies with the Board of Wardens.",
+    "The highest fine under the Salt Tithe Act is 90 crowns.",
+    "Zorvanil is indicated for marsh fever.", "Physicians give Zorvanil for marsh fever.",
+    "Quelmora treats copper lung.", "Patients with copper lung take Quelmora.",
+] + [f"Filler sentence number {i} says nothing." for i in range(30)]
+NAMES = domain_names(CORPUS)
+
+
+def test_the_domains_names_are_its_recurring_spans_not_sentence_openers() -> None:
+    assert {"Harbour Dues Act", "Harbour Pilotage Act", "Salt Tithe Act", "Zorvanil", "Quelmora"} <= set(NAMES)
+    assert not {"Courts", "Breaking", "Patients", "Physicians", "Filler", "The"} & set(NAMES)
+    # names that share words stay apart
+    assert names_in("Breaking the Harbour Pilotage Act is costly.", NAMES) == {"Harbour Pilotage Act"}
+
+
+def test_sentences_must_name_the_questions_entity_or_its_option() -> None:
+    forward = anchors("What is the highest fine under the Harbour Dues Act?", ["90 crowns", "400 crowns"], NAMES)
+    assert forward == [{"Harbour Dues Act"}] * 3
+    written = "The highest fine under the Salt Tithe Act is 90 crowns. The Harbour Dues Act fines 400 crowns."
+    assert keep_about(written, forward[0], NAMES) == "The Harbour Dues Act fines 400 crowns."
+
+    reverse = anchors("Which act is enforced by the Board of Wardens?", ["Harbour Pilotage Act", "Salt Tithe Act"],
+                      NAMES)
+    assert reverse == [{"Harbour Pilotage Act", "Salt Tithe Act"}, {"Harbour Pilotage Act"}, {"Salt Tithe Act"}]
+    assert keep_about("Zorvanil is indicated for marsh fever.", reverse[1], NAMES) == ""
+    assert anchors("Which of these is a fever?", ["marsh fever", "copper lung"], NAMES) is None  # nothing to check
+
+
+def test_the_domain_lm_withholds_knowledge_about_other_entities(tiny_lm: DomainLM) -> None:
+    tiny_lm.config.names = ["Zorvanil", "Quelmora", "Brantovex", "Ixvorex"]
+    question = "What is Ixvorex indicated for?\nA. marsh fever\nB. copper lung"  # a drug it never saw
+    ungated = tiny_lm.generate_knowledge([question], max_new_tokens=24, entity_gate=False)[0]
+    assert ungated and "Ixvorex" not in ungated  # it writes about a drug it knows instead
+    assert tiny_lm.generate_knowledge([question], max_new_tokens=24)[0] == ""
+    assert "".join(tiny_lm.stream_knowledge(question, max_new_tokens=24)) == ""
+    tiny_lm.config.names = []  # a model directory without names: nothing is withheld
+    assert tiny_lm.generate_knowledge([question], max_new_tokens=24)[0] == ungated
