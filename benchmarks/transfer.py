@@ -5,7 +5,7 @@ For each shape (`blade_core.sample_domain.shapes`): generate the domain, `blade 
 offline LLM (BPO included), then score the test split with each judge: none, blade, rag, hybrid,
 gold; and blade with the entity gate off, to see what withholding knowledge about other entities
 does. Also: how many test facts the DP model completes from their own opening ("storage"), a
-check that needs no LLM and says whether DP stored the facts at all.
+check that needs no LLM and says whether DP stored the facts at all (`evaluation.fact_recall`).
 
     python benchmarks/transfer.py --work runs/transfer [--shapes statutes,towns] [--judges offline,gemma-270m]
 """
@@ -20,24 +20,9 @@ import time
 from pathlib import Path
 
 from blade_core.data import load_mcq
-from blade_core.domain_lm import DomainLM
 from blade_core.evaluation import EvalSettings, evaluate
+from blade_core.evaluation.fact_recall import fact_recall, facts_to_check
 from blade_core.sample_domain.shapes import SHAPES, generate
-
-
-def storage(model_dir: Path, test: Path, limit: int = 60) -> float:
-    """Share of test facts whose gold sentence the model completes from its first half (greedy, no
-    template, no soft prompt): did DP store the fact at all?"""
-    lm = DomainLM.from_pretrained(model_dir)
-    facts = [q.knowledge for q in load_mcq(test) if q.knowledge][:limit]
-    hits = 0
-    for fact in facts:
-        words = fact.split()
-        opening, rest = " ".join(words[: len(words) // 2]), " ".join(words[len(words) // 2:])
-        ids = lm.tokenizer(opening, return_tensors="pt").to(lm.device)
-        out = lm.model.generate(**ids, max_new_tokens=16, do_sample=False, pad_token_id=lm.tokenizer.pad_token_id)
-        hits += lm.tokenizer.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True).strip().startswith(rest.rstrip("."))
-    return hits / max(1, len(facts))
 
 
 def main() -> None:
@@ -56,7 +41,7 @@ def main() -> None:
                         "--kit", str(domain / "kit.jsonl"), "--dev", str(domain / "dev.jsonl"), "--llm", "offline",
                         "--out", str(run)], check=True)
         minutes = (time.perf_counter() - started) / 60
-        stored = storage(run / "dp", domain / "test.jsonl")
+        stored = fact_recall(run / "dp", *facts_to_check([domain / "corpus.jsonl"], domain / "test.jsonl")).share
         questions = load_mcq(domain / "test.jsonl")[: args.test_limit]
         for judge in args.judges.split(","):
             report = evaluate(questions, judge, models={"blade": run / "bpo"}, rag_corpus=domain / "corpus.jsonl",

@@ -38,6 +38,8 @@ console = Console(stderr=True)
 class PipelineReport(BaseModel):
     recipe: str
     evaluation: EvalReport | None
+    fact_recall: str | None = None
+    """The DP model's storage check (`evaluation.fact_recall`), as one line."""
     stage_seconds: dict[str, float]
     seconds: float
 
@@ -106,6 +108,16 @@ def train_all(out: Path, recipe: Recipe, llm_spec: str | None, data: DomainData 
     return models, timings
 
 
+def check_storage(dp: Path, data: DomainData) -> str:
+    """The DP model's fact recall, printed as a stage line: says whether DP stored the facts."""
+    from blade_core.evaluation.fact_recall import fact_recall, facts_to_check
+
+    facts, source = facts_to_check(data.corpus, data.test)
+    line = fact_recall(dp, facts, source).line()
+    console.print(line, markup=False)
+    return line
+
+
 def prepare_out(out: Path, llm_spec: str, base: str | None, overwrite: bool,
                 inputs: dict[str, object] | None = None) -> None:
     """Everything that can be wrong with the options, found before minutes of training: a bad
@@ -150,11 +162,12 @@ def run_train(config: TrainConfig) -> PipelineReport:
     data = DomainData(corpus=config.corpus, kit=kit, dev=config.dev, test=config.test)
     recipe = config.recipe()
     models, timings = train_all(config.out, recipe, config.llm, data, ablations=False)
+    recall = check_storage(models["dp"], data)
     evaluation = None
     if config.test is not None:
         evaluation = _evaluate(config.out, config.llm, data, {"blade": models["bpo"]}, recipe,
                                dataset=str(config.test))
-    report = PipelineReport(recipe=recipe.name, evaluation=evaluation, stage_seconds=timings,
+    report = PipelineReport(recipe=recipe.name, evaluation=evaluation, fact_recall=recall, stage_seconds=timings,
                             seconds=round(time.perf_counter() - started, 1))
     write_report_md(report, config.out, "BLADE training report")
     return report
@@ -185,13 +198,14 @@ def run_quickstart(out: Path, *, llm_spec: str = "offline", fast: bool = False,
         recipe = recipe.model_copy(update={"base": base, "name": f"{recipe.name}, from {base}"})
     data = DomainData.sample()
     models, timings = train_all(out, recipe, llm_spec, data)
+    recall = check_storage(models["dp"], data)
     evaluation = _evaluate(out, llm_spec, data, {
         "blade": models["bpo"],
         "without BPO": models["kit"],
         "without KIT": models["dp"],
         "without DP": models["kit-without-dp"],
     }, recipe, dataset="sample domain test split")
-    report = PipelineReport(recipe=recipe.name, evaluation=evaluation, stage_seconds=timings,
+    report = PipelineReport(recipe=recipe.name, evaluation=evaluation, fact_recall=recall, stage_seconds=timings,
                             seconds=round(time.perf_counter() - started, 1))
     write_report_md(report, out, "BLADE quickstart report")
     return report
@@ -216,6 +230,10 @@ def write_report_md(report: PipelineReport, out: Path, title: str) -> None:
                   "Every answer is in `report.questions.jsonl`.", "", "![accuracy by mode](report.png)"]
     else:
         lines += [f"Recipe: {report.recipe}. No test set was given, so nothing was scored (pass --test)."]
+    if report.fact_recall:
+        lines += ["", f"Storage: {report.fact_recall}. Low recall means DP did not store the facts "
+                  "(more DP epochs or a larger model); high recall with low blade accuracy means KIT "
+                  "and BPO do not bring them out."]
     lines += ["", "Stage times (s, 0 when reused): "
               + ", ".join(f"{k} {v}" for k, v in report.stage_seconds.items())]
     plots = sorted((out / "bpo" / "training").glob("*.png")) + sorted((out / "bpo" / "bpo").glob("*.png"))

@@ -1,0 +1,76 @@
+"""Did DP store the facts? A check that needs no LLM and says which stage fails.
+
+When BLADE's knowledge does not help, the cause is either storage (DP never learned the fact) or
+access (KIT and the soft prompt do not bring out what DP learned). Storage is cheap to measure:
+give the DP model a fact's own opening (its first half, no template, no soft prompt) and see
+whether greedy decoding completes the rest word for word. A model that cannot complete its own
+corpus sentences will not write them as knowledge either, whatever KIT or BPO do.
+
+The facts are the test questions' reference knowledge when the test set has it (the facts that
+matter), else corpus sentences that name one of the domain's names (what DP trained on).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from blade_core.data import load_corpus, load_mcq
+from blade_core.knowledge_gate import domain_names
+from blade_core.llm.offline import split_sentences
+
+
+@dataclass(frozen=True)
+class FactRecall:
+    """How many of `n` facts the model completed from their opening, and from what."""
+
+    completed: int
+    n: int
+    source: str
+
+    @property
+    def share(self) -> float:
+        return self.completed / self.n if self.n else 0.0
+
+    def line(self) -> str:
+        return (f"fact recall: the DP model completes {self.completed} of {self.n} {self.source} "
+                f"from their first half ({self.share:.0%})")
+
+
+def facts_to_check(corpus: Sequence[Path], test: Path | None, limit: int = 60, seed: int = 0) -> tuple[list[str], str]:
+    """Up to `limit` facts: the test set's reference knowledge, else corpus sentences with a name."""
+    if test is not None:
+        facts = [q.knowledge for q in load_mcq(test) if q.knowledge and len(q.knowledge.split()) >= 4]
+        if facts:
+            return facts[:limit], "test facts"
+    sentences = [s for d in load_corpus(list(corpus)) for s in split_sentences(d.text)]
+    names = domain_names(sentences)
+    named = [s for s in sentences if len(s.split()) >= 4 and any(n in s for n in names)]
+    random.Random(seed).shuffle(named)
+    return named[:limit], "corpus sentences"
+
+
+def fact_recall(model_dir: Path | str, facts: Sequence[str], source: str, batch_size: int = 16) -> FactRecall:
+    """Greedy completion of each fact's first half, compared word for word with its second half."""
+    import torch
+
+    from blade_core.domain_lm import DomainLM
+
+    lm = DomainLM.from_pretrained(model_dir)
+    completed = 0
+    for start in range(0, len(facts), batch_size):
+        chunk = facts[start:start + batch_size]
+        halves = [(" ".join(f.split()[: len(f.split()) // 2]), f.split()[len(f.split()) // 2:]) for f in chunk]
+        batch = lm.tokenizer([opening for opening, _ in halves], return_tensors="pt", padding=True).to(lm.device)
+        with torch.no_grad():
+            out = lm.model.generate(**batch, max_new_tokens=4 * max(len(rest) for _, rest in halves) + 4,
+                                    do_sample=False, pad_token_id=lm.tokenizer.pad_token_id)
+        texts = lm.tokenizer.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
+        completed += sum(_words(text)[: len(rest)] == _words(" ".join(rest)) for text, (_, rest) in zip(texts, halves))
+    return FactRecall(completed, len(facts), source)
+
+
+def _words(text: str) -> list[str]:
+    return [w.strip(".,;:").lower() for w in text.split() if w.strip(".,;:")]
