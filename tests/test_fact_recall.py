@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from blade_core.data import load_corpus
-from blade_core.evaluation.fact_recall import fact_recall, facts_to_check
+from blade_core.evaluation.fact_recall import _split, fact_recall, facts_to_check
 from blade_core.model_builder import init_model
 from blade_core.training import PretrainConfig, run_pretrain
 
@@ -47,3 +47,11 @@ def test_facts_come_from_test_knowledge_else_named_corpus_sentences(tmp_path: Pa
     facts, source = facts_to_check([corpus], None)
     # the names that recur mid-sentence in at most 2 of the 5 sentences: Cormuarin and Vell
     assert source == "corpus sentences" and sorted(facts) == sorted([FACTS[1], *FILLER])
+
+
+def test_the_opening_always_names_whom_the_fact_is_about() -> None:
+    names = ["Bridge Tithe Act", "Tithe", "South Marrowby"]
+    assert _split("The highest fine under the Bridge Tithe Act is 150 crowns.", names) == (
+        "The highest fine under the Bridge Tithe Act", ["is", "150", "crowns."])
+    assert _split("South Marrowby has 4,100 people.", names) == ("South Marrowby", ["has", "4,100", "people."])
+    assert _split("Vellum is sold by the Tithe office.", ["Vell"]) == ("Vellum is sold", ["by", "the", "Tithe", "office."])

@@ -2,8 +2,10 @@
 
 When BLADE's knowledge does not help, the cause is either storage (DP never learned the fact) or
 access (KIT and the soft prompt do not bring out what DP learned). Storage is cheap to measure:
-give the DP model a fact's own opening (its first half, no template, no soft prompt) and see
-whether greedy decoding completes the rest word for word. A model that cannot complete its own
+give the DP model a fact's own opening (no template, no soft prompt) and see whether greedy
+decoding completes the rest word for word. The opening is the fact's first half, extended to the
+end of the first domain name in it, so that it always says whom the fact is about ("The highest
+fine under the Bridge Tithe Act" | "is 150 crowns.", not "The highest fine under the" | ...). A model that cannot complete its own
 corpus sentences will not write them as knowledge either, whatever KIT or BPO do.
 
 The facts are the test questions' reference knowledge when the test set has it (the facts that
@@ -13,6 +15,7 @@ matter), else corpus sentences that name one of the domain's names (what DP trai
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +39,7 @@ class FactRecall:
 
     def line(self) -> str:
         return (f"fact recall: the DP model completes {self.completed} of {self.n} {self.source} "
-                f"from their first half ({self.share:.0%})")
+                f"from their opening ({self.share:.0%})")
 
 
 def facts_to_check(corpus: Sequence[Path], test: Path | None, limit: int = 60, seed: int = 0) -> tuple[list[str], str]:
@@ -53,7 +56,7 @@ def facts_to_check(corpus: Sequence[Path], test: Path | None, limit: int = 60, s
 
 
 def fact_recall(model_dir: Path | str, facts: Sequence[str], source: str, batch_size: int = 16) -> FactRecall:
-    """Greedy completion of each fact's first half, compared word for word with its second half."""
+    """Greedy completion of each fact's opening, compared word for word with the rest."""
     import torch
 
     from blade_core.domain_lm import DomainLM
@@ -61,8 +64,7 @@ def fact_recall(model_dir: Path | str, facts: Sequence[str], source: str, batch_
     lm = DomainLM.from_pretrained(model_dir)
     completed = 0
     for start in range(0, len(facts), batch_size):
-        chunk = facts[start:start + batch_size]
-        halves = [(" ".join(f.split()[: len(f.split()) // 2]), f.split()[len(f.split()) // 2:]) for f in chunk]
+        halves = [_split(fact, lm.config.names) for fact in facts[start:start + batch_size]]
         batch = lm.tokenizer([opening for opening, _ in halves], return_tensors="pt", padding=True).to(lm.device)
         with torch.no_grad():
             out = lm.model.generate(**batch, max_new_tokens=4 * max(len(rest) for _, rest in halves) + 4,
@@ -70,6 +72,18 @@ def fact_recall(model_dir: Path | str, facts: Sequence[str], source: str, batch_
         texts = lm.tokenizer.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
         completed += sum(_words(text)[: len(rest)] == _words(" ".join(rest)) for text, (_, rest) in zip(texts, halves))
     return FactRecall(completed, len(facts), source)
+
+
+def _split(fact: str, names: Sequence[str]) -> tuple[str, list[str]]:
+    """(opening, the words to complete): the first half, or up to the end of the first name if
+    that comes later; at least one word is left to complete."""
+    words = fact.split()
+    cut = len(words) // 2
+    found = [(m.start(), -m.end()) for name in names for m in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", fact)]
+    if found:
+        cut = max(cut, len(fact[: -min(found)[1]].split()))  # the first name, its longest reading
+    cut = min(cut, len(words) - 1)
+    return " ".join(words[:cut]), words[cut:]
 
 
 def _words(text: str) -> list[str]:
