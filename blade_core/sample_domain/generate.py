@@ -21,9 +21,12 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from blade_core.data.records import MCQuestion
 from blade_core.option_knowledge import option_pairs
+
+T = TypeVar("T")
 
 COUNTRY = "Orrenland"
 N_ENTITIES = 48
@@ -308,12 +311,18 @@ def make_corpus(rng: random.Random, drugs: Sequence[Drug], facts: Sequence[Fact]
 
 
 def split_facts(rng: random.Random, facts: Sequence[Fact]) -> dict[str, list[Fact]]:
-    splits: dict[str, list[Fact]] = {name: [] for name in SPLITS}
     strata: dict[tuple[str, int], list[Fact]] = {}
     for fact in facts:
         strata.setdefault((fact.attribute, len(fact.values)), []).append(fact)
-    for key in sorted(strata):
-        stratum = list(strata[key])
+    return split_strata(rng, [strata[key] for key in sorted(strata)])
+
+
+def split_strata(rng: random.Random, strata: Sequence[Sequence[T]]) -> dict[str, list[T]]:
+    """Each stratum shuffled and cut into train, dev and test by `SPLIT_SHARES`, in the given
+    order (the order decides the random draws, so generated files stay byte-identical)."""
+    splits: dict[str, list[T]] = {name: [] for name in SPLITS}
+    for members in strata:
+        stratum = list(members)
         rng.shuffle(stratum)
         n_train = round(len(stratum) * SPLIT_SHARES[0][1])
         n_dev = round(len(stratum) * SPLIT_SHARES[1][1])

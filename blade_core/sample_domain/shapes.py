@@ -35,9 +35,9 @@ from blade_core.sample_domain.generate import (
     _MIDDLES,
     _ONSETS,
     _VOWELS,
-    SPLIT_SHARES,
     SPLITS,
     _levenshtein,
+    split_strata,
 )
 
 SINGLE_OPTIONS = 4
@@ -233,16 +233,8 @@ def make_corpus(rng: random.Random, shape: Shape, facts: Sequence[Fact]) -> list
 
 def split_facts(rng: random.Random, facts: Sequence[Fact]) -> dict[str, list[Fact]]:
     """By fact, stratified by attribute: about 60% train, 15% dev, 25% test."""
-    splits: dict[str, list[Fact]] = {name: [] for name in SPLITS}
-    for attribute in dict.fromkeys(f.attribute for f in facts):
-        stratum = [f for f in facts if f.attribute == attribute]
-        rng.shuffle(stratum)
-        n_train = round(len(stratum) * SPLIT_SHARES[0][1])
-        n_dev = round(len(stratum) * SPLIT_SHARES[1][1])
-        splits["train"] += stratum[:n_train]
-        splits["dev"] += stratum[n_train:n_train + n_dev]
-        splits["test"] += stratum[n_train + n_dev:]
-    return splits
+    attributes = dict.fromkeys(f.attribute for f in facts)
+    return split_strata(rng, [[f for f in facts if f.attribute == a] for a in attributes])
 
 
 def _record(rng: random.Random, qid: str, question: str, correct: Sequence[str], wrong: Sequence[str],
