@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 
 from blade_core.sample_domain import load_sample_domain
+from blade_core.training.configs import KitConfig, PretrainConfig, TrainOptions
 
 ModelSize = Literal["tiny", "small"]
 
@@ -27,13 +28,13 @@ class Recipe(BaseModel):
     instruction_repeats: int = 1
     """Copies of the KIT pairs mixed into DP; 0 mixes none."""
     dp_epochs: float = 8
-    dp_learning_rate: float = 1e-3
+    dp_learning_rate: float = PretrainConfig.SCRATCH_LEARNING_RATE
     kit_epochs: float = 2
     """0: no separate KIT stage (the KIT pairs mixed into DP then do its work)."""
-    kit_learning_rate: float = 5e-4
+    kit_learning_rate: float = KitConfig.SCRATCH_LEARNING_RATE
     base: str | None = None
     """A pretrained model directory or hub id to start from instead of a from-scratch model."""
-    pretrained_learning_rate: float = 5e-5
+    pretrained_learning_rate: float = TrainOptions.PRETRAINED_LEARNING_RATE
     """DP and KIT learning rate when starting from `base`: a trained model needs a gentler rate."""
     bpo_budget: int = 16
     bpo_dev_questions: int | None = None
