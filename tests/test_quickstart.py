@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from blade_core.cli import app
@@ -12,6 +13,7 @@ from blade_core.domain_lm import DomainLM
 from blade_core.pipeline import FAST, train_all
 
 
+@pytest.mark.timeout(600)  # the whole pipeline, twice
 def test_quickstart_fast_runs_and_resumes(tmp_path: Path) -> None:
     out = tmp_path / "qs"
     first = CliRunner().invoke(app, ["quickstart", "--out", str(out), "--fast"])
