@@ -11,11 +11,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForLLMRun,
+    CallbackManagerForLLMRun,
+)
 from langchain_core.language_models.llms import BaseLLM
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
 from langchain_core.runnables.config import run_in_executor
 
+from blade_core.llm.stop_sequences import cut_at_stop
 from langchain_blade._domain import DomainLMFields, aiterate, stream_stripped
 
 
@@ -44,7 +48,7 @@ class BladeLLM(DomainLMFields, BaseLLM):
         texts = self.lm.generate_knowledge(
             prompts, batch_size=self.batch_size, **self.generation_settings(**kwargs)
         )
-        return LLMResult(generations=[[Generation(text=_cut(text, stop))] for text in texts])
+        return LLMResult(generations=[[Generation(text=cut_at_stop(text, stop))] for text in texts])
 
     async def _agenerate(
         self,
@@ -83,12 +87,6 @@ class BladeLLM(DomainLMFields, BaseLLM):
             yield chunk
 
 
-def _cut(text: str, stop: list[str] | None) -> str:
-    """`text` up to the earliest stop sequence."""
-    ends = [text.find(s) for s in stop or [] if s and s in text]
-    return text[: min(ends)] if ends else text
-
-
 def _stop_stream(pieces: Iterator[str], stop: list[str] | None) -> Iterator[str]:
     """Stream `pieces` cut at the first stop sequence, holding back text that could start one."""
     stop = [s for s in stop or [] if s]
@@ -99,7 +97,7 @@ def _stop_stream(pieces: Iterator[str], stop: list[str] | None) -> Iterator[str]
     text, sent = "", 0
     for piece in pieces:
         text += piece
-        cut = _cut(text, stop)
+        cut = cut_at_stop(text, stop)
         if len(cut) < len(text):
             if cut[sent:]:
                 yield cut[sent:]

@@ -31,6 +31,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field, PrivateAttr
 
 from blade_core.llm.offline import MCQPrompt, choose_options, read_answer_prompt
+from blade_core.llm.stop_sequences import cut_at_stop
 
 MAX_CONTEXT_TOKENS = 1536
 """Knowledge beyond this is cut from the left (its start), keeping the question whole."""
@@ -132,10 +133,7 @@ class LikelihoodChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        text = self.reply(messages)
-        for marker in stop or []:
-            if marker and marker in text:
-                text = text[: text.index(marker)]
+        text = cut_at_stop(self.reply(messages), stop)
         message = AIMessage(content=text, response_metadata={"model_name": self.model_path, "finish_reason": "stop"})
         return ChatResult(generations=[ChatGeneration(message=message)])
 

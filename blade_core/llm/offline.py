@@ -38,6 +38,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import Field, PrivateAttr
 
 from blade_core.llm.embeddings import MINILM_DIM, encode_array
+from blade_core.llm.stop_sequences import cut_at_stop
 from blade_core.prompts import (
     KNOWLEDGE_CLOSE,
     KNOWLEDGE_OPEN,
@@ -219,7 +220,6 @@ class OfflineChatModel(BaseChatModel):
         support = (answers @ evidence.T).max(axis=1)
         return dict(zip(letters, support.tolist(), strict=True))
 
-
     def _reply_to_other(self, messages: list[BaseMessage]) -> str:
         texts = [_message_text(message) for message in messages]
         last_human = max(
@@ -257,10 +257,7 @@ class OfflineChatModel(BaseChatModel):
     def _finish(
         self, messages: list[BaseMessage], stop: list[str] | None
     ) -> tuple[str, UsageMetadata]:
-        text = self.reply(messages)
-        for marker in stop or []:
-            if marker and marker in text:
-                text = text[: text.index(marker)]
+        text = cut_at_stop(self.reply(messages), stop)
         prompt_tokens = sum(_word_count(_message_text(m)) for m in messages)
         completion_tokens = _word_count(text)
         usage = UsageMetadata(
