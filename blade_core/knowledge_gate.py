@@ -58,12 +58,17 @@ def domain_names(sentences: Sequence[str], min_sentences: int = 2, max_share: fl
     return sorted(n for n, c in counts.items() if n in mid_sentence and min_sentences <= c <= limit)
 
 
+def name_pattern(name: str) -> re.Pattern[str]:
+    """`name` as whole words: "Vell" is not found in "Vellum", nor "Act" in "Act's"."""
+    return re.compile(rf"(?<![\w'-]){re.escape(name)}(?![\w'-])")
+
+
 def names_in(text: str, names: Iterable[str]) -> set[str]:
     """The domain's names that `text` mentions (whole words, longest first)."""
     found: set[str] = set()
     rest = text
     for name in sorted(names, key=len, reverse=True):
-        pattern = re.compile(rf"(?<![\w'-]){re.escape(name)}(?![\w'-])")
+        pattern = name_pattern(name)
         if pattern.search(rest):
             found.add(name)
             rest = pattern.sub(" ", rest)

@@ -15,13 +15,12 @@ matter), else corpus sentences that name one of the domain's names (what DP trai
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from blade_core.data import load_corpus, load_mcq
-from blade_core.knowledge_gate import domain_names
+from blade_core.knowledge_gate import domain_names, name_pattern
 from blade_core.llm.offline import split_sentences
 
 
@@ -79,7 +78,7 @@ def _split(fact: str, names: Sequence[str]) -> tuple[str, list[str]]:
     that comes later; at least one word is left to complete."""
     words = fact.split()
     cut = len(words) // 2
-    found = [(m.start(), -m.end()) for name in names for m in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", fact)]
+    found = [(m.start(), -m.end()) for name in names for m in name_pattern(name).finditer(fact)]
     if found:
         cut = max(cut, len(fact[: -min(found)[1]].split()))  # the first name, its longest reading
     cut = min(cut, len(words) - 1)
