@@ -3,7 +3,7 @@ fact in the KIT pairs (so a score on them measures recall the recipe built, not 
 
 from __future__ import annotations
 
-import json
+import re
 from pathlib import Path
 
 import pytest
@@ -31,6 +31,10 @@ def test_each_shape_is_deterministic_and_leaks_no_held_out_fact(shape: str, tmp_
 
 def test_multiword_names_share_words(tmp_path: Path) -> None:
     generate("statutes", tmp_path, entities=30)
-    names = {json.loads(line)["question"] for line in (tmp_path / "train.jsonl").open()}
-    acts = {word for question in names for word in question.split() if word == "Harbour"}
-    assert acts, "statute names share their first words"
+    text = " ".join(d.text for d in load_corpus(tmp_path / "corpus.jsonl"))
+    acts = {act.removeprefix("The ") for act in re.findall(r"\b((?:[A-Z]\w+ )+Act)\b", text)}
+    by_first_word: dict[str, set[str]] = {}
+    for act in acts:
+        by_first_word.setdefault(act.split()[0], set()).add(act)
+    assert all(len(act.split()) >= 3 for act in acts), "statute names are multi-word"
+    assert max(map(len, by_first_word.values())) >= 2, "several acts share their first word"
