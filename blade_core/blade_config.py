@@ -37,6 +37,9 @@ class GenerationDefaults(BaseModel):
     """Withhold knowledge sentences that name none of the question's entities (or, when the options
     are names, none of the options): `blade_core.knowledge_gate`. Needs the domain's names, which DP
     stores in `BladeConfig.names`; without them nothing is withheld."""
+    min_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
+    """Withhold knowledge sentences whose least probable token had at most this probability
+    (`blade_core.confidence`): 0 keeps every sentence, 1 withholds all. BPO sets it from dev."""
 
 
 class Provenance(BaseModel):

@@ -34,6 +34,7 @@ from transformers import (
     AutoModelForCausalLM,
     AutoTokenizer,
     DynamicCache,
+    LogitsProcessorList,
     PreTrainedModel,
     PreTrainedTokenizerBase,
     TextIteratorStreamer,
@@ -50,7 +51,8 @@ from blade_core.model_checks import (
     naming_damaged_weights,
     naming_the_source,
 )
-from blade_core.knowledge_gate import anchors, keep_about
+from blade_core.confidence import TokenProbabilities, scored_sentences
+from blade_core.knowledge_gate import Written, WrittenKnowledge, anchors
 from blade_core.option_knowledge import merge_option_knowledge, option_views, split_options
 from blade_core.prompts import KnowledgeTemplate
 from blade_core.errors import OptionError
@@ -378,22 +380,46 @@ class DomainLM:
 
     def _texts(
         self, questions: Sequence[str], kwargs: dict[str, Any], batch_size: int, progress: bool
-    ) -> list[str]:
-        """One generated text per question, in batches of similar length, in the input order."""
+    ) -> list[Written]:
+        """One generated text per question, with its sentences' confidence, in batches of similar
+        length, in the input order."""
         prompts = [self._prompt_parts(q, kwargs["max_new_tokens"]) for q in questions]
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i][1]))
-        results: list[str] = [""] * len(prompts)
+        results: list[Written] = [Written("", [])] * len(prompts)
         batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
         if progress:
             from tqdm.auto import tqdm
 
             batches = tqdm(batches, desc="knowledge", unit="batch")
         for batch in batches:
-            output = self._generate([prompts[i] for i in batch], **kwargs)
-            texts = self.tokenizer.batch_decode(output, skip_special_tokens=True)
-            for index, text in zip(batch, texts):
-                results[index] = text.strip()
+            recorder = TokenProbabilities()
+            output = self._generate([prompts[i] for i in batch], logits_processor=LogitsProcessorList([recorder]), **kwargs)
+            probabilities = recorder.finish(output)
+            for row, index in enumerate(batch):
+                ids = output[row].tolist()
+                text = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
+                results[index] = Written(text, scored_sentences(self.tokenizer, ids, probabilities[row].tolist()))
         return results
+
+    def write_knowledge(
+        self,
+        questions: Sequence[str],
+        *,
+        batch_size: int = 32,
+        progress: bool = False,
+        **generation: Any,
+    ) -> list[WrittenKnowledge]:
+        """What the domain LM writes for each question, before the guards: every view's text and
+        its sentences' confidence (`generate_knowledge` renders it; BPO calibrates on it)."""
+        if isinstance(questions, str):
+            raise TypeError("knowledge is written for a list of questions; wrap a single one in a list")
+        settings = self._settings(generation)
+        views = [option_views(q) if settings.option_knowledge else [q] for q in questions]
+        texts = iter(self._texts([v for group in views for v in group],
+                                 self._generation_kwargs(settings), batch_size, progress))
+        return [WrittenKnowledge([next(texts) for _ in group], self._gate_anchors(question, settings),
+                                 self.config.names)
+                for question, group in zip(questions, views)]
 
     def generate_knowledge(
         self,
@@ -406,27 +432,20 @@ class DomainLM:
         """The knowledge text for each question, generated in batches.
 
         `generation` overrides the directory's defaults (max_new_tokens, temperature, top_p,
-        repetition_penalty, option_knowledge). With `option_knowledge`, a multiple-choice question
-        is also shown with each option alone, in the same batches, and the first sentence of each
-        of those is added to its knowledge. Questions are grouped by length to waste little compute
-        on padding; results come back in the input order.
+        repetition_penalty, option_knowledge, entity_gate, min_confidence). With
+        `option_knowledge`, a multiple-choice question is also shown with each option alone, in the
+        same batches, and the first sentence of each of those is added to its knowledge. Sentences
+        about other entities (`entity_gate`) or written with too little confidence
+        (`min_confidence`) are withheld (`knowledge_gate`). Questions are grouped by length to waste
+        little compute on padding; results come back in the input order.
         """
-        if isinstance(questions, str):
-            raise TypeError("generate_knowledge takes a list of questions; wrap a single one in a list")
-        settings = self._settings(generation)
-        views = [option_views(q) if settings.option_knowledge else [q] for q in questions]
-        texts = iter(self._texts([v for group in views for v in group],
-                                 self._generation_kwargs(settings), batch_size, progress))
+        min_confidence = self._settings(generation).min_confidence
         results = []
-        for question, group in zip(questions, views):
-            written = [next(texts) for _ in group]
-            anchor = self._gate_anchors(question, settings)
-            if anchor is not None:
-                kept = [keep_about(text, about, self.config.names) for text, about in zip(written, anchor)]
-                if kept != written:
-                    logger.debug("withheld knowledge about other entities: %r -> %r", written, kept)
-                written = kept
-            results.append(merge_option_knowledge(written[0], written[1:]))
+        for written in self.write_knowledge(questions, batch_size=batch_size, progress=progress, **generation):
+            text = written.render(min_confidence)
+            if text != written.render():
+                logger.debug("withheld knowledge: %r -> %r", [v.text for v in written.views], text)
+            results.append(text)
         return results
 
     def _gate_anchors(self, question: str, settings: GenerationDefaults) -> list[set[str]] | None:
@@ -442,10 +461,12 @@ class DomainLM:
     def stream_knowledge(self, question: str, **generation: Any) -> Iterator[str]:
         """Yield the knowledge for one question piece by piece, as it is generated; with
         `option_knowledge`, the option sentences follow in one piece once the question's own
-        knowledge is complete, so the streamed text equals `generate_knowledge`'s. When the entity
-        gate applies to the question, its sentences are judged whole, so it comes in one piece."""
+        knowledge is complete, so the streamed text equals `generate_knowledge`'s. When a guard
+        applies (the entity gate, or `min_confidence`), sentences are judged whole, so the
+        knowledge comes in one piece."""
         settings = self._settings(generation)
-        if self._gate_anchors(question, settings) is not None:  # a sentence is judged once complete
+        if self._gate_anchors(question, settings) is not None or settings.min_confidence > 0:
+            # a sentence is judged once it is complete
             yield self.generate_knowledge([question], **generation)[0]
             return
         kwargs = self._generation_kwargs(settings)
@@ -474,7 +495,7 @@ class DomainLM:
         if errors:
             raise errors[0]
         if len(views) > 1:
-            per_option = self._texts(views[1:], kwargs, batch_size=len(views) - 1, progress=False)
+            per_option = [w.text for w in self._texts(views[1:], kwargs, batch_size=len(views) - 1, progress=False)]
             rest = merge_option_knowledge(streamed, per_option)[len(streamed.strip()):]
             if rest.strip():
                 yield rest.lstrip() if streamed.endswith((" ", "\n")) or not streamed else rest

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from blade_core.bpo.guard import EXTRA_DEV_PASSES
 from blade_core.data import load_corpus, load_instructions, load_mcq
 from blade_core.option_knowledge import option_views
 from blade_core.recipe import DomainData, Recipe
@@ -64,7 +65,8 @@ def estimate(model_dir: Path | str, data: DomainData, recipe: Recipe, *, bpo: bo
     per_text = _generation_seconds(lm, data.dev) * min(1.0, 2 * answer_tokens / lm.config.generation.max_new_tokens)
     if bpo:
         dev = load_mcq(data.dev)[: recipe.bpo_dev_questions]
-        seconds["BPO (at most)"] = (recipe.bpo_budget + 2) * sum(len(option_views(q.with_options_text())) for q in dev) * per_text
+        passes = recipe.bpo_budget + 2 + EXTRA_DEV_PASSES  # candidates, baselines, the guard
+        seconds["BPO (at most)"] = passes * sum(len(option_views(q.with_options_text())) for q in dev) * per_text
     if data.test is not None:
         test = load_mcq(data.test)[: recipe.test_questions]
         seconds["evaluation"] = sum(len(option_views(q.with_options_text())) for q in test) * per_text

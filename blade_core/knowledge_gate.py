@@ -14,8 +14,11 @@ knowledge must be about the question's entities, as the domain's names tell them
   kept only if it names one of them;
 * a question that names none, with options that are not names, is left as it is.
 
-What is withheld is counted in the logs; knowledge left empty reaches the LLM as "(no reference
-knowledge)", so it answers as it would without BLADE.
+The second guard is confidence: a sentence whose least probable token is below the model's
+`min_confidence` (calibrated on dev by BPO, `bpo.guard`) is withheld too; see `blade_core.confidence`.
+
+What is withheld is logged; knowledge left empty reaches the LLM as "(no reference knowledge)", so
+it answers as it would without BLADE.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from blade_core.llm.offline import split_sentences
 
@@ -95,6 +99,47 @@ def anchors(stem: str, options: Sequence[str], names: Sequence[str]) -> list[set
     return [asked] * (1 + len(options))
 
 
-def keep_about(text: str, anchor: set[str], names: Sequence[str]) -> str:
-    """The sentences of `text` that name one of `anchor`."""
-    return " ".join(s for s in split_sentences(text) if names_in(s, names) & anchor)
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence the domain LM wrote, and how sure it was of it (`blade_core.confidence`)."""
+
+    text: str
+    confidence: float = 1.0
+
+
+def keep(sentences: Sequence[Sentence], anchor: set[str] | None, names: Sequence[str],
+         min_confidence: float = 0.0) -> str:
+    """The sentences that name one of `anchor` (every sentence when `anchor` is None) and whose
+    confidence is above `min_confidence`, joined."""
+    return " ".join(s.text for s in sentences
+                    if s.confidence > min_confidence and (anchor is None or names_in(s.text, names) & anchor))
+
+
+@dataclass(frozen=True)
+class Written:
+    """One view's text as generated, and its sentences with their confidence."""
+
+    text: str
+    sentences: list[Sentence]
+
+
+@dataclass(frozen=True)
+class WrittenKnowledge:
+    """What the domain LM wrote for one question before any guard: the question's own view first,
+    then one per option (`option_knowledge`), and what each view's sentences must name (None: no
+    entity check). Kept whole so that BPO's calibration can try thresholds without regenerating."""
+
+    views: list[Written]
+    anchors: list[set[str]] | None
+    names: Sequence[str]
+
+    def render(self, min_confidence: float = 0.0) -> str:
+        """The knowledge the LLM gets: each view's kept sentences, merged (`option_knowledge`)."""
+        from blade_core.option_knowledge import merge_option_knowledge
+
+        if self.anchors is None and min_confidence <= 0:
+            texts = [view.text for view in self.views]  # nothing to withhold: the text as written
+        else:
+            texts = [keep(view.sentences, None if self.anchors is None else self.anchors[i], self.names,
+                          min_confidence) for i, view in enumerate(self.views)]
+        return merge_option_knowledge(texts[0], texts[1:])

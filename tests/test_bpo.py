@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from blade_core.bpo import BpoConfig, run_bpo
 from blade_core.cli import app
 from blade_core.bpo.loop import BpoBudgetError, save_result
+from blade_core.bpo.objective import DevObjective
 from blade_core.errors import LLMError
 from blade_core.bpo.optimizer import fit_gp, propose, sobol_points
 from blade_core.bpo.search_space import build_projection, text_soft_prompt
@@ -65,6 +66,7 @@ def config_for(model: Path, out: Path, **overrides: Any) -> BpoConfig:
     settings: dict[str, Any] = dict(
         model=str(model), dev=load_sample_domain().dev, out=out, dev_limit=N_DEV, n_init=3, budget=6,
         batch_size=3, max_new_tokens=16, num_restarts=2, raw_samples=32, acqf_maxiter=20, progress=False,
+        guard=False,  # its extra dev passes would blur the call counts these tests check; see the full loop
     )
     return BpoConfig(**(settings | overrides))
 
@@ -77,7 +79,7 @@ def http_llm(server: OpenAICompatibleServer, max_retries: int = 0) -> BaseChatMo
 
 
 def test_full_loop_writes_a_model_that_reproduces_the_best_candidate(tiny_lm_dir: Path, tmp_path: Path) -> None:
-    config = config_for(tiny_lm_dir, tmp_path / "out")
+    config = config_for(tiny_lm_dir, tmp_path / "out", guard=True)
     result = run_bpo(config)
 
     trace = json.loads((config.out / "bpo" / "trace.json").read_text())
@@ -101,8 +103,16 @@ def test_full_loop_writes_a_model_that_reproduces_the_best_candidate(tiny_lm_dir
         assert saved.soft_prompt is None
     questions = load_mcq(config.dev)[:N_DEV]
     recorded = [r for _, r in read_jsonl(config.out / "bpo" / "knowledge.jsonl")]
-    regenerated = saved.generate_knowledge([q.with_options_text() for q in questions], max_new_tokens=16)
+    regenerated = saved.generate_knowledge([q.with_options_text() for q in questions], max_new_tokens=16,
+                                           min_confidence=0.0)
     assert regenerated == [r["knowledge"] for r in recorded]
+
+    guard = trace["guard"]  # the confidence threshold, chosen on dev for the saved soft prompt
+    scores = {float(t): s for t, s in guard["dev_scores"].items()}
+    assert scores[0.0] == result.dev_score  # threshold 0 keeps the knowledge BPO scored
+    assert guard["withheld"]["0.0"] == 0 and guard["withheld"]["1.0"] == 1
+    assert saved.config.generation.min_confidence == result.min_confidence == guard["min_confidence"]
+    assert scores[guard["min_confidence"]] == max(scores.values()) or guard["min_confidence"] == 0.0
 
 
 def test_killed_run_resumes_without_repeating_an_evaluation(tiny_lm_dir: Path, tmp_path: Path) -> None:
@@ -236,7 +246,7 @@ def test_only_a_strict_improvement_is_saved(tiny_lm: DomainLM, tmp_path: Path, b
         record = Evaluation(label=label, round=-1 if z is None else 0, z=z, score=score, correct=[True],
                             failed=[], llm_calls=1)
         (state.evaluations if z else state.baselines).append(record)
-    result = save_result(config, tiny_lm, None, projection, state)
+    result = save_result(config, DevObjective(tiny_lm, projection, [], OfflineChatModel()), None, projection, state)
     saved = DomainLM.from_pretrained(config.out)
     assert result.improved is improved
     assert result.best_label == ("eval-0001" if improved else "baseline-none")

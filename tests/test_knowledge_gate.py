@@ -4,7 +4,8 @@ as it would without BLADE rather than follow a fluent sentence about the wrong e
 from __future__ import annotations
 
 from blade_core.domain_lm import DomainLM
-from blade_core.knowledge_gate import anchors, domain_names, keep_about, names_in
+from blade_core.knowledge_gate import Sentence, anchors, domain_names, keep, names_in
+from blade_core.llm.offline import split_sentences
 
 CORPUS = [
     "The highest fine under the Harbour Dues Act is 400 crowns.",
@@ -19,6 +20,10 @@ CORPUS = [
 NAMES = domain_names(CORPUS)
 
 
+def _sentences(text: str) -> list[Sentence]:
+    return [Sentence(s) for s in split_sentences(text)]
+
+
 def test_the_domains_names_are_its_recurring_spans_not_sentence_openers() -> None:
     assert {"Harbour Dues Act", "Harbour Pilotage Act", "Salt Tithe Act", "Zorvanil", "Quelmora"} <= set(NAMES)
     assert not {"Courts", "Breaking", "Patients", "Physicians", "Filler", "The"} & set(NAMES)
@@ -30,12 +35,12 @@ def test_sentences_must_name_the_questions_entity_or_its_option() -> None:
     forward = anchors("What is the highest fine under the Harbour Dues Act?", ["90 crowns", "400 crowns"], NAMES)
     assert forward == [{"Harbour Dues Act"}] * 3
     written = "The highest fine under the Salt Tithe Act is 90 crowns. The Harbour Dues Act fines 400 crowns."
-    assert keep_about(written, forward[0], NAMES) == "The Harbour Dues Act fines 400 crowns."
+    assert keep(_sentences(written), forward[0], NAMES) == "The Harbour Dues Act fines 400 crowns."
 
     reverse = anchors("Which act is enforced by the Board of Wardens?", ["Harbour Pilotage Act", "Salt Tithe Act"],
                       NAMES)
     assert reverse == [{"Harbour Pilotage Act", "Salt Tithe Act"}, {"Harbour Pilotage Act"}, {"Salt Tithe Act"}]
-    assert keep_about("Zorvanil is indicated for marsh fever.", reverse[1], NAMES) == ""
+    assert keep(_sentences("Zorvanil is indicated for marsh fever."), reverse[1], NAMES) == ""
     assert anchors("Which of these is a fever?", ["marsh fever", "copper lung"], NAMES) is None  # nothing to check
 
 
@@ -48,3 +53,11 @@ def test_the_domain_lm_withholds_knowledge_about_other_entities(tiny_lm: DomainL
     assert "".join(tiny_lm.stream_knowledge(question, max_new_tokens=24)) == ""
     tiny_lm.config.names = []  # a model directory without names: nothing is withheld
     assert tiny_lm.generate_knowledge([question], max_new_tokens=24)[0] == ungated
+
+
+def test_unsure_sentences_are_withheld_above_the_threshold_only() -> None:
+    sure, unsure = Sentence("Zorvanil is indicated for marsh fever.", 0.97), Sentence("Zorvanil is red.", 0.2)
+    assert keep([sure, unsure], None, NAMES) == f"{sure.text} {unsure.text}"
+    assert keep([sure, unsure], None, NAMES, min_confidence=0.5) == sure.text
+    assert keep([sure, unsure], {"Quelmora"}, NAMES, min_confidence=0.1) == ""  # both guards apply
+    assert keep([sure], None, NAMES, min_confidence=1.0) == ""  # 1 withholds everything

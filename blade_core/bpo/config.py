@@ -60,6 +60,11 @@ class BpoConfig(BaseModel):
         description="replace a model directory blade wrote at --out; without --resume, also start "
         "the search afresh (the LLM cache is kept, so answered calls are not paid again)",
     )
+    guard: bool = Field(
+        default=True,
+        description="after the search, choose on dev the confidence below which knowledge is withheld "
+        "(bpo.guard; a few more dev passes, mostly cached)",
+    )
     progress: bool = True
 
     @field_validator("init_text")

@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from blade_core.blade_config import BladeConfig
 from blade_core.bpo.config import BpoConfig
+from blade_core.bpo.guard import EXTRA_DEV_PASSES, calibrate_guard
 from blade_core.bpo.objective import DevObjective, Outcome
 from blade_core.bpo.optimizer import propose, sobol_points
 from blade_core.bpo.search_space import build_projection, starting_prompt
@@ -59,6 +60,8 @@ class BpoResult(BaseModel):
     evaluations: int
     llm_calls: int
     message: str
+    min_confidence: float | None = None
+    """The guard's threshold (`bpo.guard`); None when it was not calibrated."""
 
 
 def run_bpo(config: BpoConfig, *, llm: BaseChatModel | None = None,
@@ -110,7 +113,7 @@ def run_bpo(config: BpoConfig, *, llm: BaseChatModel | None = None,
                                     raw_samples=config.raw_samples, maxiter=config.acqf_maxiter,
                                     seed=config.seed + state.round).tolist()
             state.save(work)
-    return save_result(config, lm, start, projection, state)  # 5. the winner, its trace and plot
+    return save_result(config, objective, start, projection, state)  # 5. the winner, its guard, trace, plot
 
 
 def measure_baselines(state: BpoState, objective: DevObjective, start: SoftPrompt | None, work: Path) -> None:
@@ -148,11 +151,13 @@ def check_cost(config: BpoConfig, questions: Sequence[MCQuestion]) -> int:
     knowledge_tokens = config.max_new_tokens or (model_config or BladeConfig()).generation.max_new_tokens
     prompt = answer_prompt()
     prompt_chars = sum(len(prompt.format(knowledge="", question=format_mcq(q))) for q in questions)
-    runs = config.budget + 2  # candidates + the two baselines
+    guard = EXTRA_DEV_PASSES if config.guard else 0
+    runs = config.budget + 2 + guard  # candidates, the two baselines, the guard's thresholds
     calls = len(questions) * runs
     tokens = runs * (prompt_chars // 4 + len(questions) * (knowledge_tokens + 5))
     console.print(f"BPO estimate: up to {calls} LLM calls ({len(questions)} dev questions x ({config.budget} "
-                  f"evaluations + 2 baselines)), about {tokens:,} tokens; cached calls are not repeated")
+                  f"evaluations + 2 baselines + {guard} guard thresholds)), about {tokens:,} tokens; "
+                  "cached calls are not repeated")
     if config.max_llm_calls is not None and calls > config.max_llm_calls:
         raise BpoBudgetError(f"the run needs up to {calls} LLM calls, more than --max-llm-calls "
                              f"{config.max_llm_calls}; lower --budget or use --dev-limit")
@@ -189,9 +194,10 @@ def sha256_file(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def save_result(config: BpoConfig, lm: DomainLM, start: SoftPrompt | None, projection: RandomProjection,
-                state: BpoState) -> BpoResult:
-    """Write the best candidate if it strictly beats both baselines, else the better baseline."""
+def save_result(config: BpoConfig, objective: DevObjective, start: SoftPrompt | None,
+                projection: RandomProjection, state: BpoState) -> BpoResult:
+    """Write the best candidate if it strictly beats both baselines, else the better baseline,
+    with the confidence threshold calibrated for it on dev (`guard`) unless `config.guard` is off."""
     best, baseline = state.best(), state.best_baseline()
     improved = best is not None and best.score > baseline.score
     winner = best if improved and best is not None else baseline
@@ -201,7 +207,11 @@ def save_result(config: BpoConfig, lm: DomainLM, start: SoftPrompt | None, proje
     else:
         prompt = start if winner.label == "baseline-start" else None
         message = f"BPO found no improvement over {winner.label} ({winner.score:.3f}); saved that model"
-    model = lm.with_soft_prompt(prompt)
+    model = objective.lm.with_soft_prompt(prompt)
+    guard = calibrate_guard(objective, prompt) if config.guard else None
+    if guard is not None:
+        console.print(guard.line(), markup=False)
+        model.config.generation.min_confidence = guard.min_confidence
     model.config.provenance.stages.append("bpo")
     model.config.provenance.dev_score = winner.score
     model.config.provenance.data_hashes["bpo_dev"] = sha256_file(config.dev)
@@ -211,6 +221,7 @@ def save_result(config: BpoConfig, lm: DomainLM, start: SoftPrompt | None, proje
     shutil.copy(config.work_dir / ANSWERS_DIR / f"{winner.label}.jsonl", report / "knowledge.jsonl")
     trace = {"message": message, "improved": improved, "winner": winner.label, "dev_score": winner.score,
              "projection": projection.config.model_dump(), "config": config.model_dump(mode="json"),
+             "guard": None if guard is None else guard.model_dump(mode="json"),
              "llm_calls": state.llm_calls, "baselines": [e.model_dump() for e in state.baselines],
              "evaluations": [e.model_dump() for e in state.evaluations]}
     write_text_atomic(report / "trace.json", json.dumps(trace, indent=1) + "\n")
@@ -219,7 +230,8 @@ def save_result(config: BpoConfig, lm: DomainLM, start: SoftPrompt | None, proje
     console.print(message)
     return BpoResult(out=config.out, improved=improved, dev_score=winner.score, best_label=winner.label,
                      baseline_scores={e.label: e.score for e in state.baselines},
-                     evaluations=len(state.evaluations), llm_calls=state.llm_calls, message=message)
+                     evaluations=len(state.evaluations), llm_calls=state.llm_calls, message=message,
+                     min_confidence=None if guard is None else guard.min_confidence)
 
 
 def plot_trace(state: BpoState, path: Path) -> None:

@@ -81,12 +81,13 @@ class DevObjective:
         self.max_new_tokens = max_new_tokens
         self.generation_batch_size = generation_batch_size
         self.max_concurrency = max_concurrency
-        self._inputs = [q.with_options_text() for q in self.questions]
+        self.inputs = [q.with_options_text() for q in self.questions]
+        """The dev questions as the domain LM reads them (with their options)."""
 
     def knowledge(self, soft_prompt: SoftPrompt | None) -> list[str]:
         view = self.lm.with_soft_prompt(soft_prompt)
         return view.generate_knowledge(
-            self._inputs, batch_size=self.generation_batch_size, max_new_tokens=self.max_new_tokens
+            self.inputs, batch_size=self.generation_batch_size, max_new_tokens=self.max_new_tokens
         )
 
     def ask(self, knowledge: Sequence[str]) -> Outcome:

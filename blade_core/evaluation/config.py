@@ -42,6 +42,11 @@ class EvalSettings(BaseModel):
     entity_gate: bool | None = Field(
         default=None, description="withhold knowledge about other entities than the question's; default: the model's"
     )
+    min_confidence: float | None = Field(
+        default=None, ge=0.0, le=1.0,
+        description="withhold knowledge sentences the model wrote with at most this confidence "
+        "(0 keeps all); default: the model's, calibrated by BPO",
+    )
     max_retries: int = Field(default=6, ge=0, description="retries of a failed call (API clients)")
     timeout: float = Field(default=120.0, gt=0, description="seconds per LLM call (API clients)")
     progress: bool = Field(default=True, description="show progress while generating and scoring")

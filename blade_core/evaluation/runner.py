@@ -158,6 +158,7 @@ class _Sources:
                 max_new_tokens=self.settings.max_new_tokens,
                 option_knowledge=self.settings.option_knowledge,
                 entity_gate=self.settings.entity_gate,
+                min_confidence=self.settings.min_confidence,
             )
 
         return self._once(f"model:{name}", make)
