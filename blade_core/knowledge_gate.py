@@ -28,8 +28,6 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from blade_core.llm.offline import split_sentences
-
 _SPAN = re.compile(r"(?<![\w'-])[A-Z][\w'-]*(?:[ \t]+[A-Z][\w'-]*)*")
 _LEADING = ("The ", "A ", "An ", "This ", "That ", "These ", "Those ")
 
