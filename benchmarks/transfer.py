@@ -5,7 +5,7 @@ For each shape (`blade_core.sample_domain.shapes`): generate the domain, `blade 
 offline LLM (BPO included), then score the test split with each judge: none, blade, rag, hybrid,
 gold; and blade with the entity gate off, to see what withholding knowledge about other entities
 does. Also: how many test facts the DP model completes from their own opening ("storage"), a
-check that needs no LLM and says whether DP stored the facts at all (`evaluation.fact_recall`).
+check that needs no LLM and says whether DP stored the facts at all (`training.fact_recall`).
 
     python benchmarks/transfer.py --work runs/transfer [--shapes statutes,towns] [--judges offline,gemma-270m]
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from blade_core.data import load_mcq
 from blade_core.evaluation import EvalSettings, evaluate
-from blade_core.evaluation.fact_recall import fact_recall, facts_to_check
+from blade_core.training.fact_recall import fact_recall, facts_to_check
 from blade_core.sample_domain.shapes import SHAPES, generate
 
 

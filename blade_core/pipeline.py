@@ -39,7 +39,7 @@ class PipelineReport(BaseModel):
     recipe: str
     evaluation: EvalReport | None
     fact_recall: str | None = None
-    """The DP model's storage check (`evaluation.fact_recall`), as one line."""
+    """The DP model's storage check (`training.fact_recall`), as one line."""
     stage_seconds: dict[str, float]
     seconds: float
 
@@ -110,7 +110,7 @@ def train_all(out: Path, recipe: Recipe, llm_spec: str | None, data: DomainData 
 
 def check_storage(dp: Path, data: DomainData) -> str:
     """The DP model's fact recall, printed as a stage line: says whether DP stored the facts."""
-    from blade_core.evaluation.fact_recall import fact_recall, facts_to_check
+    from blade_core.training.fact_recall import fact_recall, facts_to_check
 
     facts, source = facts_to_check(data.corpus, data.test)
     line = fact_recall(dp, facts, source).line()

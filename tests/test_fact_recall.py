@@ -6,8 +6,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from transformers import TrainerControl, TrainerState, TrainingArguments
+
 from blade_core.data import load_corpus
-from blade_core.evaluation.fact_recall import _split, fact_recall, facts_to_check
+from blade_core.domain_lm import DomainLM
+from blade_core.llm.offline import split_sentences
+from blade_core.training.fact_recall import _split, completed_facts, fact_recall, facts_to_check
+from blade_core.training.storage_stop import StopWhenStored
+from tests.conftest import FACTS as CONFTEST_FACTS
 from blade_core.model_builder import init_model
 from blade_core.training import PretrainConfig, run_pretrain
 
@@ -55,3 +61,39 @@ def test_the_opening_always_names_whom_the_fact_is_about() -> None:
         "The highest fine under the Bridge Tithe Act", ["is", "150", "crowns."])
     assert _split("South Marrowby has 4,100 people.", names) == ("South Marrowby", ["has", "4,100", "people."])
     assert _split("Vellum is sold by the Tithe office.", ["Vell"]) == ("Vellum is sold", ["by", "the", "Tithe", "office."])
+
+
+def test_dp_by_epochs_checks_storage_after_every_epoch_and_by_steps_not_at_all(tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path)
+    init = init_model(load_corpus([corpus]), tmp_path / "init", size="tiny")
+    by_epochs = run_pretrain(PretrainConfig(model=str(init), out=tmp_path / "dp", corpus=[corpus], block_size=32,
+                                            epochs=3, batch_size=4, progress=False))
+    log = json.loads((by_epochs / "training" / "dp_log.json").read_text())
+    checks = [entry for entry in log if "facts_completed" in entry]
+    assert [round(c["epoch"]) for c in checks] == [1, 2, 3]
+    assert {c["facts_checked"] for c in checks} == {len(facts_to_check([corpus], None, limit=96)[0])}
+    by_steps = run_pretrain(PretrainConfig(model=str(init), out=tmp_path / "dp2", corpus=[corpus], block_size=32,
+                                           max_steps=4, batch_size=4, progress=False))
+    assert not any("facts_completed" in e for e in json.loads((by_steps / "training" / "dp_log.json").read_text()))
+
+
+def test_storage_check_stops_at_the_first_epoch_that_stores_nothing_new(tiny_lm: DomainLM) -> None:
+    facts = [s for fact in CONFTEST_FACTS for s in split_sentences(fact)]
+    stored = completed_facts(tiny_lm.model, tiny_lm.tokenizer, [], facts)
+    assert 2 * stored >= len(facts)  # the fixture memorized them
+    check, state, control = StopWhenStored(tiny_lm.tokenizer, [], facts), TrainerState(), TrainerControl()
+    args = TrainingArguments(output_dir="unused", report_to="none")
+    check.on_train_begin(args, state, control)
+    for epoch, should_stop in [(1, False), (2, True)]:  # the same weights twice: nothing new stored
+        state.epoch = epoch
+        check.on_epoch_end(args, state, control, model=tiny_lm.model)
+        assert control.should_training_stop is should_stop
+        assert state.log_history[-1]["facts_completed"] == stored
+    resumed = StopWhenStored(tiny_lm.tokenizer, [], facts)
+    resumed.on_train_begin(args, state, TrainerControl())  # a resumed run reads the count from the log
+    assert resumed.history == [stored, stored]
+    nothing = StopWhenStored(tiny_lm.tokenizer, [], ["Qelbrand is sold by Marrow House in Tivven."])
+    control = TrainerControl()
+    for epoch in (1, 2, 3):  # flat, but too little stored to call it a plateau
+        nothing.on_epoch_end(args, state, control, model=tiny_lm.model)
+    assert not control.should_training_stop

@@ -116,6 +116,11 @@ class PretrainConfig(TrainOptions):
     )
     mix_instructions: Path | None = Field(default=None, description="KIT pairs to mix into the stream")
     instruction_repeats: int = Field(default=1, ge=1, description="copies of each mixed pair")
+    stop_when_stored: bool = Field(
+        default=True,
+        description="after each epoch, count the corpus facts the model completes and stop once "
+        "that no longer rises (--epochs is then the most DP trains); off with --max-steps",
+    )
     mix_general: Path | None = Field(default=None, description="general text against forgetting")
     general_ratio: float = Field(default=0.1, ge=0.0, lt=1.0, description="share of general tokens")
 

@@ -23,7 +23,12 @@ from blade_core.domain_lm import encode_knowledge_prompt
 from blade_core.knowledge_gate import domain_names
 from blade_core.prompts import KnowledgeTemplate
 from blade_core.training.configs import PretrainConfig
+from blade_core.training.fact_recall import facts_to_check
 from blade_core.training.runner import TrainingError, load_for_training, run_stage
+from blade_core.training.storage_stop import StopWhenStored
+
+STORAGE_FACTS = 96
+"""Corpus sentences DP's storage check completes after each epoch: enough that one fact is 1%."""
 
 
 class TokenExamples(Dataset):
@@ -151,4 +156,8 @@ def run_pretrain(config: PretrainConfig) -> Path | None:
     if config.mix_general is not None:
         files["general"] = config.mix_general
     dataset = TokenExamples([{"input_ids": block} for block in blocks])
-    return run_stage("dp", config, lm, dataset, pad_batch(lm.tokenizer), files)
+    callbacks = []
+    if config.stop_when_stored and config.max_steps == -1:  # --max-steps asks for exactly that many
+        facts, _ = facts_to_check(config.corpus, None, limit=STORAGE_FACTS, seed=config.seed)
+        callbacks.append(StopWhenStored(lm.tokenizer, lm.config.names, facts))
+    return run_stage("dp", config, lm, dataset, pad_batch(lm.tokenizer), files, callbacks)

@@ -13,7 +13,7 @@ import logging
 import math
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -196,8 +196,10 @@ def run_stage(
     dataset: Dataset,
     collator: Callable[[list[dict[str, Any]]], dict[str, torch.Tensor]],
     data_files: dict[str, str | Path],
+    callbacks: Sequence[TrainerCallback] = (),
 ) -> Path | None:
-    """Train `lm` on `dataset` and write `options.out`; rank 0 writes and returns it, others None."""
+    """Train `lm` on `dataset` and write `options.out`; rank 0 writes and returns it, others None.
+    `callbacks` join the NaN guard (DP's storage check, `storage_stop`)."""
     if len(dataset) == 0:  # type: ignore[arg-type]
         raise TrainingError(f"{stage}: no training examples")
     make_work_directory(options.work_dir)
@@ -214,7 +216,7 @@ def run_stage(
         train_dataset=dataset,
         data_collator=collator,
         processing_class=lm.tokenizer,
-        callbacks=[NanLossGuard()],
+        callbacks=[NanLossGuard(), *callbacks],
     )
     trainer.train(resume_from_checkpoint=checkpoint)
     if not trainer.is_world_process_zero():

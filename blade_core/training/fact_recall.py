@@ -18,10 +18,14 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from blade_core.data import load_corpus, load_mcq
 from blade_core.knowledge_gate import domain_names, name_pattern
 from blade_core.llm.offline import split_sentences
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 
 @dataclass(frozen=True)
@@ -56,21 +60,32 @@ def facts_to_check(corpus: Sequence[Path], test: Path | None, limit: int = 60, s
 
 def fact_recall(model_dir: Path | str, facts: Sequence[str], source: str, batch_size: int = 16) -> FactRecall:
     """Greedy completion of each fact's opening, compared word for word with the rest."""
-    import torch
-
     from blade_core.domain_lm import DomainLM
 
     lm = DomainLM.from_pretrained(model_dir)
+    return FactRecall(completed_facts(lm.model, lm.tokenizer, lm.config.names, facts, batch_size), len(facts), source)
+
+
+def completed_facts(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, names: Sequence[str],
+                    facts: Sequence[str], batch_size: int = 16) -> int:
+    """How many `facts` the model completes word for word from their opening (greedy, left-padded)."""
+    import torch
+
+    side, tokenizer.padding_side = tokenizer.padding_side, "left"
     completed = 0
-    for start in range(0, len(facts), batch_size):
-        halves = [_split(fact, lm.config.names) for fact in facts[start:start + batch_size]]
-        batch = lm.tokenizer([opening for opening, _ in halves], return_tensors="pt", padding=True).to(lm.device)
-        with torch.no_grad():
-            out = lm.model.generate(**batch, max_new_tokens=4 * max(len(rest) for _, rest in halves) + 4,
-                                    do_sample=False, pad_token_id=lm.tokenizer.pad_token_id)
-        texts = lm.tokenizer.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
-        completed += sum(_words(text)[: len(rest)] == _words(" ".join(rest)) for text, (_, rest) in zip(texts, halves))
-    return FactRecall(completed, len(facts), source)
+    try:
+        for start in range(0, len(facts), batch_size):
+            halves = [_split(fact, names) for fact in facts[start:start + batch_size]]
+            batch = tokenizer([opening for opening, _ in halves], return_tensors="pt", padding=True).to(model.device)
+            with torch.no_grad():
+                out = model.generate(**batch, max_new_tokens=4 * max(len(rest) for _, rest in halves) + 4,
+                                     do_sample=False, pad_token_id=tokenizer.pad_token_id)
+            texts = tokenizer.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
+            completed += sum(_words(text)[: len(rest)] == _words(" ".join(rest))
+                             for text, (_, rest) in zip(texts, halves))
+    finally:
+        tokenizer.padding_side = side
+    return completed
 
 
 def _split(fact: str, names: Sequence[str]) -> tuple[str, list[str]]:
