@@ -11,11 +11,16 @@ from transformers import TrainerControl, TrainerState, TrainingArguments
 from blade_core.data import load_corpus
 from blade_core.domain_lm import DomainLM
 from blade_core.llm.offline import split_sentences
-from blade_core.training.fact_recall import _split, completed_facts, fact_recall, facts_to_check
-from blade_core.training.storage_stop import StopWhenStored
-from tests.conftest import FACTS as CONFTEST_FACTS
 from blade_core.model_builder import init_model
 from blade_core.training import PretrainConfig, run_pretrain
+from blade_core.training.fact_recall import (
+    _split,
+    completed_facts,
+    fact_recall,
+    facts_to_check,
+)
+from blade_core.training.storage_stop import StopWhenStored
+from tests.conftest import FACTS as CONFTEST_FACTS
 
 FACTS = [
     "Zorvanil is indicated for marsh fever and grey cough.",
