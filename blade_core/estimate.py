@@ -56,7 +56,7 @@ def estimate(model_dir: Path | str, data: DomainData, recipe: Recipe, *, bpo: bo
     dp_tokens = tokens_per_char * sum(len(d.text) for d in documents) * copies
     dp_tokens += pair_tokens * recipe.instruction_repeats if recipe.instruction_repeats else 0
     step = _train_step_seconds(lm) * TRAINER_OVERHEAD
-    seconds = {"DP": dp_tokens * recipe.dp_epochs / (BLOCK * BATCH) * step}
+    seconds = {"DP (at most)": dp_tokens * recipe.dp_epochs / (BLOCK * BATCH) * step}
     if recipe.kit_epochs:
         seconds["KIT"] = len(pairs) * recipe.kit_epochs / BATCH * step * (pair_tokens / max(1, len(pairs))) / BLOCK
     # The untrained model writes to the token limit; once KIT has trained, it stops after about

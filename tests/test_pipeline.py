@@ -23,7 +23,7 @@ def test_train_from_a_settings_file_runs_every_stage_and_reports(tmp_path: Path)
     assert first.exit_code == 0, first.output
     for stage in ("init", "dp", "kit", "bpo"):
         assert (out / stage / "blade.json").is_file()
-    for line in ("stage init: running", "estimate: DP ~", "KIT ~", "BPO (at most) ~", "evaluation ~",
+    for line in ("stage init: running", "estimate: DP (at most) ~", "KIT ~", "BPO (at most) ~", "evaluation ~",
                  "stage dp: done in", "stage bpo: done in", "fact recall: the DP model completes"):
         assert line in first.stderr
     results = json.loads((out / "report.json").read_text())["results"]
