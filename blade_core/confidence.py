@@ -64,9 +64,8 @@ def scored_sentences(tokenizer: PreTrainedTokenizerBase, ids: Sequence[int],
     special = set(tokenizer.all_special_ids)
     while ids and ids[-1] in special:  # the padding after EOS is not part of the text
         ids = ids[:-1]
-    prefixes = tokenizer.batch_decode([list(ids[: k + 1]) for k in range(len(ids))], skip_special_tokens=True)
-    ends = [len(prefix) for prefix in prefixes]
-    text = prefixes[-1] if prefixes else ""
+    text = tokenizer.decode(list(ids), skip_special_tokens=True)
+    ends = _token_ends(tokenizer, ids, text)
     positions = [_first_visible(text, start, end) for start, end in zip([0, *ends[:-1]], ends)]
     found: list[Sentence] = []
     cursor = 0
@@ -81,6 +80,21 @@ def scored_sentences(tokenizer: PreTrainedTokenizerBase, ids: Sequence[int],
                   if position is not None and begin <= position < end]
         found.append(Sentence(sentence, min(inside, default=1.0)))
     return found
+
+
+def _token_ends(tokenizer: PreTrainedTokenizerBase, ids: Sequence[int], text: str) -> list[int]:
+    """Where each token's text ends in `text`: from the tokens decoded one by one when they add up
+    to the text (the usual case), else from decoding every prefix (a character split across
+    tokens, or a decoder that cleans up spaces)."""
+    pieces = tokenizer.batch_decode([[i] for i in ids], skip_special_tokens=True)
+    if "".join(pieces) == text:
+        ends, total = [], 0
+        for piece in pieces:
+            total += len(piece)
+            ends.append(total)
+        return ends
+    prefixes = tokenizer.batch_decode([list(ids[: k + 1]) for k in range(len(ids))], skip_special_tokens=True)
+    return [len(prefix) for prefix in prefixes]
 
 
 def _first_visible(text: str, start: int, end: int) -> int | None:

@@ -13,6 +13,7 @@ expects to take; as it goes, it prints a line per stage; at the end it writes `r
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Callable
@@ -108,12 +109,19 @@ def train_all(out: Path, recipe: Recipe, llm_spec: str | None, data: DomainData 
     return models, timings
 
 
-def check_storage(dp: Path, data: DomainData) -> str:
-    """The DP model's fact recall, printed as a stage line: says whether DP stored the facts."""
+def check_storage(dp: Path, data: DomainData, epochs: float) -> str:
+    """The DP model's fact recall, printed as a stage line: says whether DP stored the facts, and
+    how many epochs DP took to store them (its per-epoch check, `training.storage_stop`)."""
     from blade_core.training.fact_recall import fact_recall, facts_to_check
 
     facts, source = facts_to_check(data.corpus, data.test)
     line = fact_recall(dp, facts, source).line()
+    log = dp / "training" / "dp_log.json"
+    checks = [e for e in json.loads(log.read_text()) if "facts_completed" in e] if log.is_file() else []
+    if checks:
+        counts = ", ".join(str(e["facts_completed"]) for e in checks)
+        line += (f"; DP trained {round(checks[-1]['epoch'], 1):g} of at most {epochs:g} epochs "
+                 f"(corpus facts completed after each: {counts} of {checks[-1]['facts_checked']})")
     console.print(line, markup=False)
     return line
 
@@ -162,7 +170,7 @@ def run_train(config: TrainConfig) -> PipelineReport:
     data = DomainData(corpus=config.corpus, kit=kit, dev=config.dev, test=config.test)
     recipe = config.recipe()
     models, timings = train_all(config.out, recipe, config.llm, data, ablations=False)
-    recall = check_storage(models["dp"], data)
+    recall = check_storage(models["dp"], data, recipe.dp_epochs)
     evaluation = None
     if config.test is not None:
         evaluation = _evaluate(config.out, config.llm, data, {"blade": models["bpo"]}, recipe,
@@ -198,7 +206,7 @@ def run_quickstart(out: Path, *, llm_spec: str = "offline", fast: bool = False,
         recipe = recipe.model_copy(update={"base": base, "name": f"{recipe.name}, from {base}"})
     data = DomainData.sample()
     models, timings = train_all(out, recipe, llm_spec, data)
-    recall = check_storage(models["dp"], data)
+    recall = check_storage(models["dp"], data, recipe.dp_epochs)
     evaluation = _evaluate(out, llm_spec, data, {
         "blade": models["bpo"],
         "without BPO": models["kit"],

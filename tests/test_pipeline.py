@@ -24,12 +24,14 @@ def test_train_from_a_settings_file_runs_every_stage_and_reports(tmp_path: Path)
     for stage in ("init", "dp", "kit", "bpo"):
         assert (out / stage / "blade.json").is_file()
     for line in ("stage init: running", "estimate: DP (at most) ~", "KIT ~", "BPO (at most) ~", "evaluation ~",
-                 "stage dp: done in", "stage bpo: done in", "fact recall: the DP model completes"):
+                 "stage dp: done in", "stage bpo: done in", "fact recall: the DP model completes",
+                 "DP epoch 0.3: the model completes", "guard: min_confidence"):
         assert line in first.stderr
     results = json.loads((out / "report.json").read_text())["results"]
     assert list(results) == ["none", "blade", "rag", "hybrid", "gold"]
     assert "| blade |" in (out / "report.md").read_text()
     assert "Storage: fact recall:" in (out / "report.md").read_text()
+    assert "DP trained 0.3 of at most 0.3 epochs" in (out / "report.md").read_text()
     names = json.loads((out / "bpo" / "blade.json").read_text())["names"]
     assert "North Fellbridge" in names or any(" " in name for name in names)  # multi-word names kept whole
 

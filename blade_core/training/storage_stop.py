@@ -57,7 +57,7 @@ class StopWhenStored(TrainerCallback):
         if state.is_world_process_zero:
             verdict = "no more than before: DP stops here" if stop else "still rising" if not plateau else \
                 "not rising, but too few stored to stop"
-            console.print(f"DP epoch {state.epoch:.0f}: the model completes {completed} of {len(self.facts)} "
+            console.print(f"DP epoch {round(state.epoch, 1):g}: the model completes {completed} of {len(self.facts)} "
                           f"corpus facts from their opening ({verdict})", markup=False)
         self.history.append(completed)
         if stop:
