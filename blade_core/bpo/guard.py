@@ -45,7 +45,7 @@ class Guard(BaseModel):
 
 
 def candidate_thresholds(confidences: Sequence[float]) -> list[float]:
-    """0 (keep all), quantiles of `confidences` just below each value, and 1 (withhold all)."""
+    """0 (keep all), the confidences at `QUANTILES` (each withholds about that share), 1 (withhold all)."""
     ranked = sorted(confidences)
     inside = {ranked[min(len(ranked) - 1, int(q * len(ranked)))] for q in QUANTILES} if ranked else set()
     return sorted({0.0, 1.0} | {round(t, 6) for t in inside if 0.0 < t < 1.0})
