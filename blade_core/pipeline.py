@@ -66,6 +66,7 @@ def _dp_config(recipe: Recipe, data: DomainData, model: Path | str, out: Path,
         sentence_permutations=recipe.sentence_permutations, entity_documents=recipe.entity_documents,
         mix_instructions=data.kit if recipe.instruction_repeats else None,
         instruction_repeats=max(recipe.instruction_repeats, 1), epochs=recipe.dp_epochs,
+        stop_when_stored=recipe.dp_stop_when_stored,
         learning_rate=recipe.pretrained_learning_rate if recipe.base else recipe.dp_learning_rate, **common)
 
 

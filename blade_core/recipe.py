@@ -29,6 +29,9 @@ class Recipe(BaseModel):
     """Copies of the KIT pairs mixed into DP; 0 mixes none."""
     dp_epochs: float = 8
     dp_learning_rate: float = PretrainConfig.SCRATCH_LEARNING_RATE
+    dp_stop_when_stored: bool = True
+    """DP stops once its per-epoch storage check stops rising (`training.storage_stop`);
+    `dp_epochs` is then the most it trains."""
     kit_epochs: float = 2
     """0: no separate KIT stage (the KIT pairs mixed into DP then do its work)."""
     kit_learning_rate: float = KitConfig.SCRATCH_LEARNING_RATE
@@ -63,7 +66,9 @@ class TrainConfig(BaseModel):
     out: Path = Field(default=Path("blade-train"), description="working folder; a re-run reuses finished stages")
     base: str | None = Field(default=None, description="start from this pretrained model instead of a from-scratch one")
     size: ModelSize = Field(default="small", description="from-scratch model size")
-    dp_epochs: float = Field(default=FULL.dp_epochs, gt=0, description="passes over the augmented corpus")
+    dp_epochs: float = Field(default=FULL.dp_epochs, gt=0,
+                             description="the most passes over the augmented corpus (DP stops once the facts are stored)")
+    dp_stop_when_stored: bool = Field(default=True, description="stop DP once its per-epoch storage check stops rising")
     kit_epochs: float = Field(default=FULL.kit_epochs, ge=0, description="passes over the KIT pairs (0: none)")
     bpo_budget: int = Field(default=FULL.bpo_budget, ge=1, description="BPO candidate evaluations on dev")
     seed: int = Field(default=0, description="seeds the weights, data order and BPO")
@@ -78,6 +83,7 @@ class TrainConfig(BaseModel):
     def recipe(self) -> Recipe:
         name = "full" if self.base is None else f"full, from {self.base}"
         return FULL.model_copy(update={"name": name, "size": self.size, "dp_epochs": self.dp_epochs,
+                                       "dp_stop_when_stored": self.dp_stop_when_stored,
                                        "kit_epochs": self.kit_epochs, "bpo_budget": self.bpo_budget,
                                        "seed": self.seed, "base": self.base})
 

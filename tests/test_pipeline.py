@@ -51,3 +51,16 @@ def test_train_makes_kit_pairs_from_training_questions(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "stage kit-data:" in result.stderr and (out / "kit.jsonl").stat().st_size > 0
     assert "No test set was given" in (out / "report.md").read_text()
+
+
+def test_train_options_reach_the_stage_configs(tmp_path: Path) -> None:
+    from blade_core.pipeline import _dp_config
+    from blade_core.recipe import DomainData, TrainConfig
+
+    config = TrainConfig(corpus=[tmp_path / "c.jsonl"], kit=tmp_path / "k.jsonl", dev=tmp_path / "d.jsonl",
+                         dp_epochs=3, dp_stop_when_stored=False, out=tmp_path / "run")
+    data = DomainData(corpus=config.corpus, kit=tmp_path / "k.jsonl", dev=config.dev)
+    dp = _dp_config(config.recipe(), data, "init", tmp_path / "dp", {})
+    assert (dp.epochs, dp.stop_when_stored, dp.mix_instructions) == (3, False, tmp_path / "k.jsonl")
+    assert _dp_config(TrainConfig(**{**config.model_dump(), "dp_stop_when_stored": True}).recipe(), data, "init",
+                      tmp_path / "dp", {}).stop_when_stored
