@@ -82,21 +82,21 @@ def test_dp_by_epochs_checks_storage_after_every_epoch_and_by_steps_not_at_all(t
     assert not any("facts_completed" in e for e in json.loads((by_steps / "training" / "dp_log.json").read_text()))
 
 
-def test_storage_check_stops_at_the_first_epoch_that_stores_nothing_new(tiny_lm: DomainLM) -> None:
+def test_storage_check_stops_after_two_epochs_that_store_nothing_new(tiny_lm: DomainLM) -> None:
     facts = [s for fact in CONFTEST_FACTS for s in split_sentences(fact)]
     stored = completed_facts(tiny_lm.model, tiny_lm.tokenizer, [], facts)
     assert 2 * stored >= len(facts)  # the fixture memorized them
     check, state, control = StopWhenStored(tiny_lm.tokenizer, [], facts), TrainerState(), TrainerControl()
     args = TrainingArguments(output_dir="unused", report_to="none")
     check.on_train_begin(args, state, control)
-    for epoch, should_stop in [(1, False), (2, True)]:  # the same weights twice: nothing new stored
+    for epoch, should_stop in [(1, False), (2, False), (3, True)]:  # the same weights: nothing new stored
         state.epoch = epoch
         check.on_epoch_end(args, state, control, model=tiny_lm.model)
         assert control.should_training_stop is should_stop
         assert state.log_history[-1]["facts_completed"] == stored
     resumed = StopWhenStored(tiny_lm.tokenizer, [], facts)
     resumed.on_train_begin(args, state, TrainerControl())  # a resumed run reads the count from the log
-    assert resumed.history == [stored, stored]
+    assert resumed.history == [stored, stored, stored]
     nothing = StopWhenStored(tiny_lm.tokenizer, [], ["Qelbrand is sold by Marrow House in Tivven."])
     control = TrainerControl()
     for epoch in (1, 2, 3):  # flat, but too little stored to call it a plateau
