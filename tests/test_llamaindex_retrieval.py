@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 import pytest
+import torch
 from llama_index.core.query_engine import RetrieverQueryEngine
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
@@ -57,6 +58,7 @@ async def test_retriever_engine_aquery(lm: DomainLM, knowledge: str) -> None:
 
 
 def test_retriever_returns_k_samples(lm: DomainLM) -> None:
+    torch.manual_seed(0)  # the tiny model sometimes samples EOS first, an empty sample the retriever drops
     retriever = BladeKnowledgeRetriever(lm, num_samples=3, generation={"temperature": 0.9})
     nodes = retriever.retrieve(QUESTION)
     assert len(nodes) == 3
