@@ -443,7 +443,7 @@ class DomainLM:
         results = []
         for written in self.write_knowledge(questions, batch_size=batch_size, progress=progress, **generation):
             text = written.render(min_confidence)
-            if text != written.render():
+            if logger.isEnabledFor(logging.DEBUG) and text != written.render():  # a second render, when asked
                 logger.debug("withheld knowledge: %r -> %r", [v.text for v in written.views], text)
             results.append(text)
         return results
