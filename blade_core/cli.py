@@ -46,10 +46,14 @@ def init_model(config: InitModelConfig) -> None:
     prepare_model_directory(config.out, inputs={"--corpus": config.corpus}, overwrite=config.overwrite)
     from blade_core.data import load_corpus
     from blade_core.model_builder import init_model as build
+    from blade_core.model_size import resolve_size
 
     documents = load_corpus(config.corpus)
-    build(documents, config.out, size=config.size, seed=config.seed)
-    console.print(f"wrote {config.out} ({len(documents)} documents, size {config.size})")
+    size, reason = resolve_size(config.size, documents)
+    if reason:
+        console.print(reason, markup=False)
+    build(documents, config.out, size=size, seed=config.seed)
+    console.print(f"wrote {config.out} ({len(documents)} documents, size {size})")
 
 
 def generate(config: GenerateConfig) -> None:

@@ -9,9 +9,10 @@ replaced by a default.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
+
+from blade_core.model_size import SizeChoice
 
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 
@@ -21,7 +22,7 @@ class InitModelConfig(BaseModel):
 
     corpus: list[Path] = Field(min_length=1, description="corpus folder, .txt/.md file or JSONL with 'text'")
     out: Path = Field(description="model directory to write")
-    size: Literal["tiny", "small"] = Field(default="small", description="tiny (tests) or small (quickstart)")
+    size: SizeChoice = Field(default="auto", description="tiny (tests), small, medium, or auto: from the corpus's facts")
     seed: int = Field(default=0, description="seeds the random initial weights")
     overwrite: bool = Field(default=False, description="replace a model directory blade wrote at --out")
 

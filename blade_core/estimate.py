@@ -16,6 +16,7 @@ from pathlib import Path
 from blade_core.bpo.guard import EXTRA_DEV_PASSES
 from blade_core.data import load_corpus, load_instructions, load_mcq
 from blade_core.option_knowledge import option_views
+from blade_core.question_forms import with_question_forms
 from blade_core.recipe import DomainData, Recipe
 
 BLOCK = 256
@@ -52,6 +53,8 @@ def estimate(model_dir: Path | str, data: DomainData, recipe: Recipe, *, bpo: bo
     tokens_per_char = len(lm.tokenizer(sample, add_special_tokens=False)["input_ids"]) / max(1, len(sample))
     copies = 1 + recipe.sentence_permutations + recipe.entity_documents  # what augmentation multiplies by
     pairs = load_instructions(data.kit)
+    if recipe.question_forms:  # DP and KIT also train on the corpus's answers to the pairs' questions
+        pairs = with_question_forms(documents, pairs)[0]
     pair_tokens = tokens_per_char * sum(len(p.question) + len(p.output) + 80 for p in pairs)  # + template
     dp_tokens = tokens_per_char * sum(len(d.text) for d in documents) * copies
     dp_tokens += pair_tokens * recipe.instruction_repeats if recipe.instruction_repeats else 0

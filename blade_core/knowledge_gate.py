@@ -24,8 +24,8 @@ it answers as it would without BLADE.
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 _SPAN = re.compile(r"(?<![\w'-])[A-Z][\w'-]*(?:[ \t]+[A-Z][\w'-]*)*")
@@ -75,6 +75,23 @@ def names_in(text: str, names: Iterable[str]) -> set[str]:
             found.add(name)
             rest = pattern.sub(" ", rest)
     return found
+
+
+def name_finder(names: Iterable[str]) -> Callable[[str], set[str]]:
+    """`names_in` for many texts: only the names whose first word the text holds are tried, so a
+    corpus of 25,000 sentences and 5,000 names takes a second, not the minutes of trying them all."""
+    by_first: dict[str, list[str]] = defaultdict(list)
+    for name in set(names):
+        by_first[name.split()[0]].append(name)
+
+    def find(text: str) -> set[str]:
+        candidates = [n for word in set(_WORD.findall(text)) for n in by_first.get(word, ())]
+        return names_in(text, candidates) if candidates else set()
+
+    return find
+
+
+_WORD = re.compile(r"[\w'-]+")
 
 
 def _is_name(text: str, names: set[str]) -> bool:

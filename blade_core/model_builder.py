@@ -12,40 +12,15 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import torch
-from pydantic import BaseModel, Field
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 
 from blade_core.blade_config import BladeConfig
 from blade_core.data.records import Document
 from blade_core.domain_lm import DomainLM
-from blade_core.recipe import ModelSize
+from blade_core.model_size import SIZES, ModelSize, ScratchModelConfig
 
 EOS_TOKEN = "<|endoftext|>"
-
-
-class ScratchModelConfig(BaseModel):
-    """Shape of a from-scratch model. `tiny` is for tests (seconds), `small` for the quickstart."""
-
-    vocab_size: int = Field(ge=260, description="upper bound; the trained tokenizer may use fewer")
-    hidden_size: int
-    num_hidden_layers: int
-    num_attention_heads: int
-    num_key_value_heads: int
-    intermediate_size: int
-    context_length: int
-
-
-SIZES: dict[str, ScratchModelConfig] = {
-    "tiny": ScratchModelConfig(
-        vocab_size=2048, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=2, intermediate_size=192, context_length=512,
-    ),
-    "small": ScratchModelConfig(
-        vocab_size=4096, hidden_size=256, num_hidden_layers=4, num_attention_heads=8,
-        num_key_value_heads=4, intermediate_size=768, context_length=1024,
-    ),
-}
 
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int, context_length: int) -> PreTrainedTokenizerFast:

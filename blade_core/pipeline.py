@@ -29,6 +29,7 @@ from blade_core.evaluation import EvalReport
 from blade_core.llm import resolve_llm
 from blade_core.model_builder import init_model
 from blade_core.model_checks import check_model_source
+from blade_core.model_size import resolve_size
 from blade_core.outputs import check_work_directory, make_work_directory
 from blade_core.recipe import FAST, FULL, DomainData, Recipe, TrainConfig
 from blade_core.training.configs import KitConfig, PretrainConfig
@@ -65,7 +66,8 @@ def _dp_config(recipe: Recipe, data: DomainData, model: Path | str, out: Path,
         model=str(model), out=out, corpus=data.corpus, block_size=256,
         sentence_permutations=recipe.sentence_permutations, entity_documents=recipe.entity_documents,
         mix_instructions=data.kit if recipe.instruction_repeats else None,
-        instruction_repeats=max(recipe.instruction_repeats, 1), epochs=recipe.dp_epochs,
+        instruction_repeats=max(recipe.instruction_repeats, 1), question_forms=recipe.question_forms,
+        epochs=recipe.dp_epochs,
         stop_when_stored=recipe.dp_stop_when_stored,
         learning_rate=recipe.pretrained_learning_rate if recipe.base else recipe.dp_learning_rate, **common)
 
@@ -73,8 +75,18 @@ def _dp_config(recipe: Recipe, data: DomainData, model: Path | str, out: Path,
 def _kit_config(recipe: Recipe, data: DomainData, model: Path | str, out: Path,
                 common: dict[str, object]) -> KitConfig:
     return KitConfig(model=str(model), out=out, data=data.kit, epochs=recipe.kit_epochs,
+                     question_forms=data.corpus if recipe.question_forms else None,
                      learning_rate=recipe.pretrained_learning_rate if recipe.base else recipe.kit_learning_rate,
                      **common)
+
+
+def _init(recipe: Recipe, data: DomainData, out: Path) -> Path:
+    """A from-scratch model of the recipe's size, or of the size the corpus calls for ("auto")."""
+    documents = load_corpus(data.corpus)
+    size, reason = resolve_size(recipe.size, documents)
+    if reason:
+        console.print(reason, markup=False)
+    return init_model(documents, out, size=size, seed=recipe.seed)
 
 
 def train_all(out: Path, recipe: Recipe, llm_spec: str | None, data: DomainData | None = None,
@@ -89,8 +101,7 @@ def train_all(out: Path, recipe: Recipe, llm_spec: str | None, data: DomainData 
     timings: dict[str, float] = {}
     common: dict[str, object] = {"batch_size": 8, "save_steps": 200, "resume": True, "logging_steps": 10,
                                  "seed": recipe.seed}
-    init: Path | str = recipe.base or _stage(
-        out, timings, "init", lambda d: init_model(load_corpus(data.corpus), d, size=recipe.size, seed=recipe.seed))
+    init: Path | str = recipe.base or _stage(out, timings, "init", lambda d: _init(recipe, data, d))
     if BladeConfig.load(out / "dp") is None:  # the long stages are ahead: say how long
         console.print(estimate(init, data, recipe, bpo=llm_spec is not None).line(), markup=False)
     dp = _stage(out, timings, "dp", lambda d: run_pretrain(_dp_config(recipe, data, init, d, common)))

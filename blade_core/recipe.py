@@ -7,14 +7,12 @@ stays fast. `pipeline` runs them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from blade_core.model_size import SizeChoice
 from blade_core.sample_domain import load_sample_domain
 from blade_core.training.configs import KitConfig, PretrainConfig, TrainOptions
-
-ModelSize = Literal["tiny", "small"]
 
 
 class Recipe(BaseModel):
@@ -22,11 +20,14 @@ class Recipe(BaseModel):
     `benchmarks/knowledge_quality.py`; `FAST` is a smoke test whose numbers mean nothing."""
 
     name: str
-    size: ModelSize = "small"
+    size: SizeChoice = "auto"
+    """A from-scratch model's size; "auto" lets the corpus's facts choose (`model_size.size_for`)."""
     sentence_permutations: int = 12
     entity_documents: int = 6
     instruction_repeats: int = 1
     """Copies of the KIT pairs mixed into DP; 0 mixes none."""
+    question_forms: bool = True
+    """Corpus facts also mixed into DP as answers to the KIT pairs' own questions (`question_forms`)."""
     dp_epochs: float = 8
     dp_learning_rate: float = PretrainConfig.SCRATCH_LEARNING_RATE
     dp_stop_when_stored: bool = True
@@ -65,10 +66,12 @@ class TrainConfig(BaseModel):
     llm: str = Field(default="offline", description="the general LLM: 'offline', 'gemma-270m', 'openai:MODEL', ...")
     out: Path = Field(default=Path("blade-train"), description="working folder; a re-run reuses finished stages")
     base: str | None = Field(default=None, description="start from this pretrained model instead of a from-scratch one")
-    size: ModelSize = Field(default="small", description="from-scratch model size")
+    size: SizeChoice = Field(default="auto", description="from-scratch model size; auto: from the corpus's facts")
     dp_epochs: float = Field(default=FULL.dp_epochs, gt=0,
                              description="the most passes over the augmented corpus (DP stops once the facts are stored)")
     dp_stop_when_stored: bool = Field(default=True, description="stop DP once its per-epoch storage check stops rising")
+    question_forms: bool = Field(
+        default=True, description="mix corpus facts into DP as answers to the KIT pairs' own questions")
     kit_epochs: float = Field(default=FULL.kit_epochs, ge=0, description="passes over the KIT pairs (0: none)")
     bpo_budget: int = Field(default=FULL.bpo_budget, ge=1, description="BPO candidate evaluations on dev")
     seed: int = Field(default=0, description="seeds the weights, data order and BPO")
@@ -84,6 +87,7 @@ class TrainConfig(BaseModel):
         name = "full" if self.base is None else f"full, from {self.base}"
         return FULL.model_copy(update={"name": name, "size": self.size, "dp_epochs": self.dp_epochs,
                                        "dp_stop_when_stored": self.dp_stop_when_stored,
+                                       "question_forms": self.question_forms,
                                        "kit_epochs": self.kit_epochs, "bpo_budget": self.bpo_budget,
                                        "seed": self.seed, "base": self.base})
 

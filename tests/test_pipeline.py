@@ -54,13 +54,18 @@ def test_train_makes_kit_pairs_from_training_questions(tmp_path: Path) -> None:
 
 
 def test_train_options_reach_the_stage_configs(tmp_path: Path) -> None:
-    from blade_core.pipeline import _dp_config
+    from blade_core.pipeline import _dp_config, _kit_config
     from blade_core.recipe import DomainData, TrainConfig
 
     config = TrainConfig(corpus=[tmp_path / "c.jsonl"], kit=tmp_path / "k.jsonl", dev=tmp_path / "d.jsonl",
-                         dp_epochs=3, dp_stop_when_stored=False, out=tmp_path / "run")
+                         dp_epochs=3, dp_stop_when_stored=False, question_forms=False, out=tmp_path / "run")
     data = DomainData(corpus=config.corpus, kit=tmp_path / "k.jsonl", dev=config.dev)
     dp = _dp_config(config.recipe(), data, "init", tmp_path / "dp", {})
-    assert (dp.epochs, dp.stop_when_stored, dp.mix_instructions) == (3, False, tmp_path / "k.jsonl")
-    assert _dp_config(TrainConfig(**{**config.model_dump(), "dp_stop_when_stored": True}).recipe(), data, "init",
-                      tmp_path / "dp", {}).stop_when_stored
+    assert (dp.epochs, dp.stop_when_stored, dp.question_forms, dp.mix_instructions) == (
+        3, False, False, tmp_path / "k.jsonl")
+    default = _dp_config(TrainConfig(**{**config.model_dump(), "dp_stop_when_stored": True,
+                                        "question_forms": True}).recipe(), data, "init", tmp_path / "dp", {})
+    assert default.stop_when_stored and default.question_forms
+    assert _kit_config(config.recipe(), data, "dp", tmp_path / "kit", {}).question_forms is None
+    recipe = TrainConfig(**{**config.model_dump(), "question_forms": True}).recipe()
+    assert _kit_config(recipe, data, "dp", tmp_path / "kit", {}).question_forms == config.corpus

@@ -9,15 +9,28 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from blade_core.augmentation import sentences_of
 from blade_core.cli import app
+from blade_core.data.records import InstructionPair
 from blade_core.domain_lm import DomainLM, encode_knowledge_prompt
 from blade_core.errors import OutputPathError
+from blade_core.knowledge_gate import domain_names
 from blade_core.prompts import KnowledgeTemplate
 from blade_core.sample_domain import load_sample_domain
-from blade_core.training import KitConfig, PretrainConfig, TrainingError, run_kit, run_pretrain
+from blade_core.training import (
+    KitConfig,
+    PretrainConfig,
+    TrainingError,
+    run_kit,
+    run_pretrain,
+)
 from blade_core.training.kit import IGNORE, sft_example
-from blade_core.training.pretrain import PretrainData, build_blocks, pack, split_unpacked
-from blade_core.data.records import InstructionPair
+from blade_core.training.pretrain import (
+    PretrainData,
+    build_blocks,
+    pack,
+    split_unpacked,
+)
 
 FAST = {"max_steps": 4, "batch_size": 4, "save_steps": 2, "logging_steps": 1, "progress": False}
 
@@ -49,7 +62,9 @@ def test_kit_loss_covers_the_knowledge_only(tiny_lm: DomainLM) -> None:
 
 
 def blocks(config: PretrainConfig, lm: DomainLM) -> list[list[int]]:
-    return build_blocks(config, PretrainData.load(config), lm.tokenizer, lm.template, lm.context_length)
+    data = PretrainData.load(config)
+    names = domain_names([s for d in data.corpus for s in sentences_of(d.text)])
+    return build_blocks(config, data, lm.tokenizer, lm.template, lm.context_length, names)
 
 
 def test_instruction_mixing_adds_templated_pairs_to_the_stream(tiny_lm_dir: Path, tiny_lm: DomainLM,
@@ -57,8 +72,11 @@ def test_instruction_mixing_adds_templated_pairs_to_the_stream(tiny_lm_dir: Path
     base = PretrainConfig(model=str(tiny_lm_dir), out=Path("unused"), corpus=[sample.corpus], block_size=128,
                           sentence_permutations=0, entity_documents=0)
     plain = blocks(base, tiny_lm)
-    mixed = blocks(base.model_copy(update={"mix_instructions": sample.kit}), tiny_lm)
+    mixed = blocks(base.model_copy(update={"mix_instructions": sample.kit, "question_forms": False}), tiny_lm)
     assert len(mixed) > len(plain) * 1.3
+    # question forms: corpus facts the KIT pairs do not ask about, asked in the KIT pairs' words
+    with_forms = blocks(base.model_copy(update={"mix_instructions": sample.kit}), tiny_lm)
+    assert len(with_forms) > len(mixed)
     text = tiny_lm.tokenizer.decode(sum(mixed, []))
     assert "### Knowledge:" in text and "### Knowledge:" not in tiny_lm.tokenizer.decode(sum(plain, []))
     general = blocks(base.model_copy(update={"mix_general": sample.general, "general_ratio": 0.2}), tiny_lm)
@@ -79,13 +97,16 @@ def test_dp_augments_the_corpus_by_default(tiny_lm_dir: Path, tiny_lm: DomainLM,
     assert len(augmented) > 12 * one
 
 
-def test_dp_then_kit_write_complete_model_directories(tiny_lm_dir: Path, sample, tmp_path: Path) -> None:
+def test_dp_then_kit_write_complete_model_directories(tiny_lm_dir: Path, sample, tmp_path: Path, capsys) -> None:
     dp = run_pretrain(PretrainConfig(model=str(tiny_lm_dir), out=tmp_path / "dp", corpus=[sample.corpus],
                                      block_size=64, **FAST))
-    kit = run_kit(KitConfig(model=str(dp), out=tmp_path / "kit", data=sample.kit, max_length=128, **FAST))
+    kit = run_kit(KitConfig(model=str(dp), out=tmp_path / "kit", data=sample.kit, max_length=128,
+                            question_forms=[sample.corpus], **FAST))
+    said = " ".join(capsys.readouterr().err.split())  # the console wraps long lines
+    assert "question forms: 14 from the KIT pairs" in said and "corpus sentences as answers" in said
     lm = DomainLM.from_pretrained(kit)
     assert lm.config.provenance.stages[-2:] == ["dp", "kit"]
-    assert {"dp:corpus0", "kit:data"} <= set(lm.config.provenance.data_hashes)
+    assert {"dp:corpus0", "kit:data", "kit:question_forms0"} <= set(lm.config.provenance.data_hashes)
     logs = {p.name for p in (kit / "training").iterdir()}
     assert {"dp_log.json", "dp_loss.png", "kit_log.json", "kit_loss.png"} <= logs
     history = json.loads((kit / "training" / "kit_log.json").read_text())

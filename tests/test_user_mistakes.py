@@ -93,7 +93,7 @@ MISTAKES = [
     Mistake("unknown mode", ["eval", "--test", "dev.jsonl", "--llm", "offline", "--out", "r.json",
                              "--modes", "none,retrieval"], r"--modes: unknown modes \['retrieval'\]"),
     Mistake("unknown size", ["init-model", "--corpus", "corpus.jsonl", "--out", "m", "--size", "huge"],
-            r"'huge' is not one of 'tiny', 'small'"),
+            r"'huge' is not one of 'auto', 'tiny', 'small', 'medium'"),
     Mistake("port out of range", ["serve-llm", "--port", "70000"],
             r"--port: input should be less than or equal to 65535"),
     Mistake("tiny body limit", ["serve-llm", "--max-body-bytes", "10"], r"--max-body-bytes: input should be greater"),

@@ -116,6 +116,11 @@ class PretrainConfig(TrainOptions):
     )
     mix_instructions: Path | None = Field(default=None, description="KIT pairs to mix into the stream")
     instruction_repeats: int = Field(default=1, ge=1, description="copies of each mixed pair")
+    question_forms: bool = Field(
+        default=True,
+        description="also mix in every corpus sentence that answers one of the mixed KIT pairs' question "
+        "templates, as an answer to that question about its own entity (needs --mix-instructions)",
+    )
     stop_when_stored: bool = Field(
         default=True,
         description="after each epoch, count the corpus facts the model completes and stop once "
@@ -139,13 +144,18 @@ class KitConfig(TrainOptions):
     (`benchmarks/knowledge_quality.md`, "Transfer")."""
 
     data: Path = Field(description="alpaca JSONL of question -> knowledge pairs")
+    question_forms: list[Path] | None = Field(
+        default=None,
+        description="corpus whose sentences that answer one of the pairs' question templates are added "
+        "as pairs, asked about their own entity (`blade train` passes its corpus)",
+    )
     template: str | None = Field(default=None, description="knowledge template; default: the model's own")
     max_length: int | None = Field(default=None, ge=8, description="tokens per example; default: the context")
     epochs: float = Field(default=2.0, gt=0, description="passes over the pairs (the quickstart recipe's)")
 
     @property
     def inputs(self) -> Inputs:
-        return {**super().inputs, "--data": self.data}
+        return {**super().inputs, "--data": self.data, "--question-forms": self.question_forms}
 
     @field_validator("template")
     @classmethod

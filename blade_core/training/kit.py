@@ -10,17 +10,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.console import Console
 from transformers import PreTrainedTokenizerBase
 
-from blade_core.data import load_instructions
+from blade_core.data import load_corpus, load_instructions
 from blade_core.data.records import InstructionPair
 from blade_core.domain_lm import encode_knowledge_prompt
 from blade_core.prompts import KnowledgeTemplate
+from blade_core.question_forms import with_question_forms
 from blade_core.training.configs import KitConfig
 from blade_core.training.pretrain import TokenExamples, pad_batch
 from blade_core.training.runner import TrainingError, load_for_training, run_stage
 
 IGNORE = -100
+
+console = Console(stderr=True)
 
 
 def sft_example(tokenizer: PreTrainedTokenizerBase, template: KnowledgeTemplate, pair: InstructionPair,
@@ -39,6 +43,11 @@ def run_kit(config: KitConfig) -> Path | None:
     """KIT: returns the written model directory (None on ranks other than 0)."""
     config.check_outputs()
     pairs = load_instructions(config.data)  # a bad line fails before the model loads
+    files: dict[str, str | Path] = {"data": config.data}
+    if config.question_forms:
+        pairs, line = with_question_forms(load_corpus(config.question_forms), pairs)
+        console.print(line, markup=False)
+        files.update({f"question_forms{i}": p for i, p in enumerate(config.question_forms)})
     lm = load_for_training(config)
     if config.template is not None:
         lm.config.knowledge_template = KnowledgeTemplate(text=config.template)
@@ -47,5 +56,4 @@ def run_kit(config: KitConfig) -> Path | None:
                             f"({lm.context_length} tokens); use {lm.context_length} or less")
     max_length = config.max_length or lm.context_length
     examples = [sft_example(lm.tokenizer, lm.template, pair, max_length) for pair in pairs]
-    return run_stage("kit", config, lm, TokenExamples(examples), pad_batch(lm.tokenizer),
-                     {"data": config.data})
+    return run_stage("kit", config, lm, TokenExamples(examples), pad_batch(lm.tokenizer), files)

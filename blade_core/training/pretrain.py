@@ -9,11 +9,13 @@ instruction pretraining), and general text can be mixed in at a ratio to limit f
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+from rich.console import Console
 from torch.utils.data import Dataset
 from transformers import PreTrainedTokenizerBase
 
@@ -22,10 +24,13 @@ from blade_core.data import Document, InstructionPair, load_corpus, load_instruc
 from blade_core.domain_lm import encode_knowledge_prompt
 from blade_core.knowledge_gate import domain_names
 from blade_core.prompts import KnowledgeTemplate
+from blade_core.question_forms import with_question_forms
 from blade_core.training.configs import PretrainConfig
 from blade_core.training.fact_recall import facts_to_check
 from blade_core.training.runner import TrainingError, load_for_training, run_stage
 from blade_core.training.storage_stop import StopWhenStored
+
+console = Console(stderr=True)
 
 STORAGE_FACTS = 96
 """Corpus sentences DP's storage check completes after each epoch: enough that one fact is 1%."""
@@ -119,7 +124,7 @@ class PretrainData:
 
 
 def build_blocks(config: PretrainConfig, data: PretrainData, tokenizer: PreTrainedTokenizerBase,
-                 template: KnowledgeTemplate, context_length: int) -> list[list[int]]:
+                 template: KnowledgeTemplate, context_length: int, names: Sequence[str]) -> list[list[int]]:
     block_size = config.block_size or min(512, context_length)
     if block_size > context_length:
         raise TrainingError(
@@ -129,7 +134,11 @@ def build_blocks(config: PretrainConfig, data: PretrainData, tokenizer: PreTrain
     documents = augment_documents(data.corpus, config.sentence_permutations, config.entity_documents,
                                   config.seed)
     sequences = tokenizer([d.text for d in documents], add_special_tokens=False, verbose=False)["input_ids"]
-    sequences += instruction_texts(tokenizer, template, data.instructions) * config.instruction_repeats
+    pairs = list(data.instructions)
+    if config.question_forms and pairs:
+        pairs, line = with_question_forms(data.corpus, pairs, names)
+        console.print(line, markup=False)
+    sequences += instruction_texts(tokenizer, template, pairs) * config.instruction_repeats
     if data.general and config.general_ratio > 0:
         domain_tokens = sum(map(len, sequences))
         sequences += general_sample(tokenizer, data.general, domain_tokens, config.general_ratio, config.seed)
@@ -149,7 +158,7 @@ def run_pretrain(config: PretrainConfig) -> Path | None:
     data = PretrainData.load(config)
     lm = load_for_training(config)
     lm.config.names = domain_names([s for d in data.corpus for s in sentences_of(d.text)])  # for the gate
-    blocks = build_blocks(config, data, lm.tokenizer, lm.template, lm.context_length)
+    blocks = build_blocks(config, data, lm.tokenizer, lm.template, lm.context_length, lm.config.names)
     files: dict[str, str | Path] = {f"corpus{i}": p for i, p in enumerate(config.corpus)}
     if config.mix_instructions is not None:
         files["instructions"] = config.mix_instructions
