@@ -6,9 +6,10 @@ start fast.
 
 from __future__ import annotations
 
+from importlib.metadata import version
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+__version__ = version("blade-lm")  # pyproject.toml is the one place the version is written
 
 if TYPE_CHECKING:
     from blade_core.domain_lm import DomainLM
