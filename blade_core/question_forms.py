@@ -1,4 +1,4 @@
-"""Question forms of corpus facts, for DP: every entity's facts also seen as answers to questions.
+"""Question forms of corpus facts, for DP and KIT: every entity's facts also seen as answers to questions.
 
 A domain LM trained on the corpus and the KIT pairs completes a fact from its opening ("Barvandol is
 indicated for" -> "lantern blindness") for nearly every entity, yet asked "What is Barvandol
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from blade_core.augmentation import sentences_of
 from blade_core.data.records import Document, InstructionPair
-from blade_core.knowledge_gate import domain_names, name_finder, name_pattern, names_in
+from blade_core.knowledge_gate import domain_names, name_finder, name_pattern
 
 SLOT = "{}"
 MIN_PAIRS = 2
@@ -38,9 +38,9 @@ class QuestionForm:
     question: str
     opening: str
 
-    def matches(self, sentence: str, name: str) -> bool:
-        text = _with_slot(sentence, name)
-        return text.startswith(self.opening + " ") or text == self.opening
+    def opens(self, slotted: str) -> bool:
+        """Whether a sentence, its name replaced by `SLOT`, opens as this form's answers do."""
+        return slotted.startswith(self.opening + " ") or slotted == self.opening
 
     def pair(self, sentence: str, name: str) -> InstructionPair:
         return InstructionPair(instruction=self.question.replace(SLOT, name), output=sentence)
@@ -66,9 +66,10 @@ def learn_forms(pairs: Sequence[InstructionPair], names: Sequence[str]) -> list[
     """Question forms from plain KIT pairs (one line, so no options): the question names one entity
     and the answer's first sentence opens, the name included, as every answer of that template does."""
     openings: dict[str, list[str]] = defaultdict(list)
+    find = name_finder(names)
     for pair in pairs:
         question = pair.question.strip()
-        asked = names_in(question, names)
+        asked = find(question)
         sentences = sentences_of(pair.output)
         if "\n" in question or len(asked) != 1 or not sentences:
             continue
@@ -94,8 +95,9 @@ def question_pairs(documents: Sequence[Document], forms: Sequence[QuestionForm],
     find = name_finder(names)
     for sentence in sentences:
         for name in find(sentence):
+            slotted = _with_slot(sentence, name)  # once per name, not once per form
             for form in forms:
-                if form.matches(sentence, name):
+                if form.opens(slotted):
                     pair = form.pair(sentence, name)
                     if pair.question not in asked:
                         found.setdefault(pair.question + "\n" + sentence, pair)
