@@ -22,20 +22,9 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 from blade_core.data.records import Document
+from blade_core.text import corpus_sentences, join_sentences
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)|\n+")
 _CAPITALIZED = re.compile(r"\b[A-Z][a-z][A-Za-z'-]+\b")
-
-
-def sentences_of(text: str) -> list[str]:
-    """The sentences (and lines, e.g. table rows) of a document, empties dropped."""
-    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
-
-
-def join_sentences(sentences: Sequence[str]) -> str:
-    """Sentences back into text; a line without end punctuation (a table row) keeps its line break,
-    so `sentences_of` splits the result into the same pieces."""
-    return "".join(s + (" " if s[-1] in ".!?" else "\n") for s in sentences).rstrip()
 
 
 def sentence_permutations(documents: Sequence[Document], copies: int, seed: int = 0) -> list[Document]:
@@ -43,7 +32,7 @@ def sentence_permutations(documents: Sequence[Document], copies: int, seed: int 
     rng = random.Random(seed)
     out: list[Document] = []
     for doc in documents:
-        sentences = sentences_of(doc.text)
+        sentences = corpus_sentences(doc.text)
         if len(sentences) < 2:
             continue
         for copy in range(copies):
@@ -72,7 +61,7 @@ def entity_documents(documents: Sequence[Document], copies: int, seed: int = 0,
                      min_sentences: int = 3, max_share: float = 0.1) -> list[Document]:
     """`copies` documents per recurring name, each its sentences (deduplicated) in a random order."""
     rng = random.Random(seed)
-    sentences = list(dict.fromkeys(s for doc in documents for s in sentences_of(doc.text)))
+    sentences = list(dict.fromkeys(s for doc in documents for s in corpus_sentences(doc.text)))
     mentioning: dict[str, list[str]] = defaultdict(list)
     names = entity_names(sentences, min_sentences, max_share)
     wanted = set(names)

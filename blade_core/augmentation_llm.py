@@ -37,6 +37,7 @@ from blade_core.data.records import Document
 from blade_core.errors import BladeError, LLMError
 from blade_core.llm import OfflineChatModel, resolve_llm
 from blade_core.prompts import neutralize_delimiters
+from blade_core.text import split_passages
 from blade_core.training.kit_data import (
     LLM_ERROR,
     CallCounter,
@@ -46,7 +47,6 @@ from blade_core.training.kit_data import (
     _normalized,
     prepare_output,
     redact,
-    split_passages,
     sqlite_cache,
     stop_if_all_failed,
 )

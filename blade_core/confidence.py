@@ -19,7 +19,7 @@ import torch
 from transformers import LogitsProcessor, PreTrainedTokenizerBase
 
 from blade_core.knowledge_gate import Sentence
-from blade_core.llm.offline import split_sentences
+from blade_core.text import split_sentences
 
 
 class TokenProbabilities(LogitsProcessor):

@@ -11,19 +11,13 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import Literal
 
-from blade_core.llm.offline import split_sentences
+from blade_core.text import sentence_key, split_sentences
 
 SampleMode = Literal["join", "vote"]
-
-
-def sentence_key(sentence: str) -> str:
-    """A sentence compared case-, whitespace- and end-punctuation-insensitively."""
-    return re.sub(r"\s+", " ", sentence).strip(" .;!?").casefold()
 
 
 def join_samples(samples: Sequence[str]) -> str:

@@ -25,7 +25,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from blade_core.augmentation import sentences_of
+from blade_core.text import corpus_sentences
 from blade_core.data.records import Document
 from blade_core.knowledge_gate import domain_names, name_finder
 
@@ -78,7 +78,7 @@ def fact_capacity(size: ModelSize) -> int:
 
 def fact_sentences(documents: Sequence[Document]) -> int:
     """Distinct corpus sentences that name one of the corpus's recurring names: its facts."""
-    sentences = list(dict.fromkeys(s for d in documents for s in sentences_of(d.text)))
+    sentences = list(dict.fromkeys(s for d in documents for s in corpus_sentences(d.text)))
     find = name_finder(domain_names(sentences))
     return sum(1 for s in sentences if find(s))
 

@@ -12,7 +12,7 @@ the views (`option_pairs`) the quickstart now reaches 0.981, 0.907 with the view
 (`benchmarks/knowledge_quality.md`). A question without options is generated as it is.
 
 Options are read from the question text in `MCQuestion.with_options_text()` form: the question,
-then one "A. text" line per option (letters in order from A; "A)" also accepted). Each view shows
+then one option line per option (letters in order from A; `text.OPTION_LINE`). Each view shows
 its option as "A.", so a view looks like a one-option question, the form KIT pairs train.
 """
 
@@ -21,10 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from blade_core.consistency import sentence_key
-from blade_core.llm.offline import split_sentences
-
-_OPTION_LINE = re.compile(r"^([A-Z])[.)]\s+(\S.*)$")
+from blade_core.text import option_line, sentence_key, split_sentences
 
 
 def split_options(question: str) -> tuple[str, list[str]]:
@@ -32,8 +29,8 @@ def split_options(question: str) -> tuple[str, list[str]]:
     with fewer than two such lines, or letters out of order, is all stem."""
     lines = question.strip().split("\n")
     found: list[tuple[str, str]] = []
-    while len(lines) > 1 and (line := _OPTION_LINE.match(lines[-1].strip())):
-        found.insert(0, (line.group(1), line.group(2).strip()))
+    while len(lines) > 1 and (line := option_line(lines[-1])):
+        found.insert(0, line)
         lines.pop()
     letters = [letter for letter, _ in found]
     stem = "\n".join(lines).strip()

@@ -22,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from blade_core.augmentation import sentences_of
+from blade_core.text import corpus_sentences
 from blade_core.data.records import Document, InstructionPair
 from blade_core.knowledge_gate import domain_names, name_finder, name_pattern
 
@@ -70,7 +70,7 @@ def learn_forms(pairs: Sequence[InstructionPair], names: Sequence[str]) -> list[
     for pair in pairs:
         question = pair.question.strip()
         asked = find(question)
-        sentences = sentences_of(pair.output)
+        sentences = corpus_sentences(pair.output)
         if "\n" in question or len(asked) != 1 or not sentences:
             continue
         name = asked.pop()
@@ -91,7 +91,7 @@ def question_pairs(documents: Sequence[Document], forms: Sequence[QuestionForm],
     """One pair per corpus sentence and form it opens like, about each name the sentence holds;
     none for a question already `asked` (a KIT pair asks it, with its own answer)."""
     found: dict[str, InstructionPair] = {}
-    sentences = dict.fromkeys(s for d in documents for s in sentences_of(d.text))
+    sentences = dict.fromkeys(s for d in documents for s in corpus_sentences(d.text))
     find = name_finder(names)
     for sentence in sentences:
         for name in find(sentence):
@@ -109,7 +109,7 @@ def with_question_forms(documents: Sequence[Document], kit: Sequence[Instruction
     """The KIT pairs plus the corpus's answers to their question forms, and the line that says so;
     `names` default to the corpus's recurring names (`knowledge_gate.domain_names`)."""
     if names is None:
-        names = domain_names([s for d in documents for s in sentences_of(d.text)])
+        names = domain_names([s for d in documents for s in corpus_sentences(d.text)])
     forms = learn_forms(kit, names)
     answers = question_pairs(documents, forms, names, asked={p.question for p in kit})
     return [*kit, *answers], describe(forms, answers)

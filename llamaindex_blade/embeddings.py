@@ -1,6 +1,6 @@
 """The packaged all-MiniLM-L6-v2 as a LlamaIndex embedding model, so indexes build offline.
 
-A thin `BaseEmbedding` over `blade_core.llm.embeddings` (the process-wide, thread-safe encoder the
+A thin `BaseEmbedding` over `blade_core.retrieval.minilm` (the process-wide, thread-safe encoder the
 offline general model uses too), instead of a new dependency on llama-index-embeddings-huggingface.
 """
 
@@ -10,7 +10,7 @@ import asyncio
 
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
 
-from blade_core.llm.embeddings import encode_normalized
+from blade_core.retrieval.minilm import encode_normalized
 
 
 class MiniLMEmbedding(BaseEmbedding):

@@ -22,7 +22,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 from typer.testing import CliRunner
 
-from blade_core.augmentation import sentences_of
+from blade_core.text import corpus_sentences
 from blade_core.augmentation_llm import (
     COPY,
     NEW_NAME,
@@ -75,7 +75,7 @@ class RewritingModel(BaseChatModel):
         return "rewriting"
 
     def _reply(self, system: str, passage: str) -> str:
-        sentences = sentences_of(passage)
+        sentences = corpus_sentences(passage)
         if "paraphrases" in system:
             versions = [sentences[::-1], sentences[1:] + sentences[:1]]
             return "\n---\n".join(" ".join(version) for version in versions)

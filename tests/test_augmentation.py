@@ -9,10 +9,10 @@ from blade_core.augmentation import (
     entity_documents,
     entity_names,
     sentence_permutations,
-    sentences_of,
 )
 from blade_core.data import Document, load_corpus, load_mcq
 from blade_core.sample_domain import load_sample_domain
+from blade_core.text import corpus_sentences
 
 DOCS = [
     Document(text="Monograph: Zanthor. Zanthor treats marsh fever. Patients rarely report dizziness. "
@@ -23,21 +23,17 @@ DOCS = [
 ]
 
 
-def test_sentences_split_on_sentence_ends_and_lines() -> None:
-    assert sentences_of("A b. C d? E!\nF | g") == ["A b.", "C d?", "E!", "F | g"]
-
-
 def test_permutations_reorder_the_same_sentences() -> None:
     perms = sentence_permutations(DOCS, copies=3, seed=1)
     assert len(perms) == 9
     for i, perm in enumerate(perms):
-        assert Counter(sentences_of(perm.text)) == Counter(sentences_of(DOCS[i // 3].text))
+        assert Counter(corpus_sentences(perm.text)) == Counter(corpus_sentences(DOCS[i // 3].text))
     assert any(perm.text != DOCS[0].text for perm in perms[:3])
     assert sentence_permutations([Document(text="One sentence only.")], copies=2) == []
 
 
 def test_entity_names_skip_words_capitalized_only_at_a_sentence_start() -> None:
-    sentences = [s for d in DOCS for s in sentences_of(d.text)]
+    sentences = [s for d in DOCS for s in corpus_sentences(d.text)]
     names = entity_names(sentences, min_sentences=2, max_share=0.9)
     assert "Zanthor" in names and "Quillax" in names and "Orrin" in names
     assert "Patients" not in names and "Monograph" not in names and "Notes" not in names
@@ -47,16 +43,16 @@ def test_entity_documents_gather_every_sentence_naming_the_entity() -> None:
     docs = entity_documents(DOCS, copies=2, seed=0, min_sentences=2, max_share=0.9)
     zanthor = [d for d in docs if d.source.startswith("entity:Zanthor")]
     assert len(zanthor) == 2
-    expected = {s for d in DOCS for s in sentences_of(d.text) if "Zanthor" in s}
-    assert set(sentences_of(zanthor[0].text)) == expected
+    expected = {s for d in DOCS for s in corpus_sentences(d.text) if "Zanthor" in s}
+    assert set(corpus_sentences(zanthor[0].text)) == expected
 
 
 def test_sample_domain_augmentation_names_every_drug_and_invents_nothing() -> None:
     domain = load_sample_domain()
     corpus = load_corpus(domain.corpus)
     augmented = augment_documents(corpus, permutations=2, entity_copies=1, seed=0)
-    original = {s for d in corpus for s in sentences_of(d.text)}
-    assert {s for d in augmented for s in sentences_of(d.text)} == original
+    original = {s for d in corpus for s in corpus_sentences(d.text)}
+    assert {s for d in augmented for s in corpus_sentences(d.text)} == original
     drugs = {d.source.split(":")[1].split("#")[0] for d in augmented if d.source.startswith("entity:")}
     test_drugs = {q.question.rstrip("?").split()[-1] for q in load_mcq(domain.test)
                   if q.question.startswith("Who makes")}

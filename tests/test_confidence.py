@@ -11,7 +11,7 @@ from transformers import LogitsProcessorList
 from blade_core.bpo.guard import candidate_thresholds
 from blade_core.confidence import TokenProbabilities, scored_sentences
 from blade_core.domain_lm import DomainLM
-from blade_core.llm.offline import split_sentences
+from blade_core.text import split_sentences
 
 
 def test_recorded_probabilities_are_the_decoders_own(tiny_lm: DomainLM) -> None:

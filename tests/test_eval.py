@@ -21,12 +21,12 @@ from blade_core.evaluation import (
     EvalConfig,
     EvalInputError,
     EvalSettings,
-    PassageRetriever,
     evaluate,
 )
 from blade_core.cli import app
 from blade_core.evaluation.rag import with_passages
-from blade_core.llm import OfflineChatModel, OpenAICompatibleServer, load_minilm
+from blade_core.llm import OfflineChatModel, OpenAICompatibleServer
+from blade_core.retrieval import PassageIndex, load_minilm
 from blade_core.sample_domain import load_sample_domain
 from tests.local_llm_support import reach
 
@@ -214,8 +214,8 @@ def test_api_scores_several_models_and_given_knowledge(tmp_path: Path, tiny_lm_d
 
 
 def test_retrieval_finds_the_passage_and_hybrid_puts_knowledge_first() -> None:
-    retriever = PassageRetriever.from_corpus([load_sample_domain().corpus], passage_words=120)
-    assert retriever.size >= 154  # every document, long ones in several passages
+    retriever = PassageIndex.from_corpus([load_sample_domain().corpus], passage_words=120)
+    assert len(retriever) >= 154  # every document, long ones in several passages
     found = retriever.search(["Which house manufactures Durvisto?", "What is Sastimar indicated for?"], k=3)
     assert [len(hits) for hits in found] == [3, 3]
     assert "Durvisto" in found[0][0] and "Sastimar" in found[1][0]

@@ -23,7 +23,8 @@ from typer.testing import CliRunner
 from blade_core.cli import app
 from blade_core.data import DataError, MCQuestion, load_mcq
 from blade_core.errors import LLMError
-from blade_core.llm import OfflineChatModel, OpenAICompatibleServer, load_minilm
+from blade_core.llm import OfflineChatModel, OpenAICompatibleServer
+from blade_core.retrieval import load_minilm
 from blade_core.llm.faults import FaultInjectingServer
 from blade_core.option_knowledge import option_pairs
 from blade_core.sample_domain import load_sample_domain

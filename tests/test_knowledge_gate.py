@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from blade_core.domain_lm import DomainLM
 from blade_core.knowledge_gate import Sentence, anchors, domain_names, keep, names_in
-from blade_core.llm.offline import split_sentences
+from blade_core.text import split_sentences
 
 CORPUS = [
     "The highest fine under the Harbour Dues Act is 400 crowns.",

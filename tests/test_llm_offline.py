@@ -10,7 +10,8 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.prompt_values import PromptValue
 
 from blade_core.data.records import MCQuestion
-from blade_core.llm import UNKNOWN_REPLY, OfflineChatModel, load_minilm
+from blade_core.llm import UNKNOWN_REPLY, OfflineChatModel
+from blade_core.retrieval import load_minilm
 from blade_core.prompts import answer_prompt, format_mcq, knowledge_or_placeholder, parse_answer
 
 COLOR = MCQuestion(
@@ -189,7 +190,7 @@ def test_minilm_embeddings_are_normalized_and_offline(model: OfflineChatModel) -
     import math
     import os
 
-    from blade_core.llm import MiniLMEmbeddings, minilm_path
+    from blade_core.retrieval import MiniLMEmbeddings, minilm_path
 
     assert (minilm_path() / "modules.json").exists()
     assert os.environ.get("HF_HUB_OFFLINE") == "1"

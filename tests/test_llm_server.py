@@ -14,7 +14,8 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_openai import ChatOpenAI
 
 from blade_core.data.records import MCQuestion
-from blade_core.llm import OfflineChatModel, OpenAICompatibleServer, load_minilm
+from blade_core.llm import OfflineChatModel, OpenAICompatibleServer
+from blade_core.retrieval import load_minilm
 from blade_core.prompts import answer_prompt, format_mcq
 from tests.local_llm_support import bypass_proxies
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from importlib.metadata import version
 from pathlib import Path
 
@@ -24,3 +26,15 @@ def test_one_version_from_pyproject() -> None:
 def test_every_package_is_marked_typed() -> None:
     for package in (blade_core, langchain_blade, llamaindex_blade):
         assert (Path(package.__file__).parent / "py.typed").is_file(), package.__name__
+
+
+def test_the_domain_lm_path_does_not_load_the_llm_side() -> None:
+    """Loading and running the domain LM needs no general LLM, judge or encoder: a fresh process
+    that imports `DomainLM` has not imported `blade_core.llm`, retrieval or their libraries."""
+    code = (
+        "import sys, blade_core.domain_lm, blade_core.soft_prompt\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('blade_core.llm', 'blade_core.retrieval',"
+        " 'sentence_transformers', 'botorch', 'llama_index', 'langchain_openai'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -14,7 +14,8 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from blade_core.data.records import MCQuestion
-from blade_core.llm import OfflineChatModel, load_minilm
+from blade_core.llm import OfflineChatModel
+from blade_core.retrieval import load_minilm
 from blade_core.llm.faults import FaultInjectingServer
 from blade_core.prompts import (
     ANSWER_SYSTEM,

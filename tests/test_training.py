@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from blade_core.augmentation import sentences_of
+from blade_core.text import corpus_sentences
 from blade_core.cli import app
 from blade_core.data.records import InstructionPair
 from blade_core.domain_lm import DomainLM, encode_knowledge_prompt
@@ -63,7 +63,7 @@ def test_kit_loss_covers_the_knowledge_only(tiny_lm: DomainLM) -> None:
 
 def blocks(config: PretrainConfig, lm: DomainLM) -> list[list[int]]:
     data = PretrainData.load(config)
-    names = domain_names([s for d in data.corpus for s in sentences_of(d.text)])
+    names = domain_names([s for d in data.corpus for s in corpus_sentences(d.text)])
     return build_blocks(config, data, lm.tokenizer, lm.template, lm.context_length, names)
 
 

@@ -14,8 +14,6 @@ from typing import Any
 
 from blade_core.data.errors import DataError
 
-# A letter, then a separator (space, or ASCII or full-width . 、 : ) as Chinese exams write them).
-OPTION_LINE = re.compile(r"^\s*([A-Za-z])(?:[\s.:)\uff0e\u3001\uff1a\uff09]+|$)(.*)$")
 
 
 @dataclass(frozen=True)
@@ -114,20 +112,3 @@ def detect_layout(path: Path, line: int, record: Mapping[str, Any]) -> Layout:
         line=line,
     )
 
-
-def parse_option_lines(text: str) -> dict[str, str]:
-    """CMExam's options string ("A 文本", one option per line) as a letter -> text mapping."""
-    options: dict[str, str] = {}
-    for raw_line in text.splitlines():
-        if not raw_line.strip():
-            continue
-        match = OPTION_LINE.match(raw_line)
-        if match is None:
-            raise ValueError(
-                f"each options line must start with a letter, as in 'A 文本'; got {raw_line!r}"
-            )
-        letter = match.group(1).upper()
-        if letter in options:
-            raise ValueError(f"option {letter} appears twice")
-        options[letter] = match.group(2).strip()
-    return options

@@ -11,7 +11,8 @@ from typing import Any, Literal
 
 from blade_core.data.errors import DataError
 from blade_core.data.jsonl import NOT_UTF8_FIX, InvalidRecords, build_record, check_readable, read_jsonl
-from blade_core.data.layouts import LAYOUTS, Layout, detect_layout, parse_option_lines
+from blade_core.data.layouts import LAYOUTS, Layout, detect_layout
+from blade_core.text import parse_option_field
 from blade_core.data.records import MCQuestion
 
 LayoutName = Literal["auto", "blade", "jecqa", "mlecqa", "cmexam"]
@@ -79,7 +80,7 @@ def _to_question(path: Path, line: int, record: dict[str, Any], layout: Layout) 
         values.pop("knowledge", None)
     if isinstance(values.get("options"), str):
         try:
-            values["options"] = parse_option_lines(values["options"])
+            values["options"] = parse_option_field(values["options"])
         except ValueError as exc:
             raise fail("options", str(exc)) from None
     answer = values.get("answer")

@@ -11,9 +11,9 @@ from typing import Any
 
 from blade_core.evaluation.config import MODES, EvalConfig, EvalSettings
 
-__all__ = ["MODES", "EvalConfig", "EvalInputError", "EvalReport", "EvalSettings", "PassageRetriever", "evaluate"]
+__all__ = ["MODES", "EvalConfig", "EvalInputError", "EvalReport", "EvalSettings", "evaluate"]
 
-_LAZY = {"evaluate": "runner", "EvalReport": "runner", "EvalInputError": "runner", "PassageRetriever": "rag"}
+_LAZY = {"evaluate": "runner", "EvalReport": "runner", "EvalInputError": "runner"}
 
 
 def __getattr__(name: str) -> Any:

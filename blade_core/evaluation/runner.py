@@ -23,7 +23,8 @@ from rich.console import Console
 from blade_core.data import MCQuestion
 from blade_core.errors import BladeError, LLMError
 from blade_core.evaluation.config import MODES, EvalSettings
-from blade_core.evaluation.rag import PassageRetriever, with_passages
+from blade_core.evaluation.rag import with_passages
+from blade_core.retrieval import PassageIndex
 from blade_core.llm import resolve_llm
 from blade_core.scoring import (
     ScoredAnswer,
@@ -126,7 +127,7 @@ class _Sources:
         questions: Sequence[MCQuestion],
         settings: EvalSettings,
         models: Mapping[str, str | Path | DomainLM],
-        rag_corpus: Sequence[str | Path] | PassageRetriever | None,
+        rag_corpus: Sequence[str | Path] | PassageIndex | None,
     ) -> None:
         self.questions = questions
         self.settings = settings
@@ -163,14 +164,14 @@ class _Sources:
 
         return self._once(f"model:{name}", make)
 
-    def index(self) -> PassageRetriever:
+    def index(self) -> PassageIndex:
         """The passage index, built on first use (and its build time counted in each mode)."""
 
-        def build() -> PassageRetriever:
-            if isinstance(self.rag_corpus, PassageRetriever):
+        def build() -> PassageIndex:
+            if isinstance(self.rag_corpus, PassageIndex):
                 return self.rag_corpus
             assert self.rag_corpus is not None, "planned only with a corpus"
-            return PassageRetriever.from_corpus(self.rag_corpus, self.settings.passage_words)
+            return PassageIndex.from_corpus(self.rag_corpus, self.settings.passage_words)
 
         return self._once("index", build)
 
@@ -298,7 +299,7 @@ def evaluate(
     llm: str | BaseChatModel,
     *,
     models: Mapping[str, str | Path | DomainLM] | None = None,
-    rag_corpus: str | Path | Sequence[str | Path] | PassageRetriever | None = None,
+    rag_corpus: str | Path | Sequence[str | Path] | PassageIndex | None = None,
     knowledge_sources: Mapping[str, Sequence[str | None]] | None = None,
     modes: Sequence[str] | None = None,
     hybrid_model: str | None = None,
@@ -310,7 +311,7 @@ def evaluate(
 
     models: mode name -> model directory (or a loaded `DomainLM`); each is a BLADE mode, so
         ablations ("blade: without BPO", ...) score side by side. The CLI passes {"blade": --model}.
-    rag_corpus: corpus path(s), or a ready `PassageRetriever`, for `rag` and `hybrid`.
+    rag_corpus: corpus path(s), or a ready `PassageIndex`, for `rag` and `hybrid`.
     knowledge_sources: extra modes whose knowledge is given as is, one text (or None) per question.
     modes: built-in modes to run (`blade` = every model); None runs every one the inputs allow and
         notes the others in `skipped`; a named mode whose input is missing raises `EvalInputError`.
@@ -321,7 +322,7 @@ def evaluate(
         raise EvalInputError("no questions to evaluate")
     if isinstance(rag_corpus, (str, Path)):
         rag_corpus = [rag_corpus]
-    if rag_corpus is not None and not isinstance(rag_corpus, PassageRetriever):
+    if rag_corpus is not None and not isinstance(rag_corpus, PassageIndex):
         absent = [str(p) for p in rag_corpus if not Path(p).exists()]
         if absent:  # found now, not after the modes before `rag` have spent their LLM calls
             raise EvalInputError(f"RAG corpus not found: {', '.join(absent)}")

@@ -3,7 +3,6 @@
 * `resolve_llm(spec)` turns "offline", "openai:MODEL" or "provider:model" into a chat model;
 * `OfflineChatModel` is a deterministic MiniLM-based stand-in with no domain knowledge of its own;
 * `OpenAICompatibleServer` serves any LangChain chat model over the OpenAI chat protocol;
-* `MiniLMEmbeddings` / `load_minilm` expose the bundled sentence encoder (for RAG baselines).
 
 Heavy pieces (torch, sentence-transformers) load lazily, on first use; so does the server, which
 `blade serve-llm` runs.
@@ -13,7 +12,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from blade_core.llm.embeddings import MiniLMEmbeddings, load_minilm, minilm_path
 from blade_core.llm.offline import UNKNOWN_REPLY, OfflineChatModel
 from blade_core.llm.resolve import ACCEPTED_FORMS, resolve_llm
 
@@ -31,10 +29,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "ACCEPTED_FORMS",
     "UNKNOWN_REPLY",
-    "MiniLMEmbeddings",
     "OfflineChatModel",
     "OpenAICompatibleServer",
-    "load_minilm",
-    "minilm_path",
     "resolve_llm",
 ]

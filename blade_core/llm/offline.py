@@ -37,8 +37,9 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field, PrivateAttr
 
-from blade_core.llm.embeddings import MINILM_DIM, encode_array
+from blade_core.retrieval.minilm import MINILM_DIM, encode_array
 from blade_core.llm.stop_sequences import cut_at_stop
+from blade_core.text import option_line, split_sentences
 from blade_core.prompts import (
     KNOWLEDGE_CLOSE,
     KNOWLEDGE_OPEN,
@@ -51,9 +52,6 @@ from blade_core.prompts import (
 
 UNKNOWN_REPLY = "I do not know."
 
-_OPTION_LINE = re.compile(r"^\s*\(?([A-Z])\s*[.)．、:：]\s*(\S.*?)\s*$")
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?;])\s+|(?<=[。！？；])|\n+")
-_BULLET = re.compile(r"^\s*(?:[-*•·]+|\d+[.)])\s+")
 _CONTEXT_SECTION = re.compile(
     r"<(knowledge|context|documents?|reference)>(.*?)</\1>", re.DOTALL | re.IGNORECASE
 )
@@ -69,12 +67,6 @@ class MCQPrompt:
 
 def _message_text(message: BaseMessage) -> str:
     return str(message.text)
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences (or list items / lines) of `text`, bullets stripped, empties dropped."""
-    pieces = (_BULLET.sub("", piece).strip() for piece in _SENTENCE_BREAK.split(text))
-    return [piece for piece in pieces if len(piece) > 1]
 
 
 def _between(text: str, open_tag: str, close_tag: str, end: int | None = None) -> str | None:
@@ -97,9 +89,9 @@ def read_answer_prompt(text: str) -> MCQPrompt | None:
     options: dict[str, str] = {}
     stem_lines: list[str] = []
     for line in block.splitlines():
-        match = _OPTION_LINE.match(line)
-        if match and match.group(1) not in options:
-            options[match.group(1)] = match.group(2)
+        found = option_line(line)
+        if found and found[0] not in options:
+            options[found[0]] = found[1]
         elif not options and line.strip() and line.strip() not in (SINGLE_HINT, MULTI_HINT):
             stem_lines.append(line.strip())
     if len(options) < 2:

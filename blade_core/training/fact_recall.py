@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from blade_core.data import load_corpus, load_mcq
 from blade_core.knowledge_gate import domain_names, name_pattern
-from blade_core.llm.offline import split_sentences
+from blade_core.text import split_sentences
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase

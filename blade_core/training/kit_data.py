@@ -25,7 +25,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models import BaseChatModel
@@ -37,7 +36,7 @@ from pydantic import BaseModel
 from blade_core.data import Document, InstructionPair, MCQuestion, load_corpus, load_mcq, write_jsonl
 from blade_core.errors import BladeError, LLMError, OutputPathError
 from blade_core.llm import resolve_llm
-from blade_core.llm.embeddings import encode_array
+from blade_core.retrieval import PassageIndex
 from blade_core.llm.resolve import mask_secrets
 from blade_core.option_knowledge import option_pairs
 from blade_core.outputs import Inputs, check_not_an_input, check_writable
@@ -72,7 +71,6 @@ _DECLINE = re.compile(
     r"sorry\b|unknown\W*$)",
     re.IGNORECASE,
 )
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？；;])\s+")
 _TRANSPORT_SETTINGS = ("max_retries", "request_timeout", "timeout")
 
 
@@ -200,46 +198,6 @@ def redact(text: str) -> str:
 
 
 # --- corpus passages -----------------------------------------------------------------------------
-
-
-def split_passages(text: str, words: int) -> list[str]:
-    """Whole sentences packed into passages of about `words` words (long sentences stay whole)."""
-    passages: list[str] = []
-    current: list[str] = []
-    size = 0
-    for sentence in filter(None, (s.strip() for s in _SENTENCE_END.split(text))):
-        length = len(sentence.split())
-        if current and size + length > words:
-            passages.append(" ".join(current))
-            current, size = [], 0
-        current.append(sentence)
-        size += length
-    if current:
-        passages.append(" ".join(current))
-    return passages
-
-
-class PassageIndex:
-    """Corpus passages with their MiniLM vectors, searched by cosine similarity to a query."""
-
-    def __init__(self, passages: Sequence[str]) -> None:
-        if not passages:
-            raise ValueError("no passages to index")
-        self.passages = list(passages)
-        self.vectors = encode_array(self.passages)
-
-    @classmethod
-    def from_documents(cls, documents: Sequence[Document], passage_words: int) -> PassageIndex:
-        return cls([p for doc in documents for p in split_passages(doc.text, passage_words)])
-
-    def search(self, queries: Sequence[str], k: int) -> list[list[str]]:
-        """The `k` passages closest to each query, best first."""
-        if not queries:
-            return []
-        scores = encode_array(list(queries)) @ self.vectors.T
-        k = min(k, len(self.passages))
-        best = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-        return [[self.passages[i] for i in row] for row in best]
 
 
 # --- cache and call counting ---------------------------------------------------------------------

@@ -19,7 +19,8 @@ from rich.console import Console
 from torch.utils.data import Dataset
 from transformers import PreTrainedTokenizerBase
 
-from blade_core.augmentation import augment_documents, sentences_of
+from blade_core.augmentation import augment_documents
+from blade_core.text import corpus_sentences
 from blade_core.data import Document, InstructionPair, load_corpus, load_instructions
 from blade_core.domain_lm import encode_knowledge_prompt
 from blade_core.knowledge_gate import domain_names
@@ -157,7 +158,7 @@ def run_pretrain(config: PretrainConfig) -> Path | None:
     config.check_outputs()
     data = PretrainData.load(config)
     lm = load_for_training(config)
-    lm.config.names = domain_names([s for d in data.corpus for s in sentences_of(d.text)])  # for the gate
+    lm.config.names = domain_names([s for d in data.corpus for s in corpus_sentences(d.text)])  # for the gate
     blocks = build_blocks(config, data, lm.tokenizer, lm.template, lm.context_length, lm.config.names)
     files: dict[str, str | Path] = {f"corpus{i}": p for i, p in enumerate(config.corpus)}
     if config.mix_instructions is not None:
