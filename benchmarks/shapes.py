@@ -17,7 +17,7 @@ from transformers import Qwen2Config, Qwen2ForCausalLM
 from blade_core.blade_config import BladeConfig
 from blade_core.data import Document, load_corpus, load_instructions
 from blade_core.domain_lm import DomainLM
-from blade_core.model_builder import build_scratch_model, train_tokenizer
+from blade_core.training.model_builder import build_scratch_model, train_tokenizer
 from blade_core.prompts import KnowledgeTemplate
 from blade_core.sample_domain import load_sample_domain
 

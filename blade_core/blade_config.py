@@ -7,6 +7,7 @@ found on disk months later still says what it is.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -48,7 +49,18 @@ class Provenance(BaseModel):
     base_model: str | None = None
     stages: list[str] = Field(default_factory=list)
     data_hashes: dict[str, str] = Field(default_factory=dict)
+    """`file_hash` of each stage's data, so `sha256sum FILE` tells whether a model saw it."""
     dev_score: float | None = None
+
+
+def file_hash(path: str | Path) -> str:
+    """sha256 of a data file, or of a folder's files read in name order."""
+    digest = hashlib.sha256()
+    target = Path(path)
+    files = sorted(p for p in target.rglob("*") if p.is_file()) if target.is_dir() else [target]
+    for file in files:
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
 
 
 class BladeConfig(BaseModel):

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 
-from blade_core.augmentation_llm_command import augment_corpus_command
+from blade_core.datagen.augment_corpus_command import augment_corpus_command
 from blade_core.bpo.commands import bpo_command
 from blade_core.command_configs import GenerateConfig, InitModelConfig, QuickstartConfig, ServeLLMConfig
 from blade_core.command_errors import DEBUG_ENV, DEBUG_FLAG, BladeGroup
@@ -23,7 +23,7 @@ from blade_core.evaluation.commands import eval_command
 from blade_core.outputs import prepare_file, prepare_model_directory
 from blade_core.recipe import TrainConfig
 from blade_core.training.commands import kit_command, pretrain_command
-from blade_core.training.kit_data_command import make_kit_data_command
+from blade_core.datagen.kit_data_command import make_kit_data_command
 
 if TYPE_CHECKING:
     from blade_core.pipeline import PipelineReport
@@ -45,8 +45,8 @@ console = Console()
 def init_model(config: InitModelConfig) -> None:
     prepare_model_directory(config.out, inputs={"--corpus": config.corpus}, overwrite=config.overwrite)
     from blade_core.data import load_corpus
-    from blade_core.model_builder import init_model as build
-    from blade_core.model_size import resolve_size
+    from blade_core.training.model_builder import init_model as build
+    from blade_core.training.model_size import resolve_size
 
     documents = load_corpus(config.corpus)
     size, reason = resolve_size(config.size, documents)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, model_validator
 
-from blade_core.model_size import SizeChoice
+from blade_core.training.model_size import SizeChoice
 
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 

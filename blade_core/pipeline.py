@@ -27,9 +27,9 @@ from blade_core.data import load_corpus, load_instructions, load_mcq
 from blade_core.estimate import estimate
 from blade_core.evaluation import EvalReport
 from blade_core.llm import resolve_llm
-from blade_core.model_builder import init_model
+from blade_core.training.model_builder import init_model
 from blade_core.model_checks import check_model_source
-from blade_core.model_size import resolve_size
+from blade_core.training.model_size import resolve_size
 from blade_core.outputs import check_work_directory, make_work_directory
 from blade_core.recipe import FAST, FULL, DomainData, Recipe, TrainConfig
 from blade_core.training.configs import KitConfig, PretrainConfig
@@ -154,8 +154,8 @@ def prepare_out(out: Path, llm_spec: str, base: str | None, overwrite: bool,
 
 def _make_kit_pairs(config: TrainConfig) -> Path:
     """KIT pairs made from the training questions by the LLM (resumable, cached), once."""
-    from blade_core.training.kit_data import make_kit_data
-    from blade_core.training.kit_data_config import KitDataConfig
+    from blade_core.datagen.kit_data import make_kit_data
+    from blade_core.datagen.kit_data_config import KitDataConfig
 
     assert config.questions is not None
     out = config.out / "kit.jsonl"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, model_validator
 
-from blade_core.model_size import SizeChoice
+from blade_core.training.model_size import SizeChoice
 from blade_core.sample_domain import load_sample_domain
 from blade_core.training.configs import KitConfig, PretrainConfig, TrainOptions
 

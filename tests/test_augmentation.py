@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from blade_core.augmentation import (
+from blade_core.training.augmentation import (
     augment_documents,
     entity_documents,
     entity_names,

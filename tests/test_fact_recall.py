@@ -11,7 +11,7 @@ from transformers import TrainerControl, TrainerState, TrainingArguments
 from blade_core.data import load_corpus
 from blade_core.domain_lm import DomainLM
 from blade_core.text import split_sentences
-from blade_core.model_builder import init_model
+from blade_core.training.model_builder import init_model
 from blade_core.training import PretrainConfig, run_pretrain
 from blade_core.training.fact_recall import (
     _split,

@@ -29,9 +29,10 @@ from blade_core.llm.faults import FaultInjectingServer
 from blade_core.option_knowledge import option_pairs
 from blade_core.sample_domain import load_sample_domain
 from blade_core.scoring import ask_with_knowledge
-from blade_core.training import kit_data
-from blade_core.training.kit_data import LEAK, LLM_ERROR, Outcome, make_kit_data, screen
-from blade_core.training.kit_data_config import KitDataConfig
+from blade_core.datagen import kit_data, progress
+from blade_core.datagen.kit_data import LEAK, make_kit_data, screen
+from blade_core.datagen.progress import LLM_ERROR, Outcome
+from blade_core.datagen.kit_data_config import KitDataConfig
 from tests.local_llm_support import kill_while_held, reach
 
 SECRET = "sk-test-never-print-me-0123456789"
@@ -245,17 +246,17 @@ def test_existing_output_is_trimmed_refused_or_overwritten(tmp_path: Path) -> No
     assert config.out.read_text() == pair * 2
     assert progress_of(config) == [Outcome(id="a", kept=True, pairs=2)]
 
-    with pytest.raises(kit_data.KitDataError, match="--resume"):
+    with pytest.raises(progress.ResumeError, match="--resume"):
         prepare(config.model_copy(update={"resume": False}))
     config.progress_file.unlink()
-    with pytest.raises(kit_data.KitDataError, match="no progress file"):
+    with pytest.raises(progress.ResumeError, match="no progress file"):
         prepare(config)
     assert prepare(config.model_copy(update={"overwrite": True})) == {}
     assert not config.out.exists()
 
 
 def prepare(config: KitDataConfig) -> dict[str, Outcome]:
-    return kit_data.prepare_output(config.out, config.progress_file, resume=config.resume,
+    return progress.prepare_output(config.out, config.progress_file, resume=config.resume,
                                    overwrite=config.overwrite, inputs={"--questions": config.questions})
 
 

@@ -8,7 +8,7 @@ import time
 
 from blade_core.data import load_corpus
 from blade_core.data.records import Document
-from blade_core.model_size import (
+from blade_core.training.model_size import (
     SIZES,
     fact_capacity,
     fact_sentences,

@@ -25,7 +25,7 @@ from blade_core.prompts import (
     parse_answer,
 )
 from blade_core.scoring import ask_with_knowledge
-from blade_core.training.kit_data import knowledge_prompt, prompt_values
+from blade_core.datagen.kit_data import knowledge_prompt, prompt_values
 
 REPLIES = [
     # empty and refusals: no answer

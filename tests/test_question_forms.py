@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from blade_core.data.records import Document, InstructionPair
-from blade_core.question_forms import (
+from blade_core.training.question_forms import (
     QuestionForm,
     describe,
     learn_forms,

@@ -3,10 +3,10 @@
     python trainers/augment_corpus.py --corpus corpus.jsonl --llm openai:gpt-4o-mini \
         --out augmented.jsonl
 
-Thin on purpose: the options and the logic live in blade_core.augmentation_llm.
+Thin on purpose: the options and the logic live in blade_core.datagen.augment_corpus.
 """
 
-from blade_core.augmentation_llm_command import augment_corpus_command
+from blade_core.datagen.augment_corpus_command import augment_corpus_command
 from blade_core.config_command import run_command
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ Thin on purpose: the options and the logic live in blade_core.training.
 """
 
 from blade_core.config_command import run_command
-from blade_core.training.kit_data_command import make_kit_data_command
+from blade_core.datagen.kit_data_command import make_kit_data_command
 
 if __name__ == "__main__":
     run_command(make_kit_data_command)

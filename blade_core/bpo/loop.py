@@ -9,7 +9,6 @@ trace and plot.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from collections.abc import Callable, Sequence
@@ -23,7 +22,7 @@ from pydantic import BaseModel
 from rich.console import Console
 from tqdm.auto import tqdm
 
-from blade_core.blade_config import BladeConfig
+from blade_core.blade_config import BladeConfig, file_hash
 from blade_core.bpo.config import BpoConfig
 from blade_core.bpo.guard import EXTRA_DEV_PASSES, calibrate_guard
 from blade_core.bpo.objective import DevObjective, Outcome
@@ -36,6 +35,7 @@ from blade_core.data.records import MCQuestion
 from blade_core.domain_lm import DomainLM
 from blade_core.errors import OptionError
 from blade_core.llm import resolve_llm
+from blade_core.llm.accounting import accounted
 from blade_core.outputs import make_work_directory
 from blade_core.prompts import answer_prompt, format_mcq
 from blade_core.soft_prompt import RandomProjection, SoftPrompt
@@ -165,17 +165,9 @@ def check_cost(config: BpoConfig, questions: Sequence[MCQuestion]) -> int:
 
 
 def with_cache(config: BpoConfig, model: BaseChatModel) -> BaseChatModel:
-    """The LLM with, unless disabled, a persistent SQLite cache of its answers.
-
-    The cache sits on a copy, so a caller's model object is not changed. It is make-kit-data's and
-    eval's cache: answers keyed by prompt and model, not by retry settings, so a resume with a new
-    --max-retries or --timeout still finds them.
-    """
-    if not config.use_cache:
-        return model
-    from blade_core.training.kit_data import CountingCache, sqlite_cache
-
-    return model.model_copy(update={"cache": CountingCache(sqlite_cache(config.cache_path))})
+    """The LLM with, unless disabled, a persistent cache of its answers (`llm.accounting`: keyed by
+    prompt and model, not retry settings, so a resume with a new --max-retries still finds them)."""
+    return accounted(model, config.cache_path if config.use_cache else None).model
 
 
 def run_identity(config: BpoConfig, llm: BaseChatModel | None, questions: Sequence[MCQuestion],
@@ -183,15 +175,11 @@ def run_identity(config: BpoConfig, llm: BaseChatModel | None, questions: Sequen
     """What a resumed run must share with the saved one (the budget may grow; these may not change)."""
     llm_id = config.llm if llm is None else f"{type(llm).__name__}:{getattr(llm, 'model_name', '')}"
     return {
-        "model": str(config.model), "llm": llm_id, "dev_sha256": sha256_file(config.dev),
+        "model": str(config.model), "llm": llm_id, "dev_sha256": file_hash(config.dev),
         "questions": [q.id for q in questions], "projection": projection.config.model_dump(),
         "start": None if projection.center is None else projection.center.sum().item(),
         "max_new_tokens": config.max_new_tokens, "seed": config.seed,
     }
-
-
-def sha256_file(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def save_result(config: BpoConfig, objective: DevObjective, start: SoftPrompt | None,
@@ -214,7 +202,7 @@ def save_result(config: BpoConfig, objective: DevObjective, start: SoftPrompt | 
         model.config.generation.min_confidence = guard.min_confidence
     model.config.provenance.stages.append("bpo")
     model.config.provenance.dev_score = winner.score
-    model.config.provenance.data_hashes["bpo_dev"] = sha256_file(config.dev)
+    model.config.provenance.data_hashes["bpo_dev"] = file_hash(config.dev)
     report = config.work_dir / "report"
     shutil.rmtree(report, ignore_errors=True)
     report.mkdir(parents=True)

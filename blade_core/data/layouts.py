@@ -6,7 +6,6 @@ the key the user sees ('option_list' for JEC-QA, 'Options' for CMExam) instead o
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from langchain_core.callbacks import BaseCallbackManager
 from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, Field
 from rich.console import Console
@@ -33,7 +32,7 @@ from blade_core.scoring import (
     require_answers,
     unreadable_replies,
 )
-from blade_core.training.kit_data import CallCounter, CountingCache, sqlite_cache
+from blade_core.llm.accounting import accounted
 
 if TYPE_CHECKING:
     from blade_core.domain_lm import DomainLM
@@ -262,26 +261,6 @@ def _plan(
     return plan, skipped
 
 
-def _instrumented(
-    llm: BaseChatModel, cache_path: Path | None
-) -> tuple[BaseChatModel, CallCounter, CountingCache | None]:
-    """A copy of `llm` that counts the calls it starts and, with `cache_path`, caches its replies.
-
-    A copy, so the caller's model is left as it was. Without a cache path caching is off (not the
-    global LangChain cache either), so every call is real and counted.
-    """
-    counter = CallCounter()
-    callbacks = llm.callbacks
-    if isinstance(callbacks, BaseCallbackManager):
-        callbacks = callbacks.copy()
-        callbacks.add_handler(counter)
-    else:
-        callbacks = [*(callbacks or []), counter]
-    cache = CountingCache(sqlite_cache(cache_path)) if cache_path is not None else None
-    model = llm.model_copy(update={"callbacks": callbacks, "cache": cache if cache is not None else False})
-    return model, counter, cache
-
-
 def _split(scored: Sequence[ScoredAnswer]) -> Split:
     return Split(accuracy=accuracy(scored), correct=sum(s.correct for s in scored), n=len(scored),
                  answered=sum(s.error is None for s in scored))
@@ -332,7 +311,7 @@ def evaluate(
     plan, skipped = _plan(questions, sources, modes, hybrid_model, dict(knowledge_sources or {}))
     if any(mode.name in ("rag", "hybrid") for mode in plan):
         sources.index()  # a bad corpus line fails now, before any LLM call or cache file
-    chat, counter, cache = _instrumented(chat, cache_path)
+    paid = accounted(chat, cache_path)
     console = Console(stderr=True, quiet=not settings.progress)
     results: dict[str, ModeResult] = {}
     answers: list[AnswerRecord] = []
@@ -343,18 +322,17 @@ def evaluate(
         knowledge = mode.make()
         knowledge_seconds = max(time.perf_counter() - started, sources.spent)  # shared pieces in full
         asked = time.perf_counter()
-        calls_before, hits_before = counter.started, cache.hits if cache else 0
-        scored = ask_with_knowledge(chat, questions, knowledge, max_concurrency=settings.max_concurrency)
+        calls_before, hits_before = paid.llm_calls, paid.cache_hits
+        scored = ask_with_knowledge(paid.model, questions, knowledge, max_concurrency=settings.max_concurrency)
         require_answers(scored, then=f"mode {mode.name} got no answer, so no score is reported: fix the "
                         "endpoint and run the same command again (answered calls are cached)")
         unreadable = unreadable_replies(scored)
         if unreadable is not None:
             warnings.append(f"mode {mode.name}: {unreadable}")
-        hits = (cache.hits if cache else 0) - hits_before
         total = _split(scored)
         results[mode.name] = ModeResult(
             accuracy=total.accuracy, correct=total.correct, n=total.n, answered=total.answered,
-            llm_calls=counter.started - calls_before - hits, cache_hits=hits,
+            llm_calls=paid.llm_calls - calls_before, cache_hits=paid.cache_hits - hits_before,
             seconds=round(knowledge_seconds + time.perf_counter() - asked, 2),
             failed=total.n - total.answered,
             single=_split([s for s, q in zip(scored, questions) if not q.multi]),

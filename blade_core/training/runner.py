@@ -7,7 +7,6 @@ save — is here, once.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -21,6 +20,7 @@ import torch
 from torch.utils.data import Dataset
 from transformers import Trainer, TrainerCallback, TrainingArguments
 
+from blade_core.blade_config import file_hash
 from blade_core.domain_lm import DomainLM
 from blade_core.errors import BladeError
 from blade_core.outputs import make_work_directory
@@ -159,16 +159,6 @@ def resume_checkpoint(options: TrainOptions, args: TrainingArguments) -> str | N
         for folder in options.work_dir.glob("checkpoint-*"):
             shutil.rmtree(folder, ignore_errors=True)
     return None
-
-
-def file_hash(path: str | Path) -> str:
-    """sha256 of a data file (or of a folder's files, in name order), recorded as provenance."""
-    digest = hashlib.sha256()
-    target = Path(path)
-    files = sorted(p for p in target.rglob("*") if p.is_file()) if target.is_dir() else [target]
-    for file in files:
-        digest.update(file.read_bytes())
-    return digest.hexdigest()[:16]
 
 
 def write_loss_plot(log_history: list[dict[str, Any]], path: Path, title: str) -> None:

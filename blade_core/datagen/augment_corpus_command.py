@@ -6,12 +6,12 @@ from pathlib import Path
 
 import typer
 
-from blade_core.augmentation_llm_config import AugmentCorpusConfig
+from blade_core.datagen.augment_corpus_config import AugmentCorpusConfig
 from blade_core.config_command import command_from_config
 
 
 def _augment_corpus(config: AugmentCorpusConfig) -> Path:
-    from blade_core.augmentation_llm import augment_corpus
+    from blade_core.datagen.augment_corpus import augment_corpus
 
     report = augment_corpus(config)
     typer.echo(report.summary())

@@ -18,7 +18,7 @@ from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 from blade_core.blade_config import BladeConfig
 from blade_core.data.records import Document
 from blade_core.domain_lm import DomainLM
-from blade_core.model_size import SIZES, ModelSize, ScratchModelConfig
+from blade_core.training.model_size import SIZES, ModelSize, ScratchModelConfig
 
 EOS_TOKEN = "<|endoftext|>"
 

@@ -1,7 +1,7 @@
 """Knowledge augmentation with a general LLM: each corpus passage paraphrased and asked about.
 
 A small LM that met each fact in one fixed wording memorizes the wording but cannot recall the fact
-when asked (Allen-Zhu & Li, "Physics of Language Models 3.1", 2023). `blade_core.augmentation`
+when asked (Allen-Zhu & Li, "Physics of Language Models 3.1", 2023). `blade_core.training.augmentation`
 moves sentences around without an LLM; this module has a general LLM change the wording too
 (paraphrases) and restate each fact as the answer to a question about it ("Q: What is X indicated
 for? A: X is indicated for Y."), so every fact is seen in several forms, and as an answer.
@@ -31,23 +31,20 @@ from langchain_core.prompt_values import PromptValue
 from langchain_core.prompts import ChatPromptTemplate
 from pydantic import BaseModel
 
-from blade_core.augmentation_llm_config import AugmentCorpusConfig
+from blade_core.datagen.augment_corpus_config import AugmentCorpusConfig
 from blade_core.data import load_corpus
 from blade_core.data.records import Document
 from blade_core.errors import BladeError, LLMError
 from blade_core.llm import OfflineChatModel, resolve_llm
+from blade_core.llm.accounting import Accounted, accounted
 from blade_core.prompts import neutralize_delimiters
-from blade_core.text import split_passages
-from blade_core.training.kit_data import (
+from blade_core.text import sentence_key, split_passages
+from blade_core.datagen.progress import (
     LLM_ERROR,
-    CallCounter,
-    CountingCache,
     Outcome,
-    _append,
-    _normalized,
+    append_records,
     prepare_output,
     redact,
-    sqlite_cache,
     stop_if_all_failed,
 )
 
@@ -212,7 +209,7 @@ def screen_paraphrase(text: str, passage: str) -> str | None:
         return EMPTY
     if _REFUSAL.match(text):
         return REFUSAL
-    if _normalized(text) == _normalized(passage):
+    if sentence_key(text) == sentence_key(passage):
         return COPY
     if len(text) < MIN_LENGTH_SHARE * len(passage):
         return TOO_SHORT
@@ -327,9 +324,8 @@ def _chat_model(config: AugmentCorpusConfig, llm: BaseChatModel | None) -> BaseC
 
 
 def _report(tasks: Sequence[Task], done_before: int, outcomes: dict[str, Outcome],
-            counter: CallCounter, cache: CountingCache | None) -> AugmentReport:
+            paid: Accounted) -> AugmentReport:
     final = [outcomes[t.id] for t in tasks if t.id in outcomes]
-    hits = cache.hits if cache is not None else 0
     dropped = Counter(
         why for o in final if o.reason != LLM_ERROR and o.detail for why in o.detail.split("; ")
     )
@@ -340,8 +336,8 @@ def _report(tasks: Sequence[Task], done_before: int, outcomes: dict[str, Outcome
         records=sum(o.pairs for o in outcomes.values()),
         dropped=dict(dropped),
         failed=sum(o.reason == LLM_ERROR for o in final),
-        llm_calls=counter.started - hits,
-        cache_hits=hits,
+        llm_calls=paid.llm_calls,
+        cache_hits=paid.cache_hits,
     )
 
 
@@ -359,16 +355,14 @@ def augment_corpus(
     # After every check: it may delete.
     done = prepare_output(config.out, config.progress_file, resume=config.resume, overwrite=config.overwrite,
                           cache=config.cache_file, inputs={"--corpus": config.corpus})
-    cache = CountingCache(sqlite_cache(config.cache_file)) if config.cache else None
-    model = model.model_copy(update={"cache": cache if cache is not None else False})
+    paid = accounted(model, config.cache_file if config.cache else None)
     todo = [task for task in tasks if task.id not in done]
-    counter = CallCounter()
     config.out.parent.mkdir(parents=True, exist_ok=True)
     config.out.touch()
     outcomes = dict(done)
-    replies = (model | StrOutputParser()).batch_as_completed(
+    replies = (paid.model | StrOutputParser()).batch_as_completed(
         [prompt_for(task, config.paraphrases) for task in todo],
-        config={"max_concurrency": config.max_concurrency, "callbacks": [counter]},
+        config={"max_concurrency": config.max_concurrency},
         return_exceptions=True,
     )
     with tqdm(total=len(tasks), initial=len(tasks) - len(todo), unit="call",
@@ -376,11 +370,11 @@ def augment_corpus(
         failed_in_a_row: list[Outcome] = []
         for i, reply in replies:
             outcome, records = outcome_of(todo[i], reply, config.paraphrases)
-            _append(config.out, records)
-            _append(config.progress_file, [outcome])
+            append_records(config.out, records)
+            append_records(config.progress_file, [outcome])
             outcomes[outcome.id] = outcome
             bar.update(1)
             failed_in_a_row = [*failed_in_a_row, outcome] if outcome.reason == LLM_ERROR else []
             if len(failed_in_a_row) >= max(8, 2 * config.max_concurrency):
                 stop_if_all_failed(failed_in_a_row)
-    return _report(tasks, len(tasks) - len(todo), outcomes, counter, cache)
+    return _report(tasks, len(tasks) - len(todo), outcomes, paid)

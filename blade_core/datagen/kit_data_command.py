@@ -7,11 +7,11 @@ from pathlib import Path
 import typer
 
 from blade_core.config_command import command_from_config
-from blade_core.training.kit_data_config import KitDataConfig
+from blade_core.datagen.kit_data_config import KitDataConfig
 
 
 def _make_kit_data(config: KitDataConfig) -> Path:
-    from blade_core.training.kit_data import make_kit_data
+    from blade_core.datagen.kit_data import make_kit_data
 
     report = make_kit_data(config)
     typer.echo(report.summary())

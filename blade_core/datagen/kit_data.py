@@ -15,34 +15,34 @@ are tried again) and repeats no call it has already paid for.
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import threading
-import warnings
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from pathlib import Path
-from typing import Any
 
-from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
-from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel
 
-from blade_core.data import Document, InstructionPair, MCQuestion, load_corpus, load_mcq, write_jsonl
-from blade_core.errors import BladeError, LLMError, OutputPathError
+from blade_core.data import InstructionPair, MCQuestion, load_corpus, load_mcq
+from blade_core.datagen.kit_data_config import KitDataConfig
+from blade_core.datagen.progress import (
+    LLM_ERROR,
+    Outcome,
+    append_records,
+    prepare_output,
+    redact,
+    stop_if_all_failed,
+)
+from blade_core.errors import LLMError
 from blade_core.llm import resolve_llm
-from blade_core.retrieval import PassageIndex
-from blade_core.llm.resolve import mask_secrets
+from blade_core.llm.accounting import accounted
 from blade_core.option_knowledge import option_pairs
-from blade_core.outputs import Inputs, check_not_an_input, check_writable
 from blade_core.prompts import neutralize_delimiters
+from blade_core.retrieval import PassageIndex
 from blade_core.scoring import ask_with_knowledge
-from blade_core.training.kit_data_config import KitDataConfig
+from blade_core.text import sentence_key
 
 # Why a question was dropped; LLM_ERROR is the one reason a resumed run tries again.
 WRONG_ANSWER = "wrong answer"
@@ -50,7 +50,6 @@ EMPTY = "empty knowledge"
 DECLINED = "declined"
 ECHO = "echoes the prompt"
 LEAK = "leaks answer letter"
-LLM_ERROR = "llm error"
 
 KNOWLEDGE_SYSTEM = (
     "You write reference knowledge for exam questions in a specialised domain. The user message "
@@ -65,27 +64,11 @@ KNOWLEDGE_HUMAN = (
     "{context}<question>\n{question}\nOptions:\n{options}\n</question>\n\n"
     "Write the knowledge needed to answer this question."
 )
-_ERROR_CHARS = 300
 _DECLINE = re.compile(
     r"^\W*(?:i\s+(?:do\s+not|don't|cannot|can't)\s+(?:know|answer|say|help)\b|i'm\s+not\s+sure\b|"
     r"sorry\b|unknown\W*$)",
     re.IGNORECASE,
 )
-_TRANSPORT_SETTINGS = ("max_retries", "request_timeout", "timeout")
-
-
-class KitDataError(BladeError, RuntimeError):
-    """A run that must not start as asked (an output already there, a disagreeing progress file)."""
-
-
-class Outcome(BaseModel):
-    """One processed question, as recorded in the progress file."""
-
-    id: str
-    kept: bool
-    reason: str | None = None
-    pairs: int = 0
-    detail: str | None = None
 
 
 class KitDataReport(BaseModel):
@@ -142,10 +125,6 @@ def prompt_values(question: MCQuestion, passages: Sequence[str]) -> dict[str, st
     return {"context": context, "question": safe(question.question.strip()), "options": options}
 
 
-def _normalized(text: str) -> str:
-    return " ".join(text.casefold().split()).strip(" .")
-
-
 def mentions_option_letter(knowledge: str, question: MCQuestion) -> bool:
     """Whether the text refers to an option by its letter ("the answer is B", "(C)", "A. ...")."""
     letters = "".join(question.letters)
@@ -174,9 +153,9 @@ def screen(question: MCQuestion, knowledge: str, max_sentences: int) -> str | No
         return DECLINED
     if mentions_option_letter(knowledge, question):
         return LEAK
-    said = _normalized(knowledge)
+    said = sentence_key(knowledge)
     instructions = KNOWLEDGE_SYSTEM.format(max_sentences=max_sentences) + " " + KNOWLEDGE_HUMAN
-    if said in _normalized(instructions) or said in _normalized(question.with_options_text()):
+    if said in sentence_key(instructions) or said in sentence_key(question.with_options_text()):
         return ECHO
     return None
 
@@ -190,180 +169,6 @@ def pairs_for(question: MCQuestion, knowledge: str, plain_question: bool) -> lis
     if plain_question:
         views.append((question.question.strip(), knowledge))
     return [InstructionPair(instruction=view, output=text) for view, text in views]
-
-
-def redact(text: str) -> str:
-    """`text` with secrets masked (`mask_secrets`) and shortened, for the progress file."""
-    return mask_secrets(text)[:_ERROR_CHARS]
-
-
-# --- corpus passages -----------------------------------------------------------------------------
-
-
-# --- cache and call counting ---------------------------------------------------------------------
-
-
-def answer_key(llm_string: str) -> str:
-    """LangChain's model key without the client's transport settings (retries, timeout).
-
-    They change nothing in an answer, but LangChain keys cached answers by every constructor
-    argument: raising --max-retries after an outage would otherwise miss every cached answer and
-    pay for it again. Keys that are not a serialized model are left as they are.
-    """
-    model, separator, params = llm_string.partition("---")
-    try:
-        spec = json.loads(model)
-    except ValueError:
-        return llm_string
-    kwargs = spec.get("kwargs") if isinstance(spec, dict) else None
-    if isinstance(kwargs, dict):
-        for setting in _TRANSPORT_SETTINGS:
-            kwargs.pop(setting, None)
-    return json.dumps(spec, sort_keys=True) + separator + params
-
-
-class CountingCache(BaseCache):
-    """A LangChain cache around another (here, SQLite) one: counts its hits, and keys answers by
-    prompt and model only (`answer_key`), so a run with other retry settings still finds them."""
-
-    def __init__(self, inner: BaseCache) -> None:
-        self.inner = inner
-        self.hits = 0
-        self._lock = threading.Lock()
-
-    def lookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
-        found = self.inner.lookup(prompt, answer_key(llm_string))
-        if found is not None:
-            with self._lock:
-                self.hits += 1
-        return found
-
-    def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
-        self.inner.update(prompt, answer_key(llm_string), return_val)
-
-    def clear(self, **kwargs: Any) -> None:
-        self.inner.clear(**kwargs)
-
-
-class CallCounter(BaseCallbackHandler):
-    """Counts chat-model calls LangChain starts (cache hits included; SDK retries not)."""
-
-    def __init__(self) -> None:
-        self.started = 0
-        self._lock = threading.Lock()
-
-    def on_chat_model_start(self, serialized: Any, messages: Any, **kwargs: Any) -> None:
-        with self._lock:
-            self.started += 1
-
-
-def sqlite_cache(path: Path) -> BaseCache:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():  # langchain-community announces its own sunset on import
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from langchain_community.cache import SQLiteCache
-    # Its lookup warns, on every hit, that `loads` will want an allow-list; the file is our own.
-    warnings.filterwarnings(
-        "ignore", message="The default value of `allowed_objects`", module="langchain_community"
-    )
-    return SQLiteCache(database_path=str(path))
-
-
-# --- output and progress files -------------------------------------------------------------------
-
-
-def read_progress(path: Path) -> dict[str, Outcome]:
-    """The latest outcome per id; a cut-off last line (an interrupted write) is ignored."""
-    outcomes: dict[str, Outcome] = {}
-    lines = path.read_bytes().splitlines(keepends=True)
-    for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
-        try:
-            outcome = Outcome.model_validate_json(raw)
-        except ValueError:
-            if number == len(lines) and not raw.endswith(b"\n"):
-                break
-            raise KitDataError(
-                f"{path}:{number}: not a progress record; delete the file and pass --overwrite"
-            ) from None
-        outcomes[outcome.id] = outcome
-    return outcomes
-
-
-def _trim_output(out: Path, lines: int) -> None:
-    """Cut OUT back to the `lines` pairs the progress file accounts for.
-
-    Pairs are appended before their progress records, so an interruption between the two leaves
-    pairs the progress file does not know of; they are written again by the resumed run.
-    """
-    data = out.read_bytes() if out.exists() else b""
-    complete = data.splitlines(keepends=True)
-    complete = complete if not complete or complete[-1].endswith(b"\n") else complete[:-1]
-    if len(complete) < lines:
-        raise KitDataError(
-            f"{out} holds {len(complete)} complete pairs but its progress file records {lines}; "
-            "it was changed outside this command: pass --overwrite to start again"
-        )
-    if len(complete) > lines or len(data) != sum(map(len, complete)):
-        kept = b"".join(complete[:lines])
-        write_jsonl(out, (json.loads(line) for line in kept.splitlines()))
-
-
-def prepare_output(out: Path, progress: Path, *, resume: bool, overwrite: bool, inputs: Inputs,
-                   cache: Path | None = None) -> dict[str, Outcome]:
-    """Make OUT and its progress file consistent; return the outcomes a resumed run keeps.
-
-    make-kit-data and augment-corpus share it: both append to OUT and record each decision in
-    `progress`, which is also what marks OUT as theirs. OUT, its progress file and the LLM `cache`
-    beside it must be none of `inputs`.
-    """
-    for path in (out, progress):
-        check_not_an_input(path, "--out", inputs)
-        if path.is_dir():
-            raise OutputPathError(f"--out {out}: {path} is a folder; give a file name")
-    if cache is not None:
-        check_not_an_input(cache, "--cache-path", inputs)
-    check_writable(out, "--out")
-    if overwrite:
-        out.unlink(missing_ok=True)
-        progress.unlink(missing_ok=True)
-        return {}
-    if not out.exists() and not progress.exists():
-        return {}
-    if not resume:
-        raise KitDataError(
-            f"{out} already exists: pass --resume to continue it, or --overwrite to start again"
-        )
-    if not progress.exists():
-        raise KitDataError(
-            f"{out} exists but has no progress file ({progress.name}), so it was not written by "
-            "this command, or which questions it holds is unknown: choose another --out, or pass "
-            "--overwrite to replace it"
-        )
-    outcomes = read_progress(progress)
-    _trim_output(out, sum(o.pairs for o in outcomes.values()))
-    write_jsonl(progress, outcomes.values())  # drops a cut-off last line before appending
-    return {i: o for i, o in outcomes.items() if o.reason != LLM_ERROR}
-
-
-def stop_if_all_failed(outcomes: Sequence[Outcome]) -> None:
-    """`LLMError` when every call of a chunk failed: the endpoint is down, and asking on would only
-    record more failures. What was decided before is kept; a re-run retries the failed ones."""
-    if outcomes and all(o.reason == LLM_ERROR for o in outcomes):
-        raise LLMError(
-            f"all {len(outcomes)} LLM calls of the last chunk failed (e.g. {outcomes[0].detail}); "
-            "stopped rather than record more failures: fix the endpoint and run the same command "
-            "again (progress is kept, and failed calls are retried)"
-        )
-
-
-def _append(path: Path, records: Sequence[BaseModel]) -> None:
-    with path.open("ab") as stream:
-        for record in records:
-            stream.write(record.model_dump_json().encode("utf-8") + b"\n")
-        stream.flush()
-        os.fsync(stream.fileno())
 
 
 # --- the run -------------------------------------------------------------------------------------
@@ -447,12 +252,9 @@ def make_kit_data(config: KitDataConfig) -> KitDataReport:
                           overwrite=config.overwrite, cache=config.cache_file,
                           inputs={"--questions": config.questions, "--corpus": config.corpus})
     todo = [q for q in questions if q.id not in done]
-    counter = CallCounter()
-    llm.callbacks = [counter]  # a model resolved from a spec has none of its own
-    cache = CountingCache(sqlite_cache(config.cache_file)) if config.cache else None
-    llm.cache = cache if cache is not None else False
+    paid = accounted(llm, config.cache_file if config.cache else None)
     index = PassageIndex.from_documents(documents, config.passage_words) if documents and todo else None
-    maker = _Maker(config, llm, index)
+    maker = _Maker(config, paid.model, index)
     config.out.parent.mkdir(parents=True, exist_ok=True)
     config.out.touch()
     outcomes = dict(done)
@@ -462,14 +264,13 @@ def make_kit_data(config: KitDataConfig) -> KitDataReport:
     ) as bar:
         for chunk in _chunks(todo, config.chunk_size):
             results = maker.chunk(chunk)
-            _append(config.out, [pair for _, pairs in results for pair in pairs])
-            _append(config.progress_file, [outcome for outcome, _ in results])
+            append_records(config.out, [pair for _, pairs in results for pair in pairs])
+            append_records(config.progress_file, [outcome for outcome, _ in results])
             outcomes.update((outcome.id, outcome) for outcome, _ in results)
             bar.update(len(chunk))
             bar.set_postfix(kept=sum(o.kept for o in outcomes.values()))
             stop_if_all_failed([outcome for outcome, _ in results])
     final = [outcomes[q.id] for q in questions if q.id in outcomes]
-    hits = cache.hits if cache is not None else 0
     errors = [o.detail for o in final if o.reason == LLM_ERROR]
     return KitDataReport(
         questions=len(questions),
@@ -477,7 +278,7 @@ def make_kit_data(config: KitDataConfig) -> KitDataReport:
         kept=sum(o.kept for o in final),
         dropped=dict(Counter(o.reason for o in final if not o.kept and o.reason)),
         pairs=sum(o.pairs for o in outcomes.values()),
-        llm_calls=counter.started - hits,
-        cache_hits=hits,
+        llm_calls=paid.llm_calls,
+        cache_hits=paid.cache_hits,
         first_error=errors[0] if errors else None,
     )
