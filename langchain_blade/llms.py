@@ -19,7 +19,7 @@ from langchain_core.language_models.llms import BaseLLM
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
 from langchain_core.runnables.config import run_in_executor
 
-from blade_core.llm.stop_sequences import cut_at_stop
+from blade_core.text import cut_at_stop
 from langchain_blade._domain import DomainLMFields, aiterate, stream_stripped
 
 

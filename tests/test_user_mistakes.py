@@ -311,6 +311,21 @@ def test_a_bug_is_called_a_bug(workspace: Path, monkeypatch: pytest.MonkeyPatch)
                                           "traceback)"]
 
 
+def test_a_missing_extra_names_the_pip_install_that_brings_it(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import blade_core.data
+
+    def without_botorch(*args: object, **kwargs: object) -> None:
+        raise ModuleNotFoundError("No module named 'botorch'", name="botorch")
+
+    monkeypatch.setattr(blade_core.data, "load_mcq", without_botorch)
+    result = CliRunner().invoke(app, ["eval", "--test", "dev.jsonl", "--llm", "offline", "--out", "r.json"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: this needs botorch, which is not installed: pip install 'blade-lm[train]'"]
+
+
 def test_data_that_is_merely_unusual_is_read(workspace: Path) -> None:
     """A BOM on a later line (files joined with cat), upper-case .GZ, gzip under a plain name, a
     corpus folder of JSONL files: each is read as the user meant, and no one is told off."""

@@ -30,8 +30,9 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field, PrivateAttr
 
+from blade_core.hf_compat import CACHE
 from blade_core.llm.offline import MCQPrompt, choose_options, read_answer_prompt
-from blade_core.llm.stop_sequences import cut_at_stop
+from blade_core.text import cut_at_stop
 
 MAX_CONTEXT_TOKENS = 1536
 """Knowledge beyond this is cut from the left (its start), keeping the question whole."""
@@ -98,9 +99,9 @@ class LikelihoodChatModel(BaseChatModel):
         with torch.inference_mode():
             shared = model(input_ids=torch.tensor([context]), use_cache=True)
             first = shared.logits[0, -1].float().log_softmax(-1)
-            cache = shared.past_key_values
+            cache = shared[CACHE]
             cache.batch_repeat_interleave(len(endings))
-            rest = model(input_ids=ids, attention_mask=mask, past_key_values=cache).logits.float().log_softmax(-1)
+            rest = model(input_ids=ids, attention_mask=mask, **{CACHE: cache}).logits.float().log_softmax(-1)
         scores = {}
         for row, (letter, ending) in enumerate(zip(letters, endings)):
             taken = [first[ending[0]]] + [rest[row, j - 1, ending[j]] for j in range(1, len(ending))]

@@ -38,8 +38,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import Field, PrivateAttr
 
 from blade_core.retrieval.minilm import MINILM_DIM, encode_array
-from blade_core.llm.stop_sequences import cut_at_stop
-from blade_core.text import option_line, split_sentences
+from blade_core.text import cut_at_stop, option_line, split_sentences
 from blade_core.prompts import (
     KNOWLEDGE_CLOSE,
     KNOWLEDGE_OPEN,

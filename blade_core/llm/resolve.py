@@ -85,10 +85,9 @@ def _init_chat_model(provider: str, model: str, spec: str, **kwargs: Any) -> Bas
 
             quiet = True  # it warns that `langchain` now maintains it; nothing for users to do
         except ImportError:
-            raise OptionError(
-                f"the LLM spec {spec!r} needs LangChain's init_chat_model: "
-                f"`pip install langchain` plus the provider's package (e.g. langchain-{provider})"
-            ) from None
+            raise _bad_spec(spec, "other providers go through LangChain's init_chat_model: "
+                            f"`pip install langchain` plus the provider's package (e.g. langchain-{provider})"
+                            ) from None
     kwargs.setdefault("temperature", 0.0)
     try:
         with warnings.catch_warnings():

@@ -22,6 +22,7 @@ from transformers import Trainer, TrainerCallback, TrainingArguments
 
 from blade_core.blade_config import file_hash
 from blade_core.domain_lm import DomainLM
+from blade_core.hf_compat import CHECKPOINTING
 from blade_core.errors import BladeError
 from blade_core.outputs import make_work_directory
 from blade_core.training.configs import TrainOptions
@@ -105,7 +106,7 @@ def training_arguments(options: TrainOptions, learning_rate: float) -> TrainingA
         warmup_steps=options.warmup,
         weight_decay=options.weight_decay,
         lr_scheduler_type=options.lr_scheduler,
-        activation_checkpointing=options.gradient_checkpointing,
+        **{CHECKPOINTING: options.gradient_checkpointing},
         logging_nan_inf_filter=False,  # a NaN must reach NanLossGuard, not be logged as 0
         save_strategy="steps",
         save_steps=options.save_steps,
