@@ -28,9 +28,9 @@ from blade_core.bpo.objective import DevObjective
 from blade_core.data import load_corpus, load_mcq
 from blade_core.llm import OfflineChatModel
 from blade_core.llm.openai_server import OpenAICompatibleServer
-from blade_core.training.model_builder import build_scratch_model
 from blade_core.sample_domain import load_sample_domain
 from blade_core.soft_prompt import RandomProjection
+from blade_core.training.model_builder import build_scratch_model
 
 
 def http_llm(server: OpenAICompatibleServer) -> ChatOpenAI:

@@ -18,8 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from blade_core.data import load_corpus
-from blade_core.training.model_builder import init_model
 from blade_core.sample_domain import load_sample_domain
+from blade_core.training.model_builder import init_model
 from langchain_blade import BladeKnowledgeRunnable
 
 QUESTIONS = ["What is Zorvanil indicated for?", "Who must not take Brantovex?", "What colour is Quelmora?"]

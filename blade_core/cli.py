@@ -14,16 +14,16 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 
-from blade_core.datagen.augment_corpus_command import augment_corpus_command
 from blade_core.bpo.commands import bpo_command
 from blade_core.command_configs import GenerateConfig, InitModelConfig, QuickstartConfig, ServeLLMConfig
 from blade_core.command_errors import DEBUG_ENV, DEBUG_FLAG, BladeGroup
 from blade_core.config_command import command_from_config
+from blade_core.datagen.augment_corpus_command import augment_corpus_command
+from blade_core.datagen.kit_data_command import make_kit_data_command
 from blade_core.evaluation.commands import eval_command
 from blade_core.outputs import prepare_file, prepare_model_directory
 from blade_core.recipe import TrainConfig
 from blade_core.training.commands import kit_command, pretrain_command
-from blade_core.datagen.kit_data_command import make_kit_data_command
 
 if TYPE_CHECKING:
     from blade_core.pipeline import PipelineReport

@@ -127,7 +127,7 @@ class _ReportsErrors:
             result = super().main(  # type: ignore[misc]
                 args=given, prog_name=prog_name, complete_var=complete_var, standalone_mode=False, **extra
             )
-        except BaseException as error:  # noqa: BLE001 - the one place every error is reported
+        except BaseException as error:
             if isinstance(error, SystemExit):
                 raise
             if _asks_for_help(error):  # `blade` alone: the help, as typer shows it
@@ -149,9 +149,9 @@ class _ReportsErrors:
         return result
 
 
-class BladeGroup(_ReportsErrors, TyperGroup):
+class BladeGroup(_ReportsErrors, TyperGroup):  # type: ignore[misc]  # click's main is overloaded
     """The `blade` command group."""
 
 
-class BladeCommand(_ReportsErrors, TyperCommand):
+class BladeCommand(_ReportsErrors, TyperCommand):  # type: ignore[misc]  # click's main is overloaded
     """One command run on its own (the `trainers/*.py` scripts)."""

@@ -14,6 +14,7 @@ and no (steps x vocabulary) score tensor, which for a 150k vocabulary would be g
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 from transformers import LogitsProcessor, PreTrainedTokenizerBase
@@ -64,7 +65,7 @@ def scored_sentences(tokenizer: PreTrainedTokenizerBase, ids: Sequence[int],
     special = set(tokenizer.all_special_ids)
     while ids and ids[-1] in special:  # the padding after EOS is not part of the text
         ids = ids[:-1]
-    text = tokenizer.decode(list(ids), skip_special_tokens=True)
+    text = cast(str, tokenizer.decode(list(ids), skip_special_tokens=True))
     ends = _token_ends(tokenizer, ids, text)
     positions = [_first_visible(text, start, end) for start, end in zip([0, *ends[:-1]], ends)]
     found: list[Sentence] = []

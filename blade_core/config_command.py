@@ -29,7 +29,7 @@ def _cli_type(annotation: Any) -> Any:
     if typing.get_origin(annotation) is Literal:
         return annotation  # typer offers its values as choices and shows them in --help
     if typing.get_origin(annotation) is list:
-        return list[_cli_type(typing.get_args(annotation)[0])]
+        return list[_cli_type(typing.get_args(annotation)[0])]  # type: ignore[misc]  # a type made at run time
     return annotation if annotation in (bool, int, float, str, Path) or typing.get_origin(annotation) else str
 
 
@@ -41,14 +41,14 @@ def _parameter(name: str, field: FieldInfo, *, optional: bool = False) -> inspec
         default: Any = ...
     else:
         default = field.get_default(call_default_factory=True)
-        kind = kind if default is not None else Optional[kind]
+        kind = kind if default is not None else Optional[kind]  # noqa: UP045 - built at run time for typer
     if typing.get_origin(kind) is list and default == []:
         default = None
     shown = default is not None and default is not ...
     help_text = field.description or ""
     if optional:
         help_text += f" (default: {default})" if shown else (" (required, here or in the file)" if default is ... else "")
-        kind, default, shown = Optional[kind], None, False
+        kind, default, shown = Optional[kind], None, False  # noqa: UP045 - built at run time for typer
     option = typer.Option(help=help_text, show_default=shown)
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
                              annotation=Annotated[kind, option])
@@ -87,7 +87,7 @@ def command_from_config(config_cls: type[BaseModel], run: Callable[[Any], Any], 
         argument = typer.Argument(help="settings file (YAML or JSON); options given here override it",
                                   show_default=False)
         parameters.insert(0, inspect.Parameter("config", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
-                                               annotation=Annotated[Optional[Path], argument]))
+                                               annotation=Annotated[Path | None, argument]))
     command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     command.__doc__ = help_text
     return command

@@ -27,7 +27,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from transformers import (
@@ -43,7 +43,10 @@ from transformers.cache_utils import DynamicLayer
 
 from blade_core.atomic import atomic_directory
 from blade_core.blade_config import BladeConfig, GenerationDefaults
+from blade_core.confidence import TokenProbabilities, scored_sentences
+from blade_core.errors import OptionError
 from blade_core.hf_compat import CACHE
+from blade_core.knowledge_gate import Written, WrittenKnowledge, anchors
 from blade_core.model_checks import (
     ModelDirectoryError,
     check_context_fits,
@@ -52,11 +55,8 @@ from blade_core.model_checks import (
     naming_damaged_weights,
     naming_the_source,
 )
-from blade_core.confidence import TokenProbabilities, scored_sentences
-from blade_core.knowledge_gate import Written, WrittenKnowledge, anchors
 from blade_core.option_knowledge import merge_option_knowledge, option_views, split_options
 from blade_core.prompts import KnowledgeTemplate
-from blade_core.errors import OptionError
 from blade_core.soft_prompt import SoftPrompt
 from blade_core.validation import build_config
 
@@ -196,7 +196,7 @@ class DomainLM:
                 dtype=resolve_dtype(dtype, target),
                 trust_remote_code=trust_remote_code,
                 use_safetensors=True,
-            ).to(target)
+            ).to(target)  # type: ignore[arg-type]  # a device, as `to` takes
             tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
         try:
             prepare_tokenizer(tokenizer)
@@ -321,7 +321,8 @@ class DomainLM:
                     self.model.forward).parameters else {}
                 cache = self.model(inputs_embeds=embeds, use_cache=True, **extra)[CACHE]
                 if isinstance(cache, DynamicCache) and all(type(layer) is DynamicLayer for layer in cache.layers):
-                    layers = [(layer.keys, layer.values) for layer in cache.layers]
+                    plain = cast(list[DynamicLayer], cache.layers)  # checked just above
+                    layers = [(cast(torch.Tensor, layer.keys), cast(torch.Tensor, layer.values)) for layer in plain]
             self._prefix = PrefixCache(key, embeds, layers)
         return self._prefix if self._prefix.layers is not None else None
 
@@ -365,8 +366,9 @@ class DomainLM:
         given = {k: v for k, v in overrides.items() if v is not None}
         return build_config(GenerationDefaults, prefix="", **{**self.config.generation.model_dump(), **given})
 
-    def _generation_kwargs(self, settings: GenerationDefaults) -> dict[str, Any]:
-        """HF `generate` arguments for `settings`."""
+    def _generation_kwargs(self, settings: GenerationDefaults, stop: Sequence[str] | None = None) -> dict[str, Any]:
+        """HF `generate` arguments for `settings`; generation ends at any of the `stop` strings (the
+        text still holds it: callers cut there, as LangChain's `stop` asks)."""
         kwargs: dict[str, Any] = {
             "max_new_tokens": settings.max_new_tokens,
             "repetition_penalty": settings.repetition_penalty,
@@ -377,6 +379,8 @@ class DomainLM:
             kwargs.update(do_sample=True, temperature=settings.temperature, top_p=settings.top_p)
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        if stop := [s for s in stop or [] if s]:
+            kwargs.update(stop_strings=stop, tokenizer=self.tokenizer)
         return kwargs
 
     def _texts(
@@ -398,7 +402,7 @@ class DomainLM:
             probabilities = recorder.finish(output)
             for row, index in enumerate(batch):
                 ids = output[row].tolist()
-                text = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
+                text = cast(str, self.tokenizer.decode(ids, skip_special_tokens=True)).strip()
                 results[index] = Written(text, scored_sentences(self.tokenizer, ids, probabilities[row].tolist()))
         return results
 
@@ -408,6 +412,7 @@ class DomainLM:
         *,
         batch_size: int = 32,
         progress: bool = False,
+        stop: Sequence[str] | None = None,
         **generation: Any,
     ) -> list[WrittenKnowledge]:
         """What the domain LM writes for each question, before the guards: every view's text and
@@ -417,7 +422,7 @@ class DomainLM:
         settings = self._settings(generation)
         views = [option_views(q) if settings.option_knowledge else [q] for q in questions]
         texts = iter(self._texts([v for group in views for v in group],
-                                 self._generation_kwargs(settings), batch_size, progress))
+                                 self._generation_kwargs(settings, stop), batch_size, progress))
         return [WrittenKnowledge([next(texts) for _ in group], self._gate_anchors(question, settings),
                                  self.config.names)
                 for question, group in zip(questions, views)]
@@ -428,6 +433,7 @@ class DomainLM:
         *,
         batch_size: int = 32,
         progress: bool = False,
+        stop: Sequence[str] | None = None,
         **generation: Any,
     ) -> list[str]:
         """The knowledge text for each question, generated in batches.
@@ -438,11 +444,13 @@ class DomainLM:
         same batches, and the first sentence of each of those is added to its knowledge. Sentences
         about other entities (`entity_gate`) or written with too little confidence
         (`min_confidence`) are withheld (`knowledge_gate`). Questions are grouped by length to waste
-        little compute on padding; results come back in the input order.
+        little compute on padding; results come back in the input order. Generation ends at any of
+        the `stop` strings, which the text keeps.
         """
         min_confidence = self._settings(generation).min_confidence
         results = []
-        for written in self.write_knowledge(questions, batch_size=batch_size, progress=progress, **generation):
+        for written in self.write_knowledge(questions, batch_size=batch_size, progress=progress, stop=stop,
+                                            **generation):
             text = written.render(min_confidence)
             if logger.isEnabledFor(logging.DEBUG) and text != written.render():  # a second render, when asked
                 logger.debug("withheld knowledge: %r -> %r", [v.text for v in written.views], text)
@@ -459,7 +467,7 @@ class DomainLM:
             return None
         return found if settings.option_knowledge else found[:1]
 
-    def stream_knowledge(self, question: str, **generation: Any) -> Iterator[str]:
+    def stream_knowledge(self, question: str, stop: Sequence[str] | None = None, **generation: Any) -> Iterator[str]:
         """Yield the knowledge for one question piece by piece, as it is generated; with
         `option_knowledge`, the option sentences follow in one piece once the question's own
         knowledge is complete, so the streamed text equals `generate_knowledge`'s. When a guard
@@ -468,9 +476,9 @@ class DomainLM:
         settings = self._settings(generation)
         if self._gate_anchors(question, settings) is not None or settings.min_confidence > 0:
             # a sentence is judged once it is complete
-            yield self.generate_knowledge([question], **generation)[0]
+            yield self.generate_knowledge([question], stop=stop, **generation)[0]
             return
-        kwargs = self._generation_kwargs(settings)
+        kwargs = self._generation_kwargs(settings, stop)
         views = option_views(question) if settings.option_knowledge else [question]
         prompt = self._prompt_parts(question, kwargs["max_new_tokens"])
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
@@ -479,7 +487,7 @@ class DomainLM:
         def run() -> None:
             try:
                 self._generate([prompt], streamer=streamer, **kwargs)
-            except BaseException as err:  # re-raised in the consumer's thread below
+            except BaseException as err:  # noqa: BLE001 - re-raised in the consumer's thread below
                 errors.append(err)
                 streamer.end()
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from blade_core.bpo.guard import EXTRA_DEV_PASSES
 from blade_core.data import load_corpus, load_instructions, load_mcq
 from blade_core.option_knowledge import option_views
-from blade_core.training.question_forms import with_question_forms
 from blade_core.recipe import DomainData, Recipe
+from blade_core.training.question_forms import with_question_forms
 
 BLOCK = 256
 BATCH = 8

@@ -18,6 +18,7 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 from rich.console import Console
@@ -27,12 +28,12 @@ from blade_core.data import load_corpus, load_instructions, load_mcq
 from blade_core.estimate import estimate
 from blade_core.evaluation import EvalReport
 from blade_core.llm import resolve_llm
-from blade_core.training.model_builder import init_model
 from blade_core.model_checks import check_model_source
-from blade_core.training.model_size import resolve_size
-from blade_core.outputs import check_work_directory, make_work_directory
+from blade_core.outputs import Inputs, check_work_directory, make_work_directory
 from blade_core.recipe import FAST, FULL, DomainData, Recipe, TrainConfig
 from blade_core.training.configs import KitConfig, PretrainConfig
+from blade_core.training.model_builder import init_model
+from blade_core.training.model_size import resolve_size
 
 console = Console(stderr=True)
 
@@ -61,7 +62,7 @@ def _stage(out: Path, timings: dict[str, float], name: str, build: Callable[[Pat
 
 
 def _dp_config(recipe: Recipe, data: DomainData, model: Path | str, out: Path,
-               common: dict[str, object]) -> PretrainConfig:
+               common: dict[str, Any]) -> PretrainConfig:
     return PretrainConfig(
         model=str(model), out=out, corpus=data.corpus, block_size=256,
         sentence_permutations=recipe.sentence_permutations, entity_documents=recipe.entity_documents,
@@ -73,7 +74,7 @@ def _dp_config(recipe: Recipe, data: DomainData, model: Path | str, out: Path,
 
 
 def _kit_config(recipe: Recipe, data: DomainData, model: Path | str, out: Path,
-                common: dict[str, object]) -> KitConfig:
+                common: dict[str, Any]) -> KitConfig:
     return KitConfig(model=str(model), out=out, data=data.kit, epochs=recipe.kit_epochs,
                      question_forms=data.corpus if recipe.question_forms else None,
                      learning_rate=recipe.pretrained_learning_rate if recipe.base else recipe.kit_learning_rate,
@@ -139,7 +140,7 @@ def check_storage(dp: Path, data: DomainData, epochs: float) -> str:
 
 
 def prepare_out(out: Path, llm_spec: str, base: str | None, overwrite: bool,
-                inputs: dict[str, object] | None = None) -> None:
+                inputs: Inputs | None = None) -> None:
     """Everything that can be wrong with the options, found before minutes of training: a bad
     LLM spec, a mistyped --base, an --out that is not blade's. With `overwrite`, an earlier run in
     `out` (a folder blade marked as its own) is removed."""

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, model_validator
 
-from blade_core.training.model_size import SizeChoice
 from blade_core.sample_domain import load_sample_domain
 from blade_core.training.configs import KitConfig, PretrainConfig, TrainOptions
+from blade_core.training.model_size import SizeChoice
 
 
 class Recipe(BaseModel):

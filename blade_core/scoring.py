@@ -18,7 +18,6 @@ from blade_core.errors import LLMError
 from blade_core.llm.resolve import mask_secrets
 from blade_core.prompts import answer_prompt, format_mcq, knowledge_or_placeholder, parse_answer
 
-
 NO_CONTENT = "the LLM returned no content"
 """The error recorded for an empty reply: an endpoint that answers nothing (a wrong model name
 behind a proxy, a content filter, a token limit of 0) has not answered, so it is not scored."""

@@ -27,7 +27,8 @@ class BladeLLM(DomainLMFields, BaseLLM):
     """The domain LM behind LangChain's LLM interface.
 
     Call-time keyword arguments (`llm.invoke(q, max_new_tokens=32)`) override the generation
-    fields for that call. `stop` cuts the text before the first stop sequence.
+    fields for that call. `stop` ends generation at the first stop sequence (`generate(stop_strings=)`),
+    and the text is cut before it.
     """
 
     @property
@@ -46,7 +47,7 @@ class BladeLLM(DomainLMFields, BaseLLM):
         **kwargs: Any,
     ) -> LLMResult:
         texts = self.lm.generate_knowledge(
-            prompts, batch_size=self.batch_size, **self.generation_settings(**kwargs)
+            prompts, batch_size=self.batch_size, stop=stop, **self.generation_settings(**kwargs)
         )
         return LLMResult(generations=[[Generation(text=cut_at_stop(text, stop))] for text in texts])
 
@@ -67,7 +68,7 @@ class BladeLLM(DomainLMFields, BaseLLM):
         **kwargs: Any,
     ) -> Iterator[GenerationChunk]:
         for text in _stop_stream(
-            stream_stripped(self.lm, prompt, self.generation_settings(**kwargs)), stop
+            stream_stripped(self.lm, prompt, {**self.generation_settings(**kwargs), "stop": stop}), stop
         ):
             chunk = GenerationChunk(text=text)
             if run_manager is not None:

@@ -43,8 +43,8 @@ from langchain_core.runnables.utils import AddableDict
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 from typing_extensions import Self
 
-from blade_core.prompts import answer_prompt, knowledge_or_placeholder, neutralize_delimiters
 from blade_core.consistency import SampleMode, combine_samples
+from blade_core.prompts import answer_prompt, knowledge_or_placeholder, neutralize_delimiters
 from langchain_blade._domain import DomainLMFields, aiterate, sample_knowledge, stream_stripped
 
 OutputMode = Literal["prompt", "dict", "str"]
@@ -118,11 +118,11 @@ class BladeKnowledgeRunnable(DomainLMFields, RunnableSerializable[BladeInput, An
         return self
 
     @property
-    def InputType(self) -> Any:  # noqa: N802 - LangChain's name
+    def InputType(self) -> Any:
         return BladeInput
 
     @property
-    def OutputType(self) -> Any:  # noqa: N802 - LangChain's name
+    def OutputType(self) -> Any:
         return {"prompt": BladePromptValue, "dict": dict[str, Any], "str": str}[self.output]
 
     # --- the work, shared by every entry point -------------------------------------------------
@@ -234,7 +234,7 @@ class BladeKnowledgeRunnable(DomainLMFields, RunnableSerializable[BladeInput, An
         async def run(input: BladeInput, config: RunnableConfig) -> Any:
             return await run_in_executor(config, self._invoke_one, input)
 
-        return await self._acall_with_config(run, input, config)
+        return await self._acall_with_config(run, input, config)  # type: ignore[arg-type]  # LangChain passes the config on
 
     def batch(
         self,
@@ -245,7 +245,7 @@ class BladeKnowledgeRunnable(DomainLMFields, RunnableSerializable[BladeInput, An
         **kwargs: Any,
     ) -> list[Any]:
         return self._batch_with_config(
-            self._invoke_many, inputs, config, return_exceptions=return_exceptions
+            self._invoke_many, inputs, config, return_exceptions=return_exceptions  # type: ignore[arg-type]  # LangChain passes the configs on
         )
 
     async def abatch(
@@ -260,7 +260,7 @@ class BladeKnowledgeRunnable(DomainLMFields, RunnableSerializable[BladeInput, An
             return await run_in_executor(config[0], self._invoke_many, inputs, config)
 
         return await self._abatch_with_config(
-            run, inputs, config, return_exceptions=return_exceptions
+            run, inputs, config, return_exceptions=return_exceptions  # type: ignore[arg-type]  # LangChain passes the configs on
         )
 
     def transform(
@@ -287,7 +287,7 @@ class BladeKnowledgeRunnable(DomainLMFields, RunnableSerializable[BladeInput, An
             async for chunk in aiterate(config, self._stream_output(gathered)):
                 yield chunk
 
-        async for chunk in self._atransform_stream_with_config(input, run, config):
+        async for chunk in self._atransform_stream_with_config(input, run, config):  # type: ignore[arg-type]  # LangChain passes the config on
             yield chunk
 
     async def astream(

@@ -32,6 +32,17 @@ def load_domain_lm(model: DomainLMSource) -> DomainLM:
     raise TypeError(f"expected a DomainLM or a model directory path, got {type(model).__name__}")
 
 
+def domain_lm_and_path(model: DomainLMSource | None, model_path: str | None) -> tuple[DomainLM, str | None]:
+    """The domain LM a component runs, and the directory it records so that `to_dict` /
+    `from_dict` (which rebuild it from its fields) load the same model: `model` when given (a
+    loaded `DomainLM` records the directory it was loaded from), else the recorded `model_path`."""
+    source = model if model is not None else model_path
+    if source is None:
+        raise ValueError("give the domain LM: a loaded DomainLM or its model directory")
+    lm = load_domain_lm(source)
+    return lm, str(source) if isinstance(source, (str, Path)) else lm.name_or_path
+
+
 def check_generation(lm: DomainLM, generation: Mapping[str, Any] | None) -> dict[str, Any]:
     """The non-None generation overrides, checked now: a typo fails at construction, not mid-query."""
     overrides = {key: value for key, value in (generation or {}).items() if value is not None}

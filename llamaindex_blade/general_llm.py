@@ -24,7 +24,8 @@ from llama_index.core.base.llms.types import (
     LLMMetadata,
     MessageRole,
 )
-from llama_index.core.bridge.pydantic import PrivateAttr
+from llama_index.core.bridge.pydantic import Field, PrivateAttr
+from llama_index.core.constants import DEFAULT_CONTEXT_WINDOW
 from llama_index.core.llms import CustomLLM
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 
@@ -60,6 +61,11 @@ class GeneralLLM(CustomLLM):
     (LangChain runs sync-only models in an executor), so the event loop is not blocked.
     """
 
+    context_window: int = Field(
+        default=DEFAULT_CONTEXT_WINDOW, gt=0,
+        description="The general LLM's context window in tokens, which LlamaIndex packs prompts to; "
+        "LangChain chat models do not report it, so set it for yours.",
+    )
     _chat_model: BaseChatModel = PrivateAttr()
 
     def __init__(self, chat_model: BaseChatModel, **data: Any) -> None:
@@ -82,7 +88,7 @@ class GeneralLLM(CustomLLM):
     @property
     def metadata(self) -> LLMMetadata:
         name = getattr(self._chat_model, "model_name", None) or type(self._chat_model).__name__
-        return LLMMetadata(model_name=str(name), is_chat_model=True)
+        return LLMMetadata(model_name=str(name), is_chat_model=True, context_window=self.context_window)
 
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:

@@ -25,8 +25,8 @@ from blade_core.domain_lm import DomainLM
 from llamaindex_blade._common import (
     DomainLMSource,
     check_generation,
+    domain_lm_and_path,
     effective_generation,
-    load_domain_lm,
     require_text,
 )
 
@@ -46,11 +46,15 @@ class BladeLLM(CustomLLM):
     option_knowledge: bool | None = Field(
         default=None, description="Also write knowledge for each option of a multiple-choice question."
     )
+    model_path: str | None = Field(
+        default=None, description="The model directory, recorded so to_dict/from_dict reload the same model."
+    )
     _lm: DomainLM = PrivateAttr()
 
-    def __init__(self, model: DomainLMSource, **data: Any) -> None:
+    def __init__(self, model: DomainLMSource | None = None, **data: Any) -> None:
+        lm, data["model_path"] = domain_lm_and_path(model, data.get("model_path"))
         super().__init__(**data)
-        self._lm = load_domain_lm(model)
+        self._lm = lm
 
     @classmethod
     def class_name(cls) -> str:
@@ -76,7 +80,7 @@ class BladeLLM(CustomLLM):
         return check_generation(self._lm, {**own, **overrides})
 
     def _question(self, prompt: str, formatted: bool) -> str:
-        return require_text(prompt if formatted else self.completion_to_prompt(prompt), "prompt")
+        return require_text(prompt if formatted else self.completion_to_prompt(prompt), "prompt")  # type: ignore[misc]  # LlamaIndex sets a default
 
     def _generate(
         self, prompt: str, formatted: bool, overrides: dict[str, Any]

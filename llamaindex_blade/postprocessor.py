@@ -17,8 +17,8 @@ from blade_core.domain_lm import DomainLM
 from llamaindex_blade._common import (
     DomainLMSource,
     check_generation,
+    domain_lm_and_path,
     knowledge_node,
-    load_domain_lm,
     query_text,
 )
 
@@ -37,11 +37,15 @@ class BladeKnowledgeNodePostprocessor(BaseNodePostprocessor):
         default_factory=dict,
         description="Overrides of the model directory's generation defaults.",
     )
+    model_path: str | None = Field(
+        default=None, description="The model directory, recorded so to_dict/from_dict reload the same model."
+    )
     _lm: DomainLM = PrivateAttr()
 
-    def __init__(self, model: DomainLMSource, **data: Any) -> None:
+    def __init__(self, model: DomainLMSource | None = None, **data: Any) -> None:
+        lm, data["model_path"] = domain_lm_and_path(model, data.get("model_path"))
         super().__init__(**data)
-        self._lm = load_domain_lm(model)
+        self._lm = lm
         self.generation = check_generation(self._lm, self.generation)
 
     @classmethod

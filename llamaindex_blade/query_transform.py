@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
+import llama_index.core.instrumentation as instrument
 from llama_index.core.base.response.schema import RESPONSE_TYPE
 from llama_index.core.indices.query.query_transform.base import BaseQueryTransform
 from llama_index.core.prompts import BasePromptTemplate, PromptTemplate
@@ -40,6 +42,8 @@ from llamaindex_blade._common import (
 )
 
 logger = logging.getLogger(__name__)
+dispatcher = instrument.get_dispatcher(__name__)
+"""Spans for both paths, sync and async, so LlamaIndex tracing sees BLADE's generation either way."""
 
 Mode = Literal["inject", "hyde", "both"]
 PROMPT_KEY = "blade_prompt"
@@ -106,11 +110,13 @@ class BladeQueryTransform(BaseQueryTransform):
         if PROMPT_KEY in prompts:
             self._prompt = _checked_prompt(prompts[PROMPT_KEY])
 
+    @dispatcher.span
     def _run(self, query_bundle: QueryBundle, metadata: dict) -> BladeQueryBundle:
         question = query_text(query_bundle)
         knowledge = self._lm.generate_knowledge([question], **self._generation)[0]
         return self._apply(query_bundle, question, knowledge)
 
+    @dispatcher.span
     async def arun(
         self, query_bundle_or_str: QueryType, metadata: dict | None = None
     ) -> BladeQueryBundle:
@@ -198,7 +204,7 @@ class BladeTransformQueryEngine(TransformQueryEngine):
         self,
         query_bundle: QueryBundle,
         nodes: list[NodeWithScore],
-        additional_source_nodes: list[NodeWithScore] | None = None,
+        additional_source_nodes: Sequence[NodeWithScore] | None = None,
     ) -> RESPONSE_TYPE:
         transformed = self._query_transform.run(query_bundle, metadata=self._transform_metadata)
         response = self._query_engine.synthesize(
@@ -210,7 +216,7 @@ class BladeTransformQueryEngine(TransformQueryEngine):
         self,
         query_bundle: QueryBundle,
         nodes: list[NodeWithScore],
-        additional_source_nodes: list[NodeWithScore] | None = None,
+        additional_source_nodes: Sequence[NodeWithScore] | None = None,
     ) -> RESPONSE_TYPE:
         transformed = await _arun_transform(
             self._query_transform, query_bundle, self._transform_metadata

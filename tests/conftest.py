@@ -43,8 +43,8 @@ def _overfit(lm, texts: list[str], steps: int = 60) -> None:
 def tiny_lm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A saved model directory: tiny Qwen2 from scratch, briefly trained on FACTS."""
     from blade_core.data.records import Document
-    from blade_core.training.model_builder import build_scratch_model
     from blade_core.prompts import KnowledgeTemplate
+    from blade_core.training.model_builder import build_scratch_model
 
     lm = build_scratch_model([Document(text=t) for t in FACTS * 4], "tiny", seed=0)
     template = KnowledgeTemplate()

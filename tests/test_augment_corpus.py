@@ -22,7 +22,9 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 from typer.testing import CliRunner
 
-from blade_core.text import corpus_sentences
+from blade_core.cli import app
+from blade_core.data import load_corpus
+from blade_core.data.records import Document
 from blade_core.datagen.augment_corpus import (
     COPY,
     NEW_NAME,
@@ -40,12 +42,10 @@ from blade_core.datagen.augment_corpus import (
     screen_paraphrase,
 )
 from blade_core.datagen.augment_corpus_config import AugmentCorpusConfig
-from blade_core.cli import app
-from blade_core.data import load_corpus
-from blade_core.data.records import Document
+from blade_core.datagen.kit_data import LLM_ERROR, Outcome
 from blade_core.errors import LLMError
 from blade_core.llm import OpenAICompatibleServer
-from blade_core.datagen.kit_data import LLM_ERROR, Outcome
+from blade_core.text import corpus_sentences
 from tests.local_llm_support import reach
 
 DOCUMENTS = [

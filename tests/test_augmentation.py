@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections import Counter
 
+from blade_core.data import Document, load_corpus, load_mcq
+from blade_core.sample_domain import load_sample_domain
+from blade_core.text import corpus_sentences
 from blade_core.training.augmentation import (
     augment_documents,
     entity_documents,
     entity_names,
     sentence_permutations,
 )
-from blade_core.data import Document, load_corpus, load_mcq
-from blade_core.sample_domain import load_sample_domain
-from blade_core.text import corpus_sentences
 
 DOCS = [
     Document(text="Monograph: Zanthor. Zanthor treats marsh fever. Patients rarely report dizziness. "

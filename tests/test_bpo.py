@@ -19,18 +19,18 @@ from pydantic import PrivateAttr
 from typer.testing import CliRunner
 
 from blade_core.bpo import BpoConfig, run_bpo
-from blade_core.cli import app
 from blade_core.bpo.loop import BpoBudgetError, save_result
 from blade_core.bpo.objective import DevObjective
-from blade_core.errors import LLMError
 from blade_core.bpo.optimizer import fit_gp, propose, sobol_points
 from blade_core.bpo.search_space import build_projection, text_soft_prompt
 from blade_core.bpo.state import BpoState, Evaluation, ResumeError, write_answers
+from blade_core.cli import app
 from blade_core.data import load_mcq, read_jsonl
 from blade_core.domain_lm import DomainLM
+from blade_core.errors import LLMError
 from blade_core.llm import OfflineChatModel, OpenAICompatibleServer
-from blade_core.retrieval import load_minilm
 from blade_core.llm.faults import FaultInjectingServer
+from blade_core.retrieval import load_minilm
 from blade_core.sample_domain import load_sample_domain
 from tests.local_llm_support import kill_while_held, reach
 
@@ -64,11 +64,11 @@ class FlakyChatModel(BaseChatModel):
 
 
 def config_for(model: Path, out: Path, **overrides: Any) -> BpoConfig:
-    settings: dict[str, Any] = dict(
-        model=str(model), dev=load_sample_domain().dev, out=out, dev_limit=N_DEV, n_init=3, budget=6,
-        batch_size=3, max_new_tokens=16, num_restarts=2, raw_samples=32, acqf_maxiter=20, progress=False,
-        guard=False,  # its extra dev passes would blur the call counts these tests check; see the full loop
-    )
+    settings: dict[str, Any] = {
+        "model": str(model), "dev": load_sample_domain().dev, "out": out, "dev_limit": N_DEV, "n_init": 3, "budget": 6,
+        "batch_size": 3, "max_new_tokens": 16, "num_restarts": 2, "raw_samples": 32, "acqf_maxiter": 20, "progress": False,
+        "guard": False,  # its extra dev passes would blur the call counts these tests check; see the full loop
+    }
     return BpoConfig(**(settings | overrides))
 
 
@@ -267,7 +267,7 @@ def test_an_outage_stops_the_run_faults_are_retried_and_nothing_is_paid_twice(
 ) -> None:
     load_minilm()  # the server's model must not spend the client's 1 s timeout loading
     out = tmp_path / "out"
-    settings = dict(llm="openai:offline", dev_limit=8, n_init=2, budget=2, batch_size=2)
+    settings = {"llm": "openai:offline", "dev_limit": 8, "n_init": 2, "budget": 2, "batch_size": 2}
     with FaultInjectingServer(OfflineChatModel(), stall=3.0, retry_after=0.2) as server:
         reach(server, monkeypatch, "sk-test-bpo")
         server.outage("500")  # the endpoint is down: every call fails after its retries

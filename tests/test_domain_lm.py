@@ -152,7 +152,7 @@ def test_failed_save_leaves_previous_directory_intact(tiny_lm: DomainLM, tmp_pat
     before = sorted(p.name for p in target.iterdir())
     broken = tiny_lm.with_soft_prompt(projected(tiny_lm))
     broken.soft_prompt.embeddings = "not a tensor"  # type: ignore[assignment]
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 - any failure will do; what matters is what is left
         broken.save_pretrained(target)
     assert sorted(p.name for p in target.iterdir()) == before
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".model.tmp")]

@@ -16,6 +16,7 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
+from blade_core.cli import app
 from blade_core.data import load_mcq
 from blade_core.evaluation import (
     EvalConfig,
@@ -23,7 +24,6 @@ from blade_core.evaluation import (
     EvalSettings,
     evaluate,
 )
-from blade_core.cli import app
 from blade_core.evaluation.rag import with_passages
 from blade_core.llm import OfflineChatModel, OpenAICompatibleServer
 from blade_core.retrieval import PassageIndex, load_minilm

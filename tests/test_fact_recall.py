@@ -11,7 +11,6 @@ from transformers import TrainerControl, TrainerState, TrainingArguments
 from blade_core.data import load_corpus
 from blade_core.domain_lm import DomainLM
 from blade_core.text import split_sentences
-from blade_core.training.model_builder import init_model
 from blade_core.training import PretrainConfig, run_pretrain
 from blade_core.training.fact_recall import (
     _split,
@@ -19,6 +18,7 @@ from blade_core.training.fact_recall import (
     fact_recall,
     facts_to_check,
 )
+from blade_core.training.model_builder import init_model
 from blade_core.training.storage_stop import StopWhenStored
 from tests.conftest import FACTS as CONFTEST_FACTS
 
@@ -99,6 +99,6 @@ def test_storage_check_stops_after_two_epochs_that_store_nothing_new(tiny_lm: Do
     assert resumed.history == [stored, stored, stored]
     nothing = StopWhenStored(tiny_lm.tokenizer, [], ["Qelbrand is sold by Marrow House in Tivven."])
     control = TrainerControl()
-    for epoch in (1, 2, 3):  # flat, but too little stored to call it a plateau
+    for _ in (1, 2, 3):  # flat, but too little stored to call it a plateau
         nothing.on_epoch_end(args, state, control, model=tiny_lm.model)
     assert not control.should_training_stop

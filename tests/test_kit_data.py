@@ -22,17 +22,17 @@ from typer.testing import CliRunner
 
 from blade_core.cli import app
 from blade_core.data import DataError, MCQuestion, load_mcq
-from blade_core.errors import LLMError
-from blade_core.llm import OfflineChatModel, OpenAICompatibleServer
-from blade_core.retrieval import load_minilm
-from blade_core.llm.faults import FaultInjectingServer
-from blade_core.option_knowledge import option_pairs
-from blade_core.sample_domain import load_sample_domain
-from blade_core.scoring import ask_with_knowledge
 from blade_core.datagen import kit_data, progress
 from blade_core.datagen.kit_data import LEAK, make_kit_data, screen
-from blade_core.datagen.progress import LLM_ERROR, Outcome
 from blade_core.datagen.kit_data_config import KitDataConfig
+from blade_core.datagen.progress import LLM_ERROR, Outcome
+from blade_core.errors import LLMError
+from blade_core.llm import OfflineChatModel, OpenAICompatibleServer
+from blade_core.llm.faults import FaultInjectingServer
+from blade_core.option_knowledge import option_pairs
+from blade_core.retrieval import load_minilm
+from blade_core.sample_domain import load_sample_domain
+from blade_core.scoring import ask_with_knowledge
 from tests.local_llm_support import kill_while_held, reach
 
 SECRET = "sk-test-never-print-me-0123456789"
@@ -44,7 +44,7 @@ class RecordingModel(BaseChatModel):
     """The offline model, recording every prompt it answers; fails on prompts with the marker."""
 
     inner: OfflineChatModel
-    seen: list[str] = []
+    seen: list[str] = []  # noqa: RUF012 - a pydantic field: each instance gets its own copy
     fail: bool = True
 
     @property
@@ -155,8 +155,8 @@ def test_resume_asks_nothing_twice(
     server, model = remote
     questions_path = tmp_path / "train.jsonl"
     ids = write_questions(questions_path, 12)
-    base = dict(questions=questions_path, llm="openai:offline", out=tmp_path / "kit.jsonl",
-                chunk_size=3, progress=False, max_retries=0)
+    base = {"questions": questions_path, "llm": "openai:offline", "out": tmp_path / "kit.jsonl",
+                "chunk_size": 3, "progress": False, "max_retries": 0}
 
     start = server.requests_served
     first = make_kit_data(KitDataConfig(**base, limit=6))  # a run stopped halfway
@@ -194,7 +194,7 @@ def test_resume_asks_nothing_twice(
 def test_llm_errors_are_dropped_and_retried_on_resume(
     tmp_path: Path, remote: tuple[OpenAICompatibleServer, RecordingModel]
 ) -> None:
-    server, model = remote
+    _server, model = remote
     questions_path = tmp_path / "train.jsonl"
     write_questions(questions_path, 8, marked=(1, 4))
     config = KitDataConfig(
@@ -287,8 +287,8 @@ def test_faults_are_retried_and_an_outage_resumes_without_repaying(
 ) -> None:
     questions_path = tmp_path / "train.jsonl"
     ids = write_questions(questions_path, 8)
-    base = dict(questions=questions_path, llm="openai:offline", out=tmp_path / "kit.jsonl",
-                chunk_size=4, max_concurrency=4, timeout=1.0, progress=False)
+    base = {"questions": questions_path, "llm": "openai:offline", "out": tmp_path / "kit.jsonl",
+                "chunk_size": 4, "max_concurrency": 4, "timeout": 1.0, "progress": False}
     with FaultInjectingServer(OfflineChatModel(), stall=3.0, retry_after=0.2) as server:
         reach(server, monkeypatch, SECRET)
         server.inject("timeout", "429", "500", "drop")

@@ -99,6 +99,10 @@ def test_stop_sequences(llm: BladeLLM, lm: DomainLM) -> None:
     cut = full[: full.index(word)]
     assert llm.invoke(Q1, stop=[word]) == cut
     assert "".join(llm.stream(Q1, stop=[word])) == cut
+    # generation itself stops at the stop string: the text ends with it, nothing generated after
+    written = lm.generate_knowledge([Q1], max_new_tokens=MAX, stop=[word], option_knowledge=False)[0]
+    assert written.startswith(cut) and written.endswith(word)
+    assert "".join(lm.stream_knowledge(Q1, max_new_tokens=MAX, stop=[word], option_knowledge=False)) == written
     assert "".join(_stop_stream(iter(["ab", "cX", "Yd"]), ["XY"])) == "abc"
     assert list(_stop_stream(iter(["ab", "cd"]), ["zz"])) == ["a", "bc", "d"]
 

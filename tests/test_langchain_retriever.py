@@ -17,9 +17,9 @@ from langchain_tests.integration_tests import RetrieversIntegrationTests
 
 from blade_core.domain_lm import DomainLM
 from blade_core.llm import OfflineChatModel
+from blade_core.prompts import answer_prompt
 from blade_core.retrieval import MiniLMEmbeddings
 from blade_core.text import split_sentences
-from blade_core.prompts import answer_prompt
 from langchain_blade import BladeHybridRetriever, BladeKnowledgeRetriever
 
 QUERY = "What is Zorvanil indicated for?"

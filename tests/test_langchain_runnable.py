@@ -25,8 +25,8 @@ from langchain_openai import ChatOpenAI
 from blade_core.consistency import combine_samples
 from blade_core.domain_lm import DomainLM
 from blade_core.llm import OfflineChatModel, OpenAICompatibleServer
-from blade_core.retrieval import load_minilm
 from blade_core.prompts import KNOWLEDGE_OPEN, NO_KNOWLEDGE
+from blade_core.retrieval import load_minilm
 from langchain_blade import SERIALIZABLE_MAPPING, BladeKnowledgeRunnable, BladePromptValue
 from tests.local_llm_support import bypass_proxies
 
@@ -207,7 +207,7 @@ def test_callbacks_see_the_knowledge_run(lm: DomainLM, chat: ChatOpenAI) -> None
     runs = Runs()
     chain = blade(lm).with_config(run_name="knowledge") | chat
     chain.invoke(Q1, {"callbacks": [runs], "tags": ["t1"], "metadata": {"user": "u"}})
-    name, tags, metadata = next(s for s in runs.starts if s[0] == "knowledge")
+    _name, tags, metadata = next(s for s in runs.starts if s[0] == "knowledge")
     assert "t1" in tags and metadata["user"] == "u"
     assert runs.ends["knowledge"].knowledge == expected(lm, Q1)[0]
 
@@ -359,7 +359,7 @@ def test_callers_beyond_max_pending_wait_for_a_place(lm: DomainLM, monkeypatch: 
         thread.start()
     for thread in threads:
         thread.join()
-    assert results == {i: single for i in range(16)}
+    assert results == dict.fromkeys(range(16), single)
     assert state["peak"] == 2, "more calls were let into generation than max_pending allows"
 
 

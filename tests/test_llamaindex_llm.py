@@ -110,3 +110,22 @@ def test_minilm_embedding_is_unit_length_and_symmetric() -> None:
     texts = np.array(embedding.get_text_embedding_batch([QUESTION, "Skies are blue."]))
     assert query.shape == (384,) and np.isclose(np.linalg.norm(query), 1.0, atol=1e-5)
     assert np.allclose(query, texts[0], atol=1e-5) and texts[1] @ query < 0.9
+
+
+def test_round_trips_through_to_dict_by_model_path(tiny_lm_dir: Path, lm: DomainLM, knowledge: str) -> None:
+    llm = BladeLLM(lm, max_new_tokens=lm.config.generation.max_new_tokens)
+    data = llm.to_dict()
+    assert data["model_path"] == str(tiny_lm_dir) and data["class_name"] == "BladeLLM"
+    revived = BladeLLM.from_dict(data)
+    assert revived.complete(QUESTION).text == knowledge
+    assert BladeLLM.from_json(llm.to_json()).model_path == str(tiny_lm_dir)
+    with pytest.raises(ValueError, match="give the domain LM"):
+        BladeLLM()
+
+
+def test_general_llm_reports_the_context_window_it_is_given() -> None:
+    from blade_core.llm import OfflineChatModel
+
+    assert GeneralLLM(OfflineChatModel(), context_window=128_000).metadata.context_window == 128_000
+    with pytest.raises(ValueError):
+        GeneralLLM(OfflineChatModel(), context_window=0)

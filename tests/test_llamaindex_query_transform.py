@@ -174,3 +174,20 @@ def test_bad_settings_are_refused(lm: DomainLM) -> None:
         BladeQueryTransform(lm, generation={"max_new_tokens": 0})
     with pytest.raises(ValueError, match="query_str"):
         BladeQueryTransform(lm, prompt=PromptTemplate("{knowledge}"))
+
+
+async def test_sync_and_async_paths_open_instrumentation_spans(lm: DomainLM) -> None:
+    import llama_index.core.instrumentation as instrument
+    from llama_index.core.instrumentation.span_handlers import SimpleSpanHandler
+
+    handler = SimpleSpanHandler()
+    root = instrument.get_dispatcher()
+    root.add_span_handler(handler)
+    try:
+        transform = BladeQueryTransform(lm, generation={"max_new_tokens": 4})
+        transform.run(QUESTION)
+        await transform.arun(QUESTION)
+    finally:
+        root.span_handlers.remove(handler)
+    names = {span.id_.split("-")[0] for span in handler.completed_spans}
+    assert {"BladeQueryTransform._run", "BladeQueryTransform.arun"} <= names

@@ -141,3 +141,11 @@ def test_both_accept_a_model_directory(tiny_lm_dir: Path, knowledge: str) -> Non
     assert node.node.get_content() == knowledge
     [added] = BladeKnowledgeNodePostprocessor(tiny_lm_dir).postprocess_nodes([], query_str=QUESTION)
     assert added.node.get_content() == knowledge
+
+
+def test_postprocessor_round_trips_through_to_dict(tiny_lm_dir: Path, lm: DomainLM, knowledge: str) -> None:
+    postprocessor = BladeKnowledgeNodePostprocessor(str(tiny_lm_dir), position="last")
+    revived = BladeKnowledgeNodePostprocessor.from_dict(postprocessor.to_dict())
+    assert revived.model_path == str(tiny_lm_dir) and revived.position == "last"
+    nodes = revived.postprocess_nodes([], query_str=QUESTION)
+    assert [n.node.get_content() for n in nodes] == [knowledge]

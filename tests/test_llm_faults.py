@@ -9,6 +9,7 @@ make-kit-data runs under these faults are in test_bpo.py and test_kit_data.py.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import pytest
@@ -74,7 +75,7 @@ def test_exhausted_retries_back_off_and_end_in_a_clear_error(server: FaultInject
     assert "injected fault: internal server error" in str(caught.value)
     attempts = server.log[start:]
     assert [(r.fault, r.retry) for r in attempts] == [("500", 0), ("500", 1), ("500", 2)]
-    first_wait, second_wait = (b.at - a.at for a, b in zip(attempts, attempts[1:]))
+    first_wait, second_wait = (b.at - a.at for a, b in itertools.pairwise(attempts))
     assert first_wait >= 0.375 and second_wait >= 0.75  # 0.5 s then 1 s, less at most 25% jitter
 
 

@@ -8,6 +8,7 @@ import time
 
 from blade_core.data import load_corpus
 from blade_core.data.records import Document
+from blade_core.sample_domain import load_sample_domain
 from blade_core.training.model_size import (
     SIZES,
     fact_capacity,
@@ -15,7 +16,6 @@ from blade_core.training.model_size import (
     resolve_size,
     size_for,
 )
-from blade_core.sample_domain import load_sample_domain
 
 
 def names(count: int) -> list[str]:

@@ -14,8 +14,8 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from blade_core.data.records import MCQuestion
+from blade_core.datagen.kit_data import knowledge_prompt, prompt_values
 from blade_core.llm import OfflineChatModel
-from blade_core.retrieval import load_minilm
 from blade_core.llm.faults import FaultInjectingServer
 from blade_core.prompts import (
     ANSWER_SYSTEM,
@@ -24,8 +24,8 @@ from blade_core.prompts import (
     knowledge_or_placeholder,
     parse_answer,
 )
+from blade_core.retrieval import load_minilm
 from blade_core.scoring import ask_with_knowledge
-from blade_core.datagen.kit_data import knowledge_prompt, prompt_values
 
 REPLIES = [
     # empty and refusals: no answer

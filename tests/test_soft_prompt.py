@@ -51,7 +51,7 @@ def test_peft_loads_our_soft_prompt_and_generates_the_same(tiny_lm: DomainLM, tm
     assert torch.allclose(peft_model.get_prompt_embedding_to_save("default"), soft.embeddings)
 
     question = "What is Zorvanil indicated for?"
-    ids = torch.tensor([sum(map(list, _prompt_parts(lm, question)), [])])
+    ids = torch.tensor([[i for part in _prompt_parts(lm, question) for i in part]])
     # Greedy decoding through the peft model's own forward pass, without a KV cache: peft 0.21's
     # `generate` for prompt tuning misplaces the positions of cached steps under transformers 5.24
     # (its second token onwards differs from a plain greedy loop over the same forward pass).

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from blade_core.text import corpus_sentences
 from blade_core.cli import app
 from blade_core.data.records import InstructionPair
 from blade_core.domain_lm import DomainLM, encode_knowledge_prompt
@@ -17,6 +16,7 @@ from blade_core.errors import OutputPathError
 from blade_core.knowledge_gate import domain_names
 from blade_core.prompts import KnowledgeTemplate
 from blade_core.sample_domain import load_sample_domain
+from blade_core.text import corpus_sentences
 from blade_core.training import (
     KitConfig,
     PretrainConfig,
@@ -77,8 +77,8 @@ def test_instruction_mixing_adds_templated_pairs_to_the_stream(tiny_lm_dir: Path
     # question forms: corpus facts the KIT pairs do not ask about, asked in the KIT pairs' words
     with_forms = blocks(base.model_copy(update={"mix_instructions": sample.kit}), tiny_lm)
     assert len(with_forms) > len(mixed)
-    text = tiny_lm.tokenizer.decode(sum(mixed, []))
-    assert "### Knowledge:" in text and "### Knowledge:" not in tiny_lm.tokenizer.decode(sum(plain, []))
+    text = tiny_lm.tokenizer.decode([i for ids in mixed for i in ids])
+    assert "### Knowledge:" in text and "### Knowledge:" not in tiny_lm.tokenizer.decode([i for ids in plain for i in ids])
     general = blocks(base.model_copy(update={"mix_general": sample.general, "general_ratio": 0.2}), tiny_lm)
     assert len(plain) * 1.1 < len(general) < len(plain) * 1.5
 
@@ -199,3 +199,15 @@ def test_bf16_without_a_gpu_is_cpu_autocast_the_trainer_accepts(monkeypatch: pyt
     flags = precision_flags("bf16")
     assert flags["use_cpu"] and flags["bf16"]
     TrainingArguments(output_dir=str(tmp_path), report_to="none", **flags)  # refused without use_cpu
+
+
+def test_report_to_reaches_the_trainer(tmp_path: Path) -> None:
+    """TensorBoard, W&B and the like are the Trainer's own integrations: blade only passes them on."""
+    from blade_core.training.runner import training_arguments
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("Zorvanil treats marsh fever.")
+    default = PretrainConfig(model="m", out=tmp_path / "out", corpus=[corpus])
+    assert training_arguments(default, 1e-3).report_to == []
+    tracked = default.model_copy(update={"report_to": ["tensorboard"]})
+    assert training_arguments(tracked, 1e-3).report_to == ["tensorboard"]

@@ -57,7 +57,7 @@ def test_killed_run_resumes_from_its_last_checkpoint(tiny_lm_dir: Path, tmp_path
     assert checkpoint is not None, "the run should have checkpointed before it was killed"
     done = int(checkpoint.rsplit("-", 1)[-1])
 
-    resumed = subprocess.run([*args, "--resume"], env=env(), capture_output=True, text=True, timeout=300)
+    resumed = subprocess.run([*args, "--resume"], env=env(), capture_output=True, text=True, timeout=300, check=False)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert logged_steps(out) == list(range(1, 61)), "the step count must continue with nothing lost"
     ran = resumed.stdout.count("'loss':") + resumed.stderr.count("'loss':")
@@ -69,7 +69,7 @@ def test_killed_kit_run_resumes_in_process_from_its_last_checkpoint(
 ) -> None:
     out, data = tmp_path / "kit", load_sample_domain().kit
     work = out.with_name("kit.work")
-    options = dict(max_steps=40, save_steps=4, batch_size=2, max_length=96, logging_steps=1, seed=0)
+    options = {"max_steps": 40, "save_steps": 4, "batch_size": 2, "max_length": 96, "logging_steps": 1, "seed": 0}
     args = [sys.executable, str(ROOT / "trainers" / "kit.py"), "--model", str(tiny_lm_dir), "--out", str(out),
             "--data", str(data), "--no-progress", *(f"--{k.replace('_', '-')}={v}" for k, v in options.items())]
     kill_at_first_checkpoint(args, work)
@@ -91,7 +91,7 @@ def test_killed_kit_run_resumes_in_process_from_its_last_checkpoint(
 def test_pretrain_runs_as_two_ddp_processes(tiny_lm_dir: Path, tmp_path: Path) -> None:
     def epochs_after_4_steps(out: Path, launcher: list[str]) -> float:
         run = subprocess.run([*launcher, *pretrain_args(tiny_lm_dir, out, "--max-steps", "4", "--save-steps", "100")],
-                             env=env(), capture_output=True, text=True, timeout=300)
+                             env=env(), capture_output=True, text=True, timeout=300, check=False)
         assert run.returncode == 0, run.stderr[-3000:]
         history = json.loads((out / "training" / "dp_log.json").read_text())
         return history[-1]["epoch"]

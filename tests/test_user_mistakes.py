@@ -352,7 +352,7 @@ def test_as_a_process_the_error_is_the_only_output(program: list[str], workspace
     args = [sys.executable, *script, "--model", "model", "--corpus", "corpus.jsonl", "--out", "corpus.jsonl"]
     before = fingerprint(workspace)
     done = subprocess.run(args, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"},
-                          timeout=120)
+                          timeout=120, check=False)
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr == ("error: --out corpus.jsonl is the input --corpus corpus.jsonl; write the output "
                            "somewhere else (a command never writes over or into its own inputs)\n")
@@ -372,10 +372,9 @@ def test_blade_alone_shows_the_help(workspace: Path) -> None:
 
 def test_the_adapters_raise_blades_own_error_for_a_bad_directory(workspace: Path) -> None:
     """Not a pydantic ValidationError wrapped around it: the same one-line message as the CLI."""
+    from blade_core.model_checks import ModelDirectoryError
     from langchain_blade import BladeKnowledgeRunnable
     from llamaindex_blade import BladeQueryTransform
-
-    from blade_core.model_checks import ModelDirectoryError
 
     for build in (BladeKnowledgeRunnable.from_pretrained, BladeQueryTransform):
         with pytest.raises(ModelDirectoryError, match=r"^\./nowhere: no such model directory"):

@@ -22,13 +22,13 @@ from pydantic import BaseModel
 from rich.console import Console
 from tqdm.auto import tqdm
 
+from blade_core.atomic import write_text_atomic
 from blade_core.blade_config import BladeConfig, file_hash
 from blade_core.bpo.config import BpoConfig
 from blade_core.bpo.guard import EXTRA_DEV_PASSES, calibrate_guard
 from blade_core.bpo.objective import DevObjective, Outcome
 from blade_core.bpo.optimizer import propose, sobol_points
 from blade_core.bpo.search_space import build_projection, starting_prompt
-from blade_core.atomic import write_text_atomic
 from blade_core.bpo.state import ANSWERS_DIR, BpoState, Evaluation, write_answers
 from blade_core.data import load_mcq
 from blade_core.data.records import MCQuestion
@@ -189,6 +189,7 @@ def save_result(config: BpoConfig, objective: DevObjective, start: SoftPrompt | 
     best, baseline = state.best(), state.best_baseline()
     improved = best is not None and best.score > baseline.score
     winner = best if improved and best is not None else baseline
+    prompt: SoftPrompt | None
     if improved:
         prompt = projection(torch.tensor(winner.z, dtype=torch.float32))
         message = f"BPO improved dev accuracy from {baseline.score:.3f} to {winner.score:.3f} ({winner.label})"

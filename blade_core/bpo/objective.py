@@ -31,7 +31,6 @@ from blade_core.scoring import (
 )
 from blade_core.soft_prompt import RandomProjection, SoftPrompt
 
-
 RESUME_ADVICE = "fix the endpoint and re-run with --resume: finished evaluations are kept"
 
 

@@ -15,8 +15,8 @@ from contextlib import contextmanager
 
 import torch
 from botorch.acquisition.logei import qLogExpectedImprovement
-from botorch.fit import fit_gpytorch_mll
 from botorch.exceptions.warnings import InputDataWarning
+from botorch.fit import fit_gpytorch_mll
 from botorch.models import SingleTaskGP
 from botorch.models.transforms.input import Normalize
 from botorch.models.transforms.outcome import Standardize

@@ -30,6 +30,7 @@ def text_soft_prompt(lm: DomainLM, text: str, n_tokens: int) -> SoftPrompt:
 
 def starting_prompt(lm: DomainLM, config: BpoConfig) -> SoftPrompt | None:
     """--init-soft-prompt, else --init-text, else the model's own soft prompt, else none."""
+    start: SoftPrompt | None
     if config.init_soft_prompt is not None:
         start = SoftPrompt.from_pretrained(config.init_soft_prompt)
         start.check_fits(lm.hidden_size, where=f"model {config.model}")

@@ -14,7 +14,6 @@ from typing import Any
 from blade_core.data.errors import DataError
 
 
-
 @dataclass(frozen=True)
 class Layout:
     """Where a layout keeps each question field; several keys mean "the first one present"."""

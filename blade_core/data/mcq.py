@@ -12,8 +12,8 @@ from typing import Any, Literal
 from blade_core.data.errors import DataError
 from blade_core.data.jsonl import NOT_UTF8_FIX, InvalidRecords, build_record, check_readable, read_jsonl
 from blade_core.data.layouts import LAYOUTS, Layout, detect_layout
-from blade_core.text import parse_option_field
 from blade_core.data.records import MCQuestion
+from blade_core.text import parse_option_field
 
 LayoutName = Literal["auto", "blade", "jecqa", "mlecqa", "cmexam"]
 Row = tuple[int, dict[str, Any]]

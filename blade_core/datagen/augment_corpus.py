@@ -31,14 +31,9 @@ from langchain_core.prompt_values import PromptValue
 from langchain_core.prompts import ChatPromptTemplate
 from pydantic import BaseModel
 
-from blade_core.datagen.augment_corpus_config import AugmentCorpusConfig
 from blade_core.data import load_corpus
 from blade_core.data.records import Document
-from blade_core.errors import BladeError, LLMError
-from blade_core.llm import OfflineChatModel, resolve_llm
-from blade_core.llm.accounting import Accounted, accounted
-from blade_core.prompts import neutralize_delimiters
-from blade_core.text import sentence_key, split_passages
+from blade_core.datagen.augment_corpus_config import AugmentCorpusConfig
 from blade_core.datagen.progress import (
     LLM_ERROR,
     Outcome,
@@ -47,6 +42,11 @@ from blade_core.datagen.progress import (
     redact,
     stop_if_all_failed,
 )
+from blade_core.errors import BladeError, LLMError
+from blade_core.llm import OfflineChatModel, resolve_llm
+from blade_core.llm.accounting import Accounted, accounted
+from blade_core.prompts import neutralize_delimiters
+from blade_core.text import sentence_key, split_passages
 
 PARAPHRASE = "paraphrase"
 QA = "qa"

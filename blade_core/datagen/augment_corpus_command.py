@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from blade_core.datagen.augment_corpus_config import AugmentCorpusConfig
 from blade_core.config_command import command_from_config
+from blade_core.datagen.augment_corpus_config import AugmentCorpusConfig
 
 
 def _augment_corpus(config: AugmentCorpusConfig) -> Path:

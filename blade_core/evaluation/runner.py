@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -23,8 +24,9 @@ from blade_core.data import MCQuestion
 from blade_core.errors import BladeError, LLMError
 from blade_core.evaluation.config import MODES, EvalSettings
 from blade_core.evaluation.rag import with_passages
-from blade_core.retrieval import PassageIndex
 from blade_core.llm import resolve_llm
+from blade_core.llm.accounting import accounted
+from blade_core.retrieval import PassageIndex
 from blade_core.scoring import (
     ScoredAnswer,
     accuracy,
@@ -32,7 +34,6 @@ from blade_core.scoring import (
     require_answers,
     unreadable_replies,
 )
-from blade_core.llm.accounting import accounted
 
 if TYPE_CHECKING:
     from blade_core.domain_lm import DomainLM
@@ -115,6 +116,11 @@ class EvalReport(BaseModel):
 class _Mode:
     name: str
     make: Callable[[], Knowledge]
+
+
+def _copy_of(make: Callable[[str], Sequence[str | None]], name: str) -> Knowledge:
+    """A mode's own list of `make(name)`'s shared, computed-once texts."""
+    return list(make(name))
 
 
 class _Sources:
@@ -236,14 +242,14 @@ def _plan(
         elif mode == "none":
             plan.append(_Mode("none", lambda: [None] * len(questions)))
         elif mode == "blade":
-            plan += [_Mode(name, lambda name=name: list(sources.generated(name))) for name in sources.models]
+            plan += [_Mode(name, partial(_copy_of, sources.generated, name)) for name in sources.models]
         elif mode == "rag":
             plan.append(_Mode("rag", sources.rag))
         elif mode == "hybrid":
             name = hybrid_model if hybrid_model is not None else next(iter(sources.models))
             if name not in sources.models:
                 raise EvalInputError(f"hybrid_model {name!r} is not one of the models {list(sources.models)}")
-            plan.append(_Mode("hybrid", lambda name=name: sources.hybrid(name)))
+            plan.append(_Mode("hybrid", partial(sources.hybrid, name)))
         else:
             plan.append(_Mode("gold", lambda: [q.knowledge for q in questions]))
     for name, texts in knowledge_sources.items():
@@ -251,7 +257,7 @@ def _plan(
             raise EvalInputError(
                 f"knowledge source {name!r} has {len(texts)} texts for {len(questions)} questions"
             )
-        plan.append(_Mode(name, lambda texts=texts: list(texts)))
+        plan.append(_Mode(name, partial(list, texts)))
     names = [m.name for m in plan]
     clashes = sorted({n for n in names if names.count(n) > 1})
     if clashes:
@@ -345,8 +351,8 @@ def evaluate(
         ]
         failed = f", {total.n - total.answered} calls failed" if total.answered < total.n else ""
         console.print(f"{mode.name}: {total.correct}/{total.answered} correct ({total.accuracy:.1%}){failed}")
-    for mode, reason in skipped.items():
-        console.print(f"skipped {mode}: {reason}")
+    for skipped_mode, reason in skipped.items():
+        console.print(f"skipped {skipped_mode}: {reason}")
     for warning in warnings:
         console.print(f"warning: {warning}", markup=False)
     named = {name: str(getattr(source, "name_or_path", source)) for name, source in sources.models.items()}

@@ -26,7 +26,7 @@ from langchain_core._api import LangChainBetaWarning
 from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
 from langchain_core.callbacks import BaseCallbackHandler, BaseCallbackManager
 from langchain_core.language_models import BaseChatModel
-from langchain_core.load import dumps, loads
+from langchain_core.load import Serializable, dumps, loads
 from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, Generation
 
@@ -34,7 +34,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, Generati
 warnings.filterwarnings("ignore", message="The function `loads` is in beta", category=LangChainBetaWarning)
 
 _TRANSPORT_SETTINGS = ("max_retries", "request_timeout", "timeout")
-_ROW_CLASSES = [Generation, ChatGeneration, ChatGenerationChunk, AIMessage, AIMessageChunk]
+_ROW_CLASSES: list[type[Serializable]] = [Generation, ChatGeneration, ChatGenerationChunk, AIMessage, AIMessageChunk]
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS full_llm_cache "
     "(prompt VARCHAR NOT NULL, llm VARCHAR NOT NULL, idx INTEGER NOT NULL, response VARCHAR, "
@@ -136,8 +136,9 @@ def accounted(llm: BaseChatModel, cache_path: Path | None) -> Accounted:
     counter = CallCounter()
     callbacks: BaseCallbackManager | Sequence[BaseCallbackHandler] | None = llm.callbacks
     if isinstance(callbacks, BaseCallbackManager):
-        callbacks = callbacks.copy()
-        callbacks.add_handler(counter)
+        manager = callbacks.copy()
+        manager.add_handler(counter)
+        callbacks = manager
     else:
         callbacks = [*(callbacks or []), counter]
     cache = AnswerCache(cache_path) if cache_path is not None else None

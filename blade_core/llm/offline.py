@@ -37,8 +37,6 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field, PrivateAttr
 
-from blade_core.retrieval.minilm import MINILM_DIM, encode_array
-from blade_core.text import cut_at_stop, option_line, split_sentences
 from blade_core.prompts import (
     KNOWLEDGE_CLOSE,
     KNOWLEDGE_OPEN,
@@ -48,6 +46,8 @@ from blade_core.prompts import (
     QUESTION_OPEN,
     SINGLE_HINT,
 )
+from blade_core.retrieval.minilm import MINILM_DIM, encode_array
+from blade_core.text import cut_at_stop, option_line, split_sentences
 
 UNKNOWN_REPLY = "I do not know."
 
@@ -251,11 +251,11 @@ class OfflineChatModel(BaseChatModel):
         text = cut_at_stop(self.reply(messages), stop)
         prompt_tokens = sum(_word_count(_message_text(m)) for m in messages)
         completion_tokens = _word_count(text)
-        usage = UsageMetadata(
-            input_tokens=prompt_tokens,
-            output_tokens=completion_tokens,
-            total_tokens=prompt_tokens + completion_tokens,
-        )
+        usage: UsageMetadata = {  # type: ignore[typeddict-item]  # the token details are optional
+            "input_tokens": prompt_tokens,
+            "output_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        }
         return text, usage
 
     def _generate(

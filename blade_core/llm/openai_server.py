@@ -137,7 +137,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # Default logging writes the request line to stderr; route it to a debug logger instead and
     # never include headers (they carry API keys).
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base-class signature
+    def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s %s", self.address_string(), format % args)
 
     # --- responses ---------------------------------------------------------------------------
@@ -172,7 +172,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- routes ------------------------------------------------------------------------------
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+    def do_GET(self) -> None:
         if self.path.rstrip("/") not in ("/v1/models", "/models"):
             self._send_error(404, f"unknown path {self.path}", "invalid_request_error")
             return
@@ -181,7 +181,7 @@ class _Handler(BaseHTTPRequestHandler):
         model = {"id": self.server.model_name, "object": "model", "created": 0, "owned_by": "blade"}
         self._send_json(200, {"object": "list", "data": [model]})
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server naming
+    def do_POST(self) -> None:
         self._headers_sent = False  # the handler lives on across keep-alive requests
         try:
             length = int(self.headers.get("Content-Length", ""))

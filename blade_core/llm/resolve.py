@@ -23,6 +23,7 @@ from typing import Any
 
 from langchain_core._api import LangChainDeprecationWarning
 from langchain_core.language_models.chat_models import BaseChatModel
+from pydantic import SecretStr
 
 from blade_core.errors import OptionError
 from blade_core.llm.offline import OfflineChatModel
@@ -72,7 +73,7 @@ def _openai(model: str, **kwargs: Any) -> BaseChatModel:
         api_key = PLACEHOLDER_API_KEY
     kwargs.setdefault("temperature", 0.0)
     kwargs.setdefault("max_retries", DEFAULT_MAX_RETRIES)
-    return ChatOpenAI(model=model, api_key=api_key, base_url=base_url, **kwargs)
+    return ChatOpenAI(model=model, api_key=api_key if isinstance(api_key, SecretStr) else SecretStr(api_key), base_url=base_url, **kwargs)
 
 
 def _init_chat_model(provider: str, model: str, spec: str, **kwargs: Any) -> BaseChatModel:

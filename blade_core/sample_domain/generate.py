@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -131,7 +131,7 @@ def make_drugs(rng: random.Random) -> list[Drug]:
         if two_effects[i]:
             effects.append(next(v for v in second_effects if v != effects[0]))
             second_effects.remove(effects[1])
-        values["side_effects"] = tuple(effects)
+        values["side_effects"] = tuple(effects)  # type: ignore[assignment]  # one or two effects
         drugs.append(Drug(name, {attr: values[attr] for attr in ATTRIBUTE_ORDER}))
     return drugs
 
@@ -519,7 +519,7 @@ def default_out_dir() -> Path:
     return Path(__file__).resolve().parent / "data"
 
 
-def _write_jsonl(path: Path, rows: Sequence[dict[str, object]]) -> None:
+def _write_jsonl(path: Path, rows: Sequence[Mapping[str, object]]) -> None:
     with path.open("w", encoding="utf-8", newline="\n") as handle:
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")

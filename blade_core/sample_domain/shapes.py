@@ -24,7 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -194,7 +194,7 @@ def make_facts(rng: random.Random, shape: Shape) -> list[Fact]:
     for attribute in shape.attributes:
         first = _balanced(rng, attribute.values, len(names))
         for name, value in zip(names, first):
-            values = (value,)
+            values: tuple[str, ...] = (value,)
             if attribute.several:
                 values = (value, rng.choice([v for v in attribute.values if v != value]))
             facts.append(Fact(name, attribute, values))
@@ -299,7 +299,7 @@ def generate(name: str, out: Path, seed: int = 0, entities: int | None = None) -
     questions = {split: make_questions(random.Random(seed + 10 + i), shape, splits[split], facts, split)
                  for i, split in enumerate(SPLITS)}
     out.mkdir(parents=True, exist_ok=True)
-    files = {"corpus.jsonl": [{"text": text} for text in corpus], **{f"{s}.jsonl": questions[s] for s in SPLITS},
+    files: dict[str, Sequence[Mapping[str, object]]] = {"corpus.jsonl": [{"text": text} for text in corpus], **{f"{s}.jsonl": questions[s] for s in SPLITS},
              "kit.jsonl": make_kit(questions["train"], splits["train"])}
     for file_name, rows in files.items():
         (out / file_name).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),

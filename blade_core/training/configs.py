@@ -46,6 +46,11 @@ class TrainOptions(BaseModel):
     save_steps: int = Field(default=200, ge=1, description="checkpoint every this many steps")
     save_total_limit: int = Field(default=2, ge=1)
     logging_steps: int = Field(default=10, ge=1)
+    report_to: list[str] = Field(
+        default_factory=list,
+        description="also log to these trackers (the HF Trainer's report_to: tensorboard, wandb, mlflow, ...); "
+        "none by default, the loss plot and log history are always written",
+    )
     seed: int = 0
     deepspeed: str | None = Field(default=None, description="DeepSpeed config JSON, passed through")
     resume: bool = Field(default=False, description="continue from the last checkpoint in the work dir")

@@ -17,9 +17,9 @@ from blade_core.data import load_corpus, load_instructions
 from blade_core.data.records import InstructionPair
 from blade_core.domain_lm import encode_knowledge_prompt
 from blade_core.prompts import KnowledgeTemplate
-from blade_core.training.question_forms import with_question_forms
 from blade_core.training.configs import KitConfig
 from blade_core.training.pretrain import TokenExamples, pad_batch
+from blade_core.training.question_forms import with_question_forms
 from blade_core.training.runner import TrainingError, load_for_training, run_stage
 
 IGNORE = -100

@@ -25,9 +25,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from blade_core.text import corpus_sentences
 from blade_core.data.records import Document
 from blade_core.knowledge_gate import domain_names, name_finder
+from blade_core.text import corpus_sentences
 
 ModelSize = Literal["tiny", "small", "medium"]
 SizeChoice = Literal["auto", "tiny", "small", "medium"]

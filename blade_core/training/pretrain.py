@@ -19,15 +19,15 @@ from rich.console import Console
 from torch.utils.data import Dataset
 from transformers import PreTrainedTokenizerBase
 
-from blade_core.training.augmentation import augment_documents
-from blade_core.text import corpus_sentences
 from blade_core.data import Document, InstructionPair, load_corpus, load_instructions
 from blade_core.domain_lm import encode_knowledge_prompt
 from blade_core.knowledge_gate import domain_names
 from blade_core.prompts import KnowledgeTemplate
-from blade_core.training.question_forms import with_question_forms
+from blade_core.text import corpus_sentences
+from blade_core.training.augmentation import augment_documents
 from blade_core.training.configs import PretrainConfig
 from blade_core.training.fact_recall import facts_to_check
+from blade_core.training.question_forms import with_question_forms
 from blade_core.training.runner import TrainingError, load_for_training, run_stage
 from blade_core.training.storage_stop import StopWhenStored
 

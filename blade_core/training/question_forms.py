@@ -22,9 +22,9 @@ from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from blade_core.text import corpus_sentences
 from blade_core.data.records import Document, InstructionPair
 from blade_core.knowledge_gate import domain_names, name_finder, name_pattern
+from blade_core.text import corpus_sentences
 
 SLOT = "{}"
 MIN_PAIRS = 2

@@ -14,18 +14,21 @@ import os
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 from torch.utils.data import Dataset
-from transformers import Trainer, TrainerCallback, TrainingArguments
+from transformers import PreTrainedModel, Trainer, TrainerCallback, TrainingArguments
 
 from blade_core.blade_config import file_hash
 from blade_core.domain_lm import DomainLM
-from blade_core.hf_compat import CHECKPOINTING
 from blade_core.errors import BladeError
+from blade_core.hf_compat import CHECKPOINTING
 from blade_core.outputs import make_work_directory
 from blade_core.training.configs import TrainOptions
+
+if TYPE_CHECKING:
+    from peft import PeftModel
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +53,7 @@ class NanLossGuard(TrainerCallback):
                 )
 
 
-def precision_flags(precision: str) -> dict[str, bool]:
+def precision_flags(precision: str) -> dict[str, Any]:
     """bf16 where the GPU has it, fp16 on older GPUs, fp32 on CPU (autocast is slower there).
 
     An explicit bf16 without a GPU means CPU autocast, which the Trainer accepts only with `use_cpu`.
@@ -96,6 +99,7 @@ def ddp_backend() -> str | None:
 
 
 def training_arguments(options: TrainOptions, learning_rate: float) -> TrainingArguments:
+    checkpointing: dict[str, Any] = {CHECKPOINTING: options.gradient_checkpointing}
     return TrainingArguments(
         output_dir=str(options.work_dir),
         num_train_epochs=options.epochs,
@@ -106,7 +110,6 @@ def training_arguments(options: TrainOptions, learning_rate: float) -> TrainingA
         warmup_steps=options.warmup,
         weight_decay=options.weight_decay,
         lr_scheduler_type=options.lr_scheduler,
-        **{CHECKPOINTING: options.gradient_checkpointing},
         logging_nan_inf_filter=False,  # a NaN must reach NanLossGuard, not be logged as 0
         save_strategy="steps",
         save_steps=options.save_steps,
@@ -114,11 +117,12 @@ def training_arguments(options: TrainOptions, learning_rate: float) -> TrainingA
         logging_steps=options.logging_steps,
         seed=options.seed,
         deepspeed=options.deepspeed,
-        report_to="none",
+        report_to=options.report_to or "none",
         disable_tqdm=not options.progress,
         remove_unused_columns=False,
         ddp_backend=ddp_backend(),
         **precision_flags(options.precision),
+        **checkpointing,
     )
 
 
@@ -200,7 +204,7 @@ def run_stage(
     if options.lora:
         model = apply_lora(model, options)
     if options.gradient_checkpointing:
-        model.config.use_cache = False
+        lm.model.config.use_cache = False
     trainer = Trainer(
         model=model,
         args=args,
@@ -212,9 +216,9 @@ def run_stage(
     trainer.train(resume_from_checkpoint=checkpoint)
     if not trainer.is_world_process_zero():
         return None
-    trained = trainer.model
+    trained = cast(PreTrainedModel, trainer.model)
     if options.lora:
-        trained = trained.merge_and_unload()
+        trained = cast("PeftModel", trained).merge_and_unload()
     trained.config.use_cache = True
     result = DomainLM(trained, lm.tokenizer, soft_prompt=lm.soft_prompt, config=lm.config,
                       name_or_path=lm.name_or_path)
