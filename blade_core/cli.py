@@ -18,8 +18,7 @@ from blade_core.bpo.commands import bpo_command
 from blade_core.command_configs import GenerateConfig, InitModelConfig, QuickstartConfig, ServeLLMConfig
 from blade_core.command_errors import DEBUG_ENV, DEBUG_FLAG, BladeGroup
 from blade_core.config_command import command_from_config
-from blade_core.datagen.augment_corpus_command import augment_corpus_command
-from blade_core.datagen.kit_data_command import make_kit_data_command
+from blade_core.datagen.commands import augment_corpus_command, make_kit_data_command
 from blade_core.evaluation.commands import eval_command
 from blade_core.outputs import prepare_file, prepare_model_directory
 from blade_core.recipe import TrainConfig

@@ -82,7 +82,11 @@ def command_from_config(config_cls: type[BaseModel], run: Callable[[Any], Any], 
         if result is not None:
             typer.echo(f"wrote {result}")
 
-    parameters = [_parameter(name, field, optional=config_file) for name, field in config_cls.model_fields.items()]
+    # Required options first, then the command's own, then inherited ones (the data generators'
+    # run settings), each group in declaration order.
+    own = set(vars(config_cls).get("__annotations__", {}))
+    fields = sorted(config_cls.model_fields.items(), key=lambda item: (not item[1].is_required(), item[0] not in own))
+    parameters = [_parameter(name, field, optional=config_file) for name, field in fields]
     if config_file:
         argument = typer.Argument(help="settings file (YAML or JSON); options given here override it",
                                   show_default=False)

@@ -7,7 +7,7 @@ Thin on purpose: the options and the logic live in blade_core.datagen.augment_co
 """
 
 from blade_core.config_command import run_command
-from blade_core.datagen.augment_corpus_command import augment_corpus_command
+from blade_core.datagen.commands import augment_corpus_command
 
 if __name__ == "__main__":
     run_command(augment_corpus_command)

@@ -3,11 +3,11 @@
     python trainers/make_kit_data.py --questions train.jsonl --llm openai:gpt-4o-mini \
         --out kit.jsonl --corpus corpus/
 
-Thin on purpose: the options and the logic live in blade_core.training.
+Thin on purpose: the options and the logic live in blade_core.datagen.
 """
 
 from blade_core.config_command import run_command
-from blade_core.datagen.kit_data_command import make_kit_data_command
+from blade_core.datagen.commands import make_kit_data_command
 
 if __name__ == "__main__":
     run_command(make_kit_data_command)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
+
+from blade_core.datagen.run_config import GeneratorRunConfig
 
 
-class AugmentCorpusConfig(BaseModel):
+class AugmentCorpusConfig(GeneratorRunConfig):
     """Rewrite a corpus with a general LLM: paraphrases and question-answer forms of each passage."""
 
     corpus: list[Path] = Field(
@@ -30,27 +32,9 @@ class AugmentCorpusConfig(BaseModel):
         default=None, ge=1, description="rewrite only N passages, drawn at random (see --seed)"
     )
     seed: int = Field(default=0, description="the random order passages are rewritten in")
-    max_concurrency: int = Field(default=8, ge=1, description="LLM calls in flight at once")
-    max_retries: int = Field(default=6, ge=0, description="retries of a failed call (API clients)")
-    timeout: float = Field(default=120.0, gt=0, description="seconds per LLM call (API clients)")
-    cache: bool = Field(default=True, description="cache LLM replies in SQLite so re-runs are free")
-    cache_path: Path | None = Field(default=None, description="default: OUT.cache.sqlite")
-    resume: bool = Field(default=True, description="skip passages the progress file marks done")
-    overwrite: bool = Field(default=False, description="discard an existing output and its progress")
-    progress: bool = Field(default=True, description="show a progress bar")
 
     @model_validator(mode="after")
     def _asks_for_something(self) -> AugmentCorpusConfig:
         if self.paraphrases == 0 and not self.qa:
             raise ValueError("nothing to write: ask for --paraphrases N (N > 0) or --qa")
         return self
-
-    @property
-    def progress_file(self) -> Path:
-        """Every finished rewrite task with its outcome; what `--resume` reads."""
-        return self.out.with_name(self.out.name + ".progress.jsonl")
-
-    @property
-    def cache_file(self) -> Path:
-        """Beside the output by default, so one run's calls are found again by its re-runs."""
-        return self.cache_path or self.out.with_name(self.out.name + ".cache.sqlite")

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from blade_core.datagen.run_config import GeneratorRunConfig
 
 
-class KitDataConfig(BaseModel):
+class KitDataConfig(GeneratorRunConfig):
     """Make KIT pairs: a general LLM writes each question's knowledge; only verified pairs are kept."""
 
     questions: Path = Field(description="multiple-choice questions (any layout load_mcq reads)")
@@ -29,24 +31,6 @@ class KitDataConfig(BaseModel):
         default=True, description="also write a pair with the question alone (no options)"
     )
     limit: int | None = Field(default=None, ge=1, description="use only the first N questions")
-    max_concurrency: int = Field(default=8, ge=1, description="LLM calls in flight at once")
-    max_retries: int = Field(default=6, ge=0, description="retries of a failed call (API clients)")
-    timeout: float = Field(default=120.0, gt=0, description="seconds per LLM call (API clients)")
     chunk_size: int = Field(
         default=32, ge=1, description="questions finished and saved together (resume granularity)"
     )
-    cache: bool = Field(default=True, description="cache LLM replies in SQLite so re-runs are free")
-    cache_path: Path | None = Field(default=None, description="default: OUT.cache.sqlite")
-    resume: bool = Field(default=True, description="skip questions the progress file marks done")
-    overwrite: bool = Field(default=False, description="discard an existing output and its progress")
-    progress: bool = Field(default=True, description="show a progress bar")
-
-    @property
-    def progress_file(self) -> Path:
-        """Every processed id with its outcome; what `--resume` reads."""
-        return self.out.with_name(self.out.name + ".progress.jsonl")
-
-    @property
-    def cache_file(self) -> Path:
-        """Beside the output by default, so one run's calls are found again by its re-runs."""
-        return self.cache_path or self.out.with_name(self.out.name + ".cache.sqlite")
