@@ -1,5 +1,8 @@
 """Self-consistency over several knowledge samples for one question (the adapters' `n_samples`).
 
+`sample_knowledge` draws the samples (one batched call; one sampling policy for every adapter), and
+`combine_samples` makes one text of them:
+
 * "join": every distinct, non-empty sample, in sampling order, separated by blank lines. More
   coverage, more noise: the general LLM sees every variant.
 * "vote": the sentences that a strict majority of samples state (compared case- and
@@ -13,11 +16,18 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from blade_core.text import sentence_key, split_sentences
 
+if TYPE_CHECKING:
+    from blade_core.domain_lm import DomainLM
+
 SampleMode = Literal["join", "vote"]
+
+SAMPLE_TEMPERATURE = 0.7
+"""Temperature used for several samples when neither the caller nor the model directory sets one:
+greedy decoding would make every sample identical."""
 
 
 def join_samples(samples: Sequence[str]) -> str:
@@ -50,3 +60,33 @@ def combine_samples(samples: Sequence[str], mode: SampleMode) -> str:
     if len(samples) == 1:
         return samples[0]
     return vote_samples(samples) if mode == "vote" else join_samples(samples)
+
+
+def sample_knowledge(
+    lm: DomainLM,
+    questions: Sequence[str],
+    n_samples: int,
+    generation: dict[str, Any],
+    batch_size: int,
+) -> list[list[str]]:
+    """`n_samples` knowledge texts per question, from one batched call (questions repeated).
+
+    Several samples need sampling: with no temperature set anywhere, `SAMPLE_TEMPERATURE` is used;
+    an explicit temperature of 0 with several samples is refused, as every sample would be equal.
+    """
+    if n_samples < 1:
+        raise ValueError(f"n_samples must be >= 1, got {n_samples}")
+    if not questions:
+        return []
+    if n_samples > 1:
+        temperature = generation.get("temperature")
+        if temperature is None and lm.config.generation.temperature == 0:
+            generation = {**generation, "temperature": SAMPLE_TEMPERATURE}
+        elif temperature == 0:
+            raise ValueError(
+                f"{n_samples} samples at temperature 0 would all be the same text; "
+                "set temperature > 0 or ask for one sample"
+            )
+    repeated = [question for question in questions for _ in range(n_samples)]
+    texts = lm.generate_knowledge(repeated, batch_size=batch_size, **generation)
+    return [texts[i : i + n_samples] for i in range(0, len(texts), n_samples)]

@@ -4,7 +4,6 @@
   directory, `model_path`, is the serialized reference and is re-loaded from on `loads`), and the
   generation settings as real pydantic fields, so LangChain's `configurable_fields` and
   `with_config(configurable=...)` can change them per call.
-* `sample_knowledge`: n knowledge samples per question from ONE batched `generate_knowledge` call.
 * `stream_stripped` / `aiterate`: streaming helpers that keep streamed text equal to the batched text
   and keep blocking generation off the event loop.
 
@@ -13,29 +12,23 @@ All generation itself is `blade_core.DomainLM`'s; nothing here re-implements it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import run_in_executor
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 from typing_extensions import Self
 
+from blade_core.blade_config import GenerationSettings
 from blade_core.domain_lm import DomainLM
 
 T = TypeVar("T")
 
-SAMPLE_TEMPERATURE = 0.7
-"""Temperature used for several samples when neither the caller nor the model directory sets one:
-greedy decoding would make every sample identical."""
-
-
-class DomainLMFields(BaseModel):
-    """The domain LM (`model`, or loaded from `model_path`) and its generation settings.
-
-    A `None` generation setting means "the model directory's default" (`blade.json`).
-    """
+class DomainLMFields(GenerationSettings):
+    """The domain LM (`model`, or loaded from `model_path`) and its generation settings
+    (`GenerationSettings`: `None` means the model directory's default, `blade.json`)."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True, protected_namespaces=())
 
@@ -45,12 +38,6 @@ class DomainLMFields(BaseModel):
     """The model directory: loaded from when `model` is not given, and the serialized reference."""
     device: str | None = None
     """Device to load `model_path` on (default: CUDA when available, else CPU)."""
-    max_new_tokens: int | None = Field(default=None, ge=1)
-    temperature: float | None = Field(default=None, ge=0.0)
-    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
-    repetition_penalty: float | None = Field(default=None, gt=0.0)
-    option_knowledge: bool | None = None
-    """Also write knowledge for each option of a multiple-choice question (`DomainLM`)."""
     batch_size: int = Field(default=32, ge=1)
     """Most questions per forward pass of one batched generation."""
 
@@ -91,48 +78,6 @@ class DomainLMFields(BaseModel):
         if self.model is None:  # unreachable after validation; narrows the type
             raise RuntimeError("the domain LM is not loaded")
         return self.model
-
-    def generation_settings(self, **overrides: Any) -> dict[str, Any]:
-        """The settings this object and `overrides` set; `DomainLM` fills in the rest."""
-        settings = {
-            "max_new_tokens": self.max_new_tokens,
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "repetition_penalty": self.repetition_penalty,
-            "option_knowledge": self.option_knowledge,
-            **overrides,
-        }
-        return {key: value for key, value in settings.items() if value is not None}
-
-
-def sample_knowledge(
-    lm: DomainLM,
-    questions: Sequence[str],
-    n_samples: int,
-    generation: dict[str, Any],
-    batch_size: int,
-) -> list[list[str]]:
-    """`n_samples` knowledge texts per question, from one batched call (questions repeated).
-
-    Several samples need sampling: with no temperature set anywhere, `SAMPLE_TEMPERATURE` is used;
-    an explicit temperature of 0 with several samples is refused, as every sample would be equal.
-    """
-    if n_samples < 1:
-        raise ValueError(f"n_samples must be >= 1, got {n_samples}")
-    if not questions:
-        return []
-    if n_samples > 1:
-        temperature = generation.get("temperature")
-        if temperature is None and lm.config.generation.temperature == 0:
-            generation = {**generation, "temperature": SAMPLE_TEMPERATURE}
-        elif temperature == 0:
-            raise ValueError(
-                f"{n_samples} samples at temperature 0 would all be the same text; "
-                "set temperature > 0 or ask for one sample"
-            )
-    repeated = [question for question in questions for _ in range(n_samples)]
-    texts = lm.generate_knowledge(repeated, batch_size=batch_size, **generation)
-    return [texts[i : i + n_samples] for i in range(0, len(texts), n_samples)]
 
 
 def stream_stripped(lm: DomainLM, question: str, generation: dict[str, Any]) -> Iterator[str]:

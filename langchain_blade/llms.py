@@ -37,7 +37,7 @@ class BladeLLM(DomainLMFields, BaseLLM):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        return {"model_path": self.model_path, **self.generation_settings()}
+        return {"model_path": self.model_path, **self.given()}
 
     def _generate(
         self,
@@ -47,7 +47,7 @@ class BladeLLM(DomainLMFields, BaseLLM):
         **kwargs: Any,
     ) -> LLMResult:
         texts = self.lm.generate_knowledge(
-            prompts, batch_size=self.batch_size, stop=stop, **self.generation_settings(**kwargs)
+            prompts, batch_size=self.batch_size, stop=stop, **self.given(**kwargs)
         )
         return LLMResult(generations=[[Generation(text=cut_at_stop(text, stop))] for text in texts])
 
@@ -68,7 +68,7 @@ class BladeLLM(DomainLMFields, BaseLLM):
         **kwargs: Any,
     ) -> Iterator[GenerationChunk]:
         for text in _stop_stream(
-            stream_stripped(self.lm, prompt, {**self.generation_settings(**kwargs), "stop": stop}), stop
+            stream_stripped(self.lm, prompt, {**self.given(**kwargs), "stop": stop}), stop
         ):
             chunk = GenerationChunk(text=text)
             if run_manager is not None:

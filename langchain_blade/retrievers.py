@@ -21,7 +21,8 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables.config import run_in_executor
 from pydantic import Field
 
-from langchain_blade._domain import DomainLMFields, sample_knowledge
+from blade_core.consistency import sample_knowledge
+from langchain_blade._domain import DomainLMFields
 
 SOURCE = "blade"
 
@@ -44,7 +45,7 @@ class BladeKnowledgeRetriever(DomainLMFields, BaseRetriever):
         if not query.strip():
             raise ValueError("the query is empty")
         samples = sample_knowledge(
-            self.lm, [query], k or self.k, self.generation_settings(), self.batch_size
+            self.lm, [query], k or self.k, self.given(), self.batch_size
         )[0]
         return [
             Document(

@@ -43,9 +43,9 @@ from langchain_core.runnables.utils import AddableDict
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 from typing_extensions import Self
 
-from blade_core.consistency import SampleMode, combine_samples
+from blade_core.consistency import SampleMode, combine_samples, sample_knowledge
 from blade_core.prompts import answer_prompt, knowledge_or_placeholder, neutralize_delimiters
-from langchain_blade._domain import DomainLMFields, aiterate, sample_knowledge, stream_stripped
+from langchain_blade._domain import DomainLMFields, aiterate, stream_stripped
 
 OutputMode = Literal["prompt", "dict", "str"]
 BladeInput = str | dict[str, Any]
@@ -163,7 +163,7 @@ class BladeKnowledgeRunnable(DomainLMFields, RunnableSerializable[BladeInput, An
     def _knowledge(self, questions: list[str], batch_size: int) -> list[str]:
         with self._place():
             samples = sample_knowledge(
-                self.lm, questions, self.n_samples, self.generation_settings(), batch_size
+                self.lm, questions, self.n_samples, self.given(), batch_size
             )
         return [combine_samples(found, self.sample_mode) for found in samples]
 
@@ -210,7 +210,7 @@ class BladeKnowledgeRunnable(DomainLMFields, RunnableSerializable[BladeInput, An
         if self.output == "prompt" or self.n_samples > 1:
             yield self._respond(question, fields, self._knowledge([question], self.batch_size)[0])
             return
-        pieces = self._admitted(stream_stripped(self.lm, question, self.generation_settings()))
+        pieces = self._admitted(stream_stripped(self.lm, question, self.given()))
         if self.output == "dict":
             yield AddableDict({**fields, "knowledge": ""})
             for piece in pieces:

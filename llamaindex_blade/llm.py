@@ -21,6 +21,7 @@ from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.core.llms import CustomLLM
 from llama_index.core.llms.callbacks import llm_completion_callback
 
+from blade_core.blade_config import GenerationSettings
 from blade_core.domain_lm import DomainLM
 from llamaindex_blade._common import (
     DomainLMSource,
@@ -31,7 +32,7 @@ from llamaindex_blade._common import (
 )
 
 
-class BladeLLM(CustomLLM):
+class BladeLLM(GenerationSettings, CustomLLM):
     """A BLADE domain LM behind LlamaIndex's LLM interface (completion model, not chat).
 
     Generation settings left at None use the model directory's defaults; keyword arguments of a
@@ -39,13 +40,6 @@ class BladeLLM(CustomLLM):
     decoded, and the async methods generate in a worker thread so the event loop stays free.
     """
 
-    max_new_tokens: int | None = Field(default=None, gt=0, description="Tokens to generate.")
-    temperature: float | None = Field(default=None, ge=0.0, description="0 means greedy.")
-    top_p: float | None = Field(default=None, gt=0.0, le=1.0, description="Nucleus sampling.")
-    repetition_penalty: float | None = Field(default=None, gt=0.0)
-    option_knowledge: bool | None = Field(
-        default=None, description="Also write knowledge for each option of a multiple-choice question."
-    )
     model_path: str | None = Field(
         default=None, description="The model directory, recorded so to_dict/from_dict reload the same model."
     )
@@ -70,14 +64,7 @@ class BladeLLM(CustomLLM):
         )
 
     def _settings(self, overrides: dict[str, Any]) -> dict[str, Any]:
-        own = {
-            "max_new_tokens": self.max_new_tokens,
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "repetition_penalty": self.repetition_penalty,
-            "option_knowledge": self.option_knowledge,
-        }
-        return check_generation(self._lm, {**own, **overrides})
+        return check_generation(self._lm, self.given(**overrides))
 
     def _question(self, prompt: str, formatted: bool) -> str:
         return require_text(prompt if formatted else self.completion_to_prompt(prompt), "prompt")  # type: ignore[misc]  # LlamaIndex sets a default

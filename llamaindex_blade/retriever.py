@@ -14,10 +14,10 @@ from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.callbacks import CallbackManager
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
+from blade_core.consistency import sample_knowledge
 from llamaindex_blade._common import (
     DomainLMSource,
     check_generation,
-    effective_generation,
     knowledge_node,
     load_domain_lm,
     query_text,
@@ -27,9 +27,9 @@ from llamaindex_blade._common import (
 class BladeKnowledgeRetriever(BaseRetriever):
     """Returns `num_samples` nodes of generated knowledge per query (metadata source="blade").
 
-    Several samples only differ when sampling, so `num_samples > 1` needs a temperature above 0
-    (in `generation` or the model directory's defaults). Nodes carry no score: they are written,
-    not ranked against a store. Samples that come out empty are dropped.
+    Several samples are drawn as every adapter draws them (`consistency.sample_knowledge`): at a
+    temperature of 0.7 unless one is set, and an explicit 0 is refused. Nodes carry no score: they
+    are written, not ranked against a store. Samples that come out empty are dropped.
     """
 
     def __init__(
@@ -45,17 +45,15 @@ class BladeKnowledgeRetriever(BaseRetriever):
             raise ValueError(f"num_samples must be at least 1, got {num_samples}")
         self._lm = load_domain_lm(model)
         self._generation = check_generation(self._lm, generation)
-        if num_samples > 1 and effective_generation(self._lm, self._generation).temperature == 0:
-            raise ValueError(
-                f"num_samples={num_samples} with greedy decoding gives identical samples; "
-                "set generation={'temperature': 0.7} (or any value above 0)"
-            )
+        if num_samples > 1 and self._generation.get("temperature") == 0:
+            raise ValueError(f"num_samples={num_samples} at temperature 0 would all be the same text; "
+                             "set a temperature above 0, or leave it unset (0.7 is used)")
         self._num_samples = num_samples
         super().__init__(callback_manager=callback_manager, verbose=verbose)
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         question = query_text(query_bundle)
-        samples = self._lm.generate_knowledge([question] * self._num_samples, **self._generation)
+        samples = sample_knowledge(self._lm, [question], self._num_samples, self._generation, batch_size=32)[0]
         return [
             NodeWithScore(node=knowledge_node(text, question, self._lm, sample=index))
             for index, text in enumerate(samples)

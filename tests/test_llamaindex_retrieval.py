@@ -76,10 +76,14 @@ async def test_retriever_aretrieve_spares_the_loop(
 
 
 def test_retriever_refuses_identical_samples(lm: DomainLM) -> None:
+    """The sampling policy every adapter shares (`consistency.sample_knowledge`): several samples
+    at an explicit temperature 0 are refused; with none set, they are drawn at 0.7."""
     with pytest.raises(ValueError, match="temperature"):
-        BladeKnowledgeRetriever(lm, num_samples=2)
+        BladeKnowledgeRetriever(lm, num_samples=2, generation={"temperature": 0})
     with pytest.raises(ValueError, match="num_samples"):
         BladeKnowledgeRetriever(lm, num_samples=0)
+    torch.manual_seed(0)
+    assert len(BladeKnowledgeRetriever(lm, num_samples=2).retrieve(QUESTION)) >= 1
 
 
 def test_postprocessor_adds_one_knowledge_node(lm: DomainLM, knowledge: str) -> None:
