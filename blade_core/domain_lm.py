@@ -20,12 +20,10 @@ on which other questions share the batch.
 from __future__ import annotations
 
 import copy
-import inspect
 import logging
 import shutil
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -33,13 +31,11 @@ import torch
 from transformers import (
     AutoModelForCausalLM,
     AutoTokenizer,
-    DynamicCache,
     LogitsProcessorList,
     PreTrainedModel,
     PreTrainedTokenizerBase,
     TextIteratorStreamer,
 )
-from transformers.cache_utils import DynamicLayer
 
 from blade_core.atomic import atomic_directory
 from blade_core.blade_config import BladeConfig, GenerationDefaults
@@ -56,6 +52,7 @@ from blade_core.model_checks import (
     naming_the_source,
 )
 from blade_core.option_knowledge import merge_option_knowledge, option_views, split_options
+from blade_core.prefix_cache import PrefixCache
 from blade_core.prompts import KnowledgeTemplate
 from blade_core.soft_prompt import SoftPrompt
 from blade_core.validation import build_config
@@ -90,29 +87,6 @@ def prepare_tokenizer(tokenizer: PreTrainedTokenizerBase) -> PreTrainedTokenizer
             raise ValueError("the tokenizer has neither a pad nor an EOS token; set one before use")
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
-
-
-@dataclass(frozen=True)
-class PrefixCache:
-    """The shared prefix's embeddings (1 x P x hidden) and per-layer keys and values (1 x heads x P x d).
-
-    `key` says what it was computed from; `layers` is None when the model's cache cannot be reused
-    this way (not a plain `DynamicCache`), and generation then runs uncached.
-    """
-
-    key: tuple[Any, ...]
-    embeds: torch.Tensor
-    layers: list[tuple[torch.Tensor, torch.Tensor]] | None
-
-    @property
-    def length(self) -> int:
-        return self.embeds.shape[1]
-
-    def expand(self, batch: int) -> DynamicCache:
-        """A fresh cache for `batch` rows; generation appends to it, the stored tensors stay as they are."""
-        assert self.layers is not None
-        return DynamicCache(ddp_cache_data=[(k.expand(batch, -1, -1, -1), v.expand(batch, -1, -1, -1))
-                                            for k, v in self.layers])
 
 
 def encode_knowledge_prompt(
@@ -306,8 +280,7 @@ class DomainLM:
     def _prefix_cache(self, prefix_ids: list[int]) -> PrefixCache | None:
         """The shared prefix's cache: computed on first use, then reused until the weights change.
 
-        Call with the lock held. None when there is nothing to cache or the model's cache type cannot
-        be expanded to a batch (then generation runs uncached).
+        Call with the lock held. None when the model's cache cannot be reused (`PrefixCache`).
         """
         key = (tuple(prefix_ids), *self._weights_key())
         if self._prefix is None or self._prefix.key != key:
@@ -315,35 +288,8 @@ class DomainLM:
             embeds = self.model.get_input_embeddings()(ids)
             if self._soft_embeds is not None:
                 embeds = torch.cat([self._soft_embeds[None], embeds], dim=1)
-            layers = None
-            if embeds.shape[1] > 0:
-                extra = {"logits_to_keep": 1} if "logits_to_keep" in inspect.signature(
-                    self.model.forward).parameters else {}
-                cache = self.model(inputs_embeds=embeds, use_cache=True, **extra)[CACHE]
-                if isinstance(cache, DynamicCache) and all(type(layer) is DynamicLayer for layer in cache.layers):
-                    plain = cast(list[DynamicLayer], cache.layers)  # checked just above
-                    layers = [(cast(torch.Tensor, layer.keys), cast(torch.Tensor, layer.values)) for layer in plain]
-            self._prefix = PrefixCache(key, embeds, layers)
+            self._prefix = PrefixCache.compute(self.model, embeds, key)
         return self._prefix if self._prefix.layers is not None else None
-
-    def _cached_batch_inputs(
-        self, prefix: PrefixCache, rests: Sequence[list[int]]
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """`inputs_embeds` (batch x (P + seq) x hidden) and mask for [prefix][pad ... pad][rest].
-
-        Generation takes the first P positions from the cache and feeds only the rest; the padding
-        sits between the prefix and each row's question, masked out.
-        """
-        width = max(len(rest) for rest in rests)
-        ids = torch.full((len(rests), width), self.tokenizer.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((len(rests), prefix.length + width), dtype=torch.long)
-        mask[:, : prefix.length] = 1
-        for row, rest in enumerate(rests):
-            ids[row, width - len(rest) :] = torch.tensor(rest)
-            mask[row, prefix.length + width - len(rest) :] = 1
-        embeds = self.model.get_input_embeddings()(ids.to(self.device))
-        embeds = torch.cat([prefix.embeds.expand(len(rests), -1, -1), embeds], dim=1)
-        return embeds, mask.to(self.device)
 
     def _generate(self, prompts: Sequence[tuple[list[int], list[int]]], **kwargs: Any) -> torch.Tensor:
         """HF `generate` for one batch of (prefix, rest) prompts that share one prefix: new tokens only."""
@@ -352,7 +298,7 @@ class DomainLM:
             if prefix is None:
                 embeds, mask = self._batch_inputs([p + rest for p, rest in prompts])
             else:
-                embeds, mask = self._cached_batch_inputs(prefix, [rest for _, rest in prompts])
+                embeds, mask = prefix.batch_inputs(self.model, self.tokenizer.pad_token_id, [rest for _, rest in prompts])
                 kwargs[CACHE] = prefix.expand(len(prompts))
             return self.model.generate(inputs_embeds=embeds, attention_mask=mask, **kwargs)
 

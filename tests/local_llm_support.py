@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from blade_core.llm import OpenAICompatibleServer
-from blade_core.llm.faults import FaultInjectingServer
+from tests.fault_server import FaultInjectingServer
 
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 

@@ -227,7 +227,7 @@ def test_retrieval_finds_the_passage_and_hybrid_puts_knowledge_first() -> None:
 def test_failed_calls_are_not_scored_and_the_rerun_retries_only_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from blade_core.llm.faults import FaultInjectingServer
+    from tests.fault_server import FaultInjectingServer
 
     test = write_questions(tmp_path / "test.jsonl", 6, 0)
     out = tmp_path / "report.json"

@@ -28,7 +28,7 @@ from blade_core.datagen.kit_data_config import KitDataConfig
 from blade_core.datagen.progress import LLM_ERROR, Outcome
 from blade_core.errors import LLMError
 from blade_core.llm import OfflineChatModel, OpenAICompatibleServer
-from blade_core.llm.faults import FaultInjectingServer
+from tests.fault_server import FaultInjectingServer
 from blade_core.option_knowledge import option_pairs
 from blade_core.retrieval import load_minilm
 from blade_core.sample_domain import load_sample_domain

@@ -16,7 +16,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from blade_core.data.records import MCQuestion
 from blade_core.datagen.kit_data import knowledge_prompt, prompt_values
 from blade_core.llm import OfflineChatModel
-from blade_core.llm.faults import FaultInjectingServer
+from tests.fault_server import FaultInjectingServer
 from blade_core.prompts import (
     ANSWER_SYSTEM,
     answer_prompt,

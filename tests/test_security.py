@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from blade_core.cli import app
 from blade_core.data.records import MCQuestion
 from blade_core.llm import OfflineChatModel, resolve_llm
-from blade_core.llm.faults import FaultInjectingServer
+from tests.fault_server import FaultInjectingServer
 from blade_core.retrieval import load_minilm
 from blade_core.sample_domain import load_sample_domain
 from blade_core.scoring import ask_with_knowledge

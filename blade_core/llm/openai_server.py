@@ -442,7 +442,7 @@ class OpenAICompatibleServer:
         """Called for each well-formed chat completion before the model sees it.
 
         Return True after answering through `handler` in the model's place; the fault-injecting
-        server (`blade_core.llm.faults`) does, to stage outages. This one lets the model answer.
+        server (`tests.fault_server`) does, to stage outages. This one lets the model answer.
         """
         return False
 
