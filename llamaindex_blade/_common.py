@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from llama_index.core.schema import QueryBundle, TextNode
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError
 
 from blade_core.blade_config import GenerationDefaults
 from blade_core.domain_lm import DomainLM
@@ -41,6 +41,21 @@ def domain_lm_and_path(model: DomainLMSource | None, model_path: str | None) -> 
         raise ValueError("give the domain LM: a loaded DomainLM or its model directory")
     lm = load_domain_lm(source)
     return lm, str(source) if isinstance(source, (str, Path)) else lm.name_or_path
+
+
+class DomainLMComponent(BaseModel):
+    """The domain LM of a pydantic LlamaIndex component (`BladeLLM`, the postprocessor): loaded
+    once, and its directory kept as a field, so `to_dict` / `from_dict` reload the same model."""
+
+    model_path: str | None = Field(
+        default=None, description="The model directory, recorded so to_dict/from_dict reload the same model."
+    )
+    _lm: DomainLM = PrivateAttr()
+
+    def __init__(self, model: DomainLMSource | None = None, **data: Any) -> None:
+        lm, data["model_path"] = domain_lm_and_path(model, data.get("model_path"))
+        super().__init__(**data)
+        self._lm = lm
 
 
 def check_generation(lm: DomainLM, generation: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -17,22 +17,19 @@ from llama_index.core.base.llms.types import (
     CompletionResponseGen,
     LLMMetadata,
 )
-from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.core.llms import CustomLLM
 from llama_index.core.llms.callbacks import llm_completion_callback
 
 from blade_core.blade_config import GenerationSettings
-from blade_core.domain_lm import DomainLM
 from llamaindex_blade._common import (
-    DomainLMSource,
+    DomainLMComponent,
     check_generation,
-    domain_lm_and_path,
     effective_generation,
     require_text,
 )
 
 
-class BladeLLM(GenerationSettings, CustomLLM):
+class BladeLLM(GenerationSettings, DomainLMComponent, CustomLLM):
     """A BLADE domain LM behind LlamaIndex's LLM interface (completion model, not chat).
 
     Generation settings left at None use the model directory's defaults; keyword arguments of a
@@ -40,15 +37,6 @@ class BladeLLM(GenerationSettings, CustomLLM):
     decoded, and the async methods generate in a worker thread so the event loop stays free.
     """
 
-    model_path: str | None = Field(
-        default=None, description="The model directory, recorded so to_dict/from_dict reload the same model."
-    )
-    _lm: DomainLM = PrivateAttr()
-
-    def __init__(self, model: DomainLMSource | None = None, **data: Any) -> None:
-        lm, data["model_path"] = domain_lm_and_path(model, data.get("model_path"))
-        super().__init__(**data)
-        self._lm = lm
 
     @classmethod
     def class_name(cls) -> str:

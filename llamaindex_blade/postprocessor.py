@@ -9,21 +9,20 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Literal
 
-from llama_index.core.bridge.pydantic import Field, PrivateAttr
+from llama_index.core.bridge.pydantic import Field
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
-from blade_core.domain_lm import DomainLM
 from llamaindex_blade._common import (
+    DomainLMComponent,
     DomainLMSource,
     check_generation,
-    domain_lm_and_path,
     knowledge_node,
     query_text,
 )
 
 
-class BladeKnowledgeNodePostprocessor(BaseNodePostprocessor):
+class BladeKnowledgeNodePostprocessor(DomainLMComponent, BaseNodePostprocessor):
     """Adds exactly one knowledge node (metadata source="blade") to the retrieved nodes.
 
     The node goes first by default, where LLMs attend most; it carries no score. Nothing is added
@@ -37,15 +36,9 @@ class BladeKnowledgeNodePostprocessor(BaseNodePostprocessor):
         default_factory=dict,
         description="Overrides of the model directory's generation defaults.",
     )
-    model_path: str | None = Field(
-        default=None, description="The model directory, recorded so to_dict/from_dict reload the same model."
-    )
-    _lm: DomainLM = PrivateAttr()
 
     def __init__(self, model: DomainLMSource | None = None, **data: Any) -> None:
-        lm, data["model_path"] = domain_lm_and_path(model, data.get("model_path"))
-        super().__init__(**data)
-        self._lm = lm
+        super().__init__(model, **data)
         self.generation = check_generation(self._lm, self.generation)
 
     @classmethod

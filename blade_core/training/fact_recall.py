@@ -78,8 +78,10 @@ def completed_facts(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, 
             halves = [_split(fact, names) for fact in facts[start:start + batch_size]]
             batch = tokenizer([opening for opening, _ in halves], return_tensors="pt", padding=True).to(model.device)
             with torch.no_grad():
-                out = model.generate(  # type: ignore[operator]  # transformers types `generate` loosely**batch, max_new_tokens=4 * max(len(rest) for _, rest in halves) + 4,
-                                     do_sample=False, pad_token_id=tokenizer.pad_token_id)
+                out = model.generate(  # type: ignore[operator]  # transformers types `generate` loosely
+                    **batch, max_new_tokens=4 * max(len(rest) for _, rest in halves) + 4,
+                    do_sample=False, pad_token_id=tokenizer.pad_token_id,
+                )
             texts = tokenizer.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
             completed += sum(_words(text)[: len(rest)] == _words(" ".join(rest))
                              for text, (_, rest) in zip(texts, halves))
