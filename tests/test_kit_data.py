@@ -28,11 +28,11 @@ from blade_core.datagen.kit_data_config import KitDataConfig
 from blade_core.datagen.progress import LLM_ERROR, Outcome
 from blade_core.errors import LLMError
 from blade_core.llm import OfflineChatModel, OpenAICompatibleServer
-from tests.fault_server import FaultInjectingServer
 from blade_core.option_knowledge import option_pairs
 from blade_core.retrieval import load_minilm
 from blade_core.sample_domain import load_sample_domain
 from blade_core.scoring import ask_with_knowledge
+from tests.fault_server import FaultInjectingServer
 from tests.local_llm_support import kill_while_held, reach
 
 SECRET = "sk-test-never-print-me-0123456789"

@@ -17,8 +17,8 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from blade_core.data.records import MCQuestion
 from blade_core.llm import resolve_llm
-from tests.fault_server import Fault, FaultInjectingServer
 from blade_core.scoring import ask_with_knowledge
+from tests.fault_server import Fault, FaultInjectingServer
 from tests.local_llm_support import reach
 
 TIMEOUT = 1.0  # the client's, in seconds; the server stalls longer

@@ -16,7 +16,6 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from blade_core.data.records import MCQuestion
 from blade_core.datagen.kit_data import knowledge_prompt, prompt_values
 from blade_core.llm import OfflineChatModel
-from tests.fault_server import FaultInjectingServer
 from blade_core.prompts import (
     ANSWER_SYSTEM,
     answer_prompt,
@@ -26,6 +25,7 @@ from blade_core.prompts import (
 )
 from blade_core.retrieval import load_minilm
 from blade_core.scoring import ask_with_knowledge
+from tests.fault_server import FaultInjectingServer
 
 REPLIES = [
     # empty and refusals: no answer

@@ -198,6 +198,25 @@ def run_stage(
     if len(dataset) == 0:  # type: ignore[arg-type]
         raise TrainingError(f"{stage}: no training examples")
     make_work_directory(options.work_dir)
+    trainer = train(options, lm, dataset, collator, callbacks)
+    if not trainer.is_world_process_zero():
+        return None
+    result = trained_domain_lm(trainer, lm, options.lora)
+    result.config.provenance.stages.append(stage)
+    result.config.provenance.data_hashes.update({f"{stage}:{k}": file_hash(v) for k, v in data_files.items()})
+    log_dir = write_training_logs(stage, options, trainer.state.log_history)
+    result.save_pretrained(options.out, extra_dirs={TRAINING_DIR: log_dir})
+    return options.out
+
+
+def train(
+    options: TrainOptions,
+    lm: DomainLM,
+    dataset: Dataset,
+    collator: Callable[[list[dict[str, Any]]], dict[str, torch.Tensor]],
+    callbacks: Sequence[TrainerCallback] = (),
+) -> Trainer:
+    """The HF Trainer run itself: full or LoRA, resumed from the newest complete checkpoint."""
     args = training_arguments(options, options.learning_rate_for(lm.config.provenance.base_model))
     checkpoint = resume_checkpoint(options, args)
     model: torch.nn.Module = lm.model
@@ -214,17 +233,21 @@ def run_stage(
         callbacks=[NanLossGuard(), *callbacks],
     )
     trainer.train(resume_from_checkpoint=checkpoint)
-    if not trainer.is_world_process_zero():
-        return None
+    return trainer
+
+
+def trained_domain_lm(trainer: Trainer, lm: DomainLM, lora: bool) -> DomainLM:
+    """The trained weights as a plain `DomainLM` (LoRA merged in) with `lm`'s tokenizer, soft prompt
+    and config."""
     trained = cast(PreTrainedModel, trainer.model)
-    if options.lora:
+    if lora:
         trained = cast("PeftModel", trained).merge_and_unload()
     trained.config.use_cache = True
-    result = DomainLM(trained, lm.tokenizer, soft_prompt=lm.soft_prompt, config=lm.config,
-                      name_or_path=lm.name_or_path)
-    result.config.provenance.stages.append(stage)
-    result.config.provenance.data_hashes.update({f"{stage}:{k}": file_hash(v) for k, v in data_files.items()})
-    history = trainer.state.log_history
+    return DomainLM(trained, lm.tokenizer, soft_prompt=lm.soft_prompt, config=lm.config, name_or_path=lm.name_or_path)
+
+
+def write_training_logs(stage: str, options: TrainOptions, history: list[dict[str, Any]]) -> Path:
+    """The stage's log history (JSON) and loss plot (PNG), beside the earlier stages' ones."""
     log_dir = options.work_dir / TRAINING_DIR
     earlier = Path(options.model) / TRAINING_DIR  # keep the logs of the stages before this one
     if earlier.is_dir():
@@ -233,5 +256,4 @@ def run_stage(
     (log_dir / f"{stage}_log.json").write_text(json.dumps(history, indent=1) + "\n")
     if options.plot_loss:
         write_loss_plot(history, log_dir / f"{stage}_loss.png", f"{stage.upper()} loss")
-    result.save_pretrained(options.out, extra_dirs={TRAINING_DIR: log_dir})
-    return options.out
+    return log_dir
