@@ -27,6 +27,10 @@ class OptionError(BladeError, ValueError):
     """An option or setting out of its range, or options that contradict each other."""
 
 
+class InputPathError(BladeError, FileNotFoundError):
+    """An input path given for an option that is not there."""
+
+
 class OutputPathError(BladeError, OSError):
     """An output path that must not be written: it holds something blade did not write, it is an
     input of the same command, it is a file where a folder is needed, or it cannot be written."""

@@ -21,7 +21,7 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from blade_core.errors import OutputPathError
+from blade_core.errors import InputPathError, OutputPathError
 
 MODEL_MARKER = "blade.json"
 """Written into every model directory (`BladeConfig.save`); no other tool writes a file so named."""
@@ -52,6 +52,18 @@ def _paths(value: Iterable[str | Path | None] | str | Path | None) -> list[Path]
     if isinstance(value, (str, Path)):
         return [Path(value)]
     return [Path(item) for item in value if item is not None]
+
+
+def check_inputs_exist(inputs: Inputs, *, hub_ids: Iterable[str] = ("--model",)) -> None:
+    """Refuse, naming its option, an input path that is not there, before anything is read or
+    loaded. Options in `hub_ids` may name a model hub id instead of a path, so they are not checked."""
+    skipped = set(hub_ids)
+    for option, value in inputs.items():
+        if option in skipped:
+            continue
+        for given in _paths(value):
+            if not given.exists():
+                raise InputPathError(f"{option} {_shown(given)}: file or folder not found; check the path")
 
 
 def check_not_an_input(out: str | Path, option: str, inputs: Inputs) -> None:

@@ -180,7 +180,10 @@ MISTAKES = [
                                                      "broken/model.safetensors": b"\0" * 16}),
     # --- data ------------------------------------------------------------------------------------------
     Mistake("corpus missing", ["pretrain", "--model", "model", "--corpus", "corpus.jsnol", "--out", "dp"],
-            r"corpus.jsnol: file or folder not found"),
+            r"--corpus corpus.jsnol: file or folder not found"),
+    Mistake("question-forms corpus missing", ["kit", "--model", "model", "--data", "kit.jsonl", "--out", "k",
+                                              "--question-forms", "missing.jsonl"],
+            r"^error: --question-forms missing.jsonl: file or folder not found; check the path$"),
     Mistake("corpus in UTF-16", ["pretrain", "--model", "model", "--corpus", "utf16.txt", "--out", "dp"],
             r"utf16.txt:1: is UTF-16 text .*iconv -f UTF-16 -t UTF-8",
             files={"utf16.txt": "Zorvanil treats marsh fever.".encode("utf-16")}),

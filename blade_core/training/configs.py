@@ -11,7 +11,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from blade_core.outputs import Inputs, check_work_directory, prepare_model_directory
+from blade_core.outputs import Inputs, check_inputs_exist, check_work_directory, prepare_model_directory
 
 Scheduler = Literal["cosine", "linear", "constant", "constant_with_warmup", "cosine_with_restarts",
                     "polynomial", "inverse_sqrt"]
@@ -98,8 +98,10 @@ class TrainOptions(BaseModel):
         return {"--model": self.model, "--deepspeed": self.deepspeed}
 
     def check_outputs(self) -> None:
-        """Refuse an --out (or its work dir) that would destroy something (`outputs`): called before
-        the data is read or the model loads, and before torch is even imported by the commands."""
+        """Refuse a missing input (naming its option) or an --out (or its work dir) that would destroy
+        something (`outputs`): called before the data is read or the model loads, and before torch
+        is even imported by the commands."""
+        check_inputs_exist(self.inputs)
         prepare_model_directory(self.out, inputs=self.inputs, overwrite=self.overwrite)
         check_work_directory(self.work_dir, inputs=self.inputs)
 
