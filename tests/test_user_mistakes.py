@@ -329,6 +329,22 @@ def test_a_missing_extra_names_the_pip_install_that_brings_it(
         "error: this needs botorch, which is not installed: pip install 'blade-lm[train]'"]
 
 
+def test_a_missing_extra_is_refused_before_anything_is_written(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    found = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *args: None if name == "botorch" else found(name, *args))
+    before = fingerprint(workspace)
+    result = CliRunner().invoke(app, ["quickstart", "--fast", "--out", "qs"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: this needs botorch, which is not installed: pip install 'blade-lm[train]'"]
+    assert fingerprint(workspace) == before and not (workspace / "qs").exists()
+
+
 def test_data_that_is_merely_unusual_is_read(workspace: Path) -> None:
     """A BOM on a later line (files joined with cat), upper-case .GZ, gzip under a plain name, a
     corpus folder of JSONL files: each is read as the user meant, and no one is told off."""

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
+from blade_core.errors import require
 from blade_core.outputs import Inputs, check_not_an_input, check_work_directory, prepare_model_directory
 
 
@@ -94,6 +95,7 @@ class BpoConfig(BaseModel):
     def check_outputs(self) -> None:
         """Refuse an --out, work dir or cache that would destroy something (`outputs`), before a
         model loads or a call is paid."""
+        require("botorch", "matplotlib")
         inputs: Inputs = {"--model": self.model, "--dev": self.dev, "--init-soft-prompt": self.init_soft_prompt}
         prepare_model_directory(self.out, inputs=inputs, overwrite=self.overwrite)
         check_work_directory(self.work_dir, inputs=inputs)

@@ -11,6 +11,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from blade_core.errors import require
 from blade_core.outputs import Inputs, check_inputs_exist, check_work_directory, prepare_model_directory
 
 Scheduler = Literal["cosine", "linear", "constant", "constant_with_warmup", "cosine_with_restarts",
@@ -101,6 +102,8 @@ class TrainOptions(BaseModel):
         """Refuse a missing input (naming its option) or an --out (or its work dir) that would destroy
         something (`outputs`): called before the data is read or the model loads, and before torch
         is even imported by the commands."""
+        if self.plot_loss:
+            require("matplotlib")  # or the run would end unsaved, at the plot
         check_inputs_exist(self.inputs)
         prepare_model_directory(self.out, inputs=self.inputs, overwrite=self.overwrite)
         check_work_directory(self.work_dir, inputs=self.inputs)
