@@ -2,7 +2,7 @@
 
     python benchmarks/bpo_concurrency.py [--delay 0.2] [--concurrency 1,4,16] [--candidates 3]
 
-A local OpenAI-compatible server (`blade_core.llm.openai_server`) serves the offline LLM and sleeps
+A local OpenAI-compatible server (`blade_core.serve`) serves the offline LLM and sleeps
 --delay seconds before each answer, like a remote model; `ChatOpenAI` talks to it over HTTP. One dev
 evaluation is what `blade bpo` runs per candidate (`DevObjective`): the domain LM (the tiny scratch
 shape) writes knowledge for every dev question, then the LLM answers them all, up to `c` calls in
@@ -27,8 +27,8 @@ from langchain_openai import ChatOpenAI
 from blade_core.bpo.objective import DevObjective
 from blade_core.data import load_corpus, load_mcq
 from blade_core.llm import OfflineChatModel
-from blade_core.llm.openai_server import OpenAICompatibleServer
 from blade_core.sample_domain import load_sample_domain
+from blade_core.serve import OpenAICompatibleServer
 from blade_core.soft_prompt import RandomProjection
 from blade_core.training.model_builder import build_scratch_model
 

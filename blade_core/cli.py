@@ -19,6 +19,7 @@ from blade_core.command_configs import GenerateConfig, InitModelConfig, Quicksta
 from blade_core.command_errors import DEBUG_ENV, DEBUG_FLAG, BladeGroup
 from blade_core.config_command import command_from_config
 from blade_core.datagen.commands import augment_corpus_command, make_kit_data_command
+from blade_core.errors import require
 from blade_core.evaluation.commands import eval_command
 from blade_core.outputs import prepare_file, prepare_model_directory
 from blade_core.recipe import TrainConfig
@@ -79,13 +80,15 @@ def generate(config: GenerateConfig) -> None:
 
 
 def serve_llm(config: ServeLLMConfig) -> None:
-    from blade_core.llm import OpenAICompatibleServer, resolve_llm
+    require("fastapi", "uvicorn")
+    from blade_core.llm import resolve_llm
+    from blade_core.serve import OpenAICompatibleServer
 
     api_key = config.api_key or os.environ.get(SERVER_KEY_ENV) or None
     server = OpenAICompatibleServer(resolve_llm(config.llm), host=config.host, port=config.port,
                                     delay=config.delay, api_key=api_key, max_body_bytes=config.max_body_bytes,
                                     max_connections=config.max_connections)
-    server.start()
+    server.bind()
     console.print(f"serving {config.llm} at {server.base_url} (Ctrl-C to stop)", markup=False)
     server.serve_forever()
 

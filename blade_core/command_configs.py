@@ -12,9 +12,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, model_validator
 
+from blade_core.serve.limits import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS
 from blade_core.training.model_size import SizeChoice
-
-DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 
 
 class InitModelConfig(BaseModel):
@@ -65,7 +64,7 @@ class ServeLLMConfig(BaseModel):
         default=DEFAULT_MAX_BODY_BYTES, ge=1024, description="largest request body accepted (413 above)"
     )
     max_connections: int = Field(
-        default=64, ge=1, description="connections served at once; more are answered 503 at once"
+        default=DEFAULT_MAX_CONNECTIONS, ge=1, description="connections served at once; more are answered 503 at once"
     )
     delay: float = Field(default=0.0, ge=0.0, description="seconds to wait before each answer (benchmarks)")
 

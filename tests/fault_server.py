@@ -4,8 +4,8 @@ Why: BLADE promises that an outage of the general LLM costs neither data nor mon
 SDK retries with backoff, answers are cached, BPO and make-kit-data resume. That can only be shown
 against real faults on the wire, met by the real client (`ChatOpenAI`), so this server stages them:
 
-* ``"timeout"``: the answer stalls for `stall` seconds (longer than the client's timeout), then the
-  connection closes with nothing sent;
+* ``"timeout"``: nothing is answered for `stall` seconds (longer than the client's timeout), or
+  until the client gives up and hangs up;
 * ``"429"``: rate limited, with a ``Retry-After: retry_after`` header;
 * ``"500"``: an internal server error;
 * ``"drop"``: the connection closes mid-answer (half a JSON body, or mid-stream after one chunk);
@@ -20,21 +20,23 @@ show that retries happened and that no answered prompt was ever asked again.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
+from fastapi import Request
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import BaseMessage
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
-from blade_core.llm.openai_server import OpenAICompatibleServer
-
-if TYPE_CHECKING:
-    from blade_core.llm.openai_server import _Handler
+from blade_core.serve import OpenAICompatibleServer
+from blade_core.serve.http import error_response
 
 Fault = Literal["timeout", "429", "500", "drop", "hold"]
 
@@ -110,68 +112,69 @@ class FaultInjectingServer(OpenAICompatibleServer):
         self._released.set()
         super().stop()
 
-    def intercept(self, handler: _Handler, messages: list[BaseMessage], stream: bool) -> bool:
+    async def intercept(self, request: Request, messages: list[BaseMessage], stream: bool) -> Response | None:
         with self._lock:
             fault = self._queued.popleft() if self._queued else self._outage
             self._log.append(
                 LoggedRequest(
                     messages=tuple((message.type, str(message.text)) for message in messages),
                     fault=fault,
-                    retry=int(handler.headers.get("x-stainless-retry-count") or 0),
+                    retry=int(request.headers.get("x-stainless-retry-count") or 0),
                     at=time.monotonic(),
                 )
             )
-        if fault is None:
-            return False
-        _STAGED[fault](self, handler, stream)
-        return True
+        return None if fault is None else _STAGED[fault](self, stream)
 
 
-def _stall(server: FaultInjectingServer, handler: _Handler, stream: bool) -> None:
-    server._stopping.wait(server.stall)
-    handler.close_connection = True
+class _Unanswered(Response):
+    """Answer nothing until the client hangs up, `seconds` pass, or `until` is set (uvicorn then
+    closes the connection; a client still there would get its 500 for a response never begun)."""
+
+    def __init__(self, seconds: float, *until: threading.Event, on_start: Callable[[], None] = lambda: None) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.until = until
+        self.on_start = on_start
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.on_start()
+        deadline = time.monotonic() + self.seconds
+        while time.monotonic() < deadline and not any(event.is_set() for event in self.until):
+            try:
+                if (await asyncio.wait_for(receive(), 0.05))["type"] == "http.disconnect":
+                    return
+            except asyncio.TimeoutError:
+                continue
 
 
-def _rate_limit(server: FaultInjectingServer, handler: _Handler, stream: bool) -> None:
-    body = {"error": {"message": "injected fault: rate limited", "type": "rate_limit_error",
-                      "param": None, "code": "rate_limit_exceeded"}}
-    handler._send_json(429, body, headers={"Retry-After": f"{server.retry_after:g}"})
+class _CutShort(Response):
+    """Promise a whole answer, send part of it, then end without finishing: uvicorn closes the
+    connection mid-answer (half a JSON body, or mid-stream after one chunk)."""
+
+    def __init__(self, stream: bool) -> None:
+        super().__init__()
+        self.stream = stream
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.stream:
+            delta = {"role": "assistant", "content": "A"}
+            chunk = {"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta}]}
+            headers = [(b"content-type", b"text/event-stream")]
+            part = f"data: {json.dumps(chunk)}\n\n".encode()
+        else:
+            body = json.dumps({"object": "chat.completion", "choices": []}).encode()
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            part = body[: len(body) // 2]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": part, "more_body": True})
 
 
-def _server_error(server: FaultInjectingServer, handler: _Handler, stream: bool) -> None:
-    handler._send_error(500, "injected fault: internal server error", "server_error")
-
-
-def _drop(server: FaultInjectingServer, handler: _Handler, stream: bool) -> None:
-    """Promise a whole answer, send part of it, then close the connection."""
-    handler.send_response(200)
-    if stream:
-        handler.send_header("Content-Type", "text/event-stream")
-        handler.send_header("Transfer-Encoding", "chunked")
-        handler.end_headers()
-        delta = {"role": "assistant", "content": "A"}
-        chunk = {"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta}]}
-        handler._write_chunk(f"data: {json.dumps(chunk)}\n\n".encode())
-    else:
-        body = json.dumps({"object": "chat.completion", "choices": []}).encode()
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body[: len(body) // 2])
-        handler.wfile.flush()
-    handler.close_connection = True
-
-
-def _hold(server: FaultInjectingServer, handler: _Handler, stream: bool) -> None:
-    server.held.set()
-    server._released.wait()
-    handler.close_connection = True
-
-
-_STAGED: dict[Fault, Callable[[FaultInjectingServer, _Handler, bool], None]] = {
-    "timeout": _stall,
-    "429": _rate_limit,
-    "500": _server_error,
-    "drop": _drop,
-    "hold": _hold,
+_STAGED: dict[Fault, Callable[[FaultInjectingServer, bool], Response]] = {
+    "timeout": lambda server, stream: _Unanswered(server.stall, server._stopping),
+    "429": lambda server, stream: error_response(
+        429, "injected fault: rate limited", "rate_limit_error", headers={"Retry-After": f"{server.retry_after:g}"}),
+    "500": lambda server, stream: error_response(500, "injected fault: internal server error", "server_error"),
+    "drop": lambda server, stream: _CutShort(stream),
+    "hold": lambda server, stream: _Unanswered(float("inf"), server._released, server._stopping,
+                                               on_start=server.held.set),
 }

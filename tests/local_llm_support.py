@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from blade_core.llm import OpenAICompatibleServer
+from blade_core.serve import OpenAICompatibleServer
 from tests.fault_server import FaultInjectingServer
 
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")

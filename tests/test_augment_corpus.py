@@ -44,7 +44,7 @@ from blade_core.datagen.augment_corpus import (
 from blade_core.datagen.augment_corpus_config import AugmentCorpusConfig
 from blade_core.datagen.kit_data import LLM_ERROR, Outcome
 from blade_core.errors import LLMError
-from blade_core.llm import OpenAICompatibleServer
+from blade_core.serve import OpenAICompatibleServer
 from blade_core.text import corpus_sentences
 from tests.local_llm_support import reach
 

@@ -28,9 +28,10 @@ from blade_core.cli import app
 from blade_core.data import load_mcq, read_jsonl
 from blade_core.domain_lm import DomainLM
 from blade_core.errors import LLMError
-from blade_core.llm import OfflineChatModel, OpenAICompatibleServer
+from blade_core.llm import OfflineChatModel
 from blade_core.retrieval import load_minilm
 from blade_core.sample_domain import load_sample_domain
+from blade_core.serve import OpenAICompatibleServer
 from tests.fault_server import FaultInjectingServer
 from tests.local_llm_support import kill_while_held, reach
 

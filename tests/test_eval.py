@@ -25,9 +25,10 @@ from blade_core.evaluation import (
     evaluate,
 )
 from blade_core.evaluation.rag import with_passages
-from blade_core.llm import OfflineChatModel, OpenAICompatibleServer
+from blade_core.llm import OfflineChatModel
 from blade_core.retrieval import PassageIndex, load_minilm
 from blade_core.sample_domain import load_sample_domain
+from blade_core.serve import OpenAICompatibleServer
 from tests.local_llm_support import reach
 
 ALL_MODES = ["none", "blade", "rag", "hybrid", "gold"]

@@ -13,7 +13,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_openai import ChatOpenAI
 
 from blade_core.domain_lm import DomainLM
-from blade_core.llm.openai_server import OpenAICompatibleServer
+from blade_core.serve import OpenAICompatibleServer
 from langchain_blade import BladeKnowledgeRunnable
 
 QUESTION = "What is Zorvanil indicated for?"

@@ -24,9 +24,10 @@ from langchain_openai import ChatOpenAI
 
 from blade_core.consistency import combine_samples
 from blade_core.domain_lm import DomainLM
-from blade_core.llm import OfflineChatModel, OpenAICompatibleServer
+from blade_core.llm import OfflineChatModel
 from blade_core.prompts import KNOWLEDGE_OPEN, NO_KNOWLEDGE
 from blade_core.retrieval import load_minilm
+from blade_core.serve import OpenAICompatibleServer
 from langchain_blade import SERIALIZABLE_MAPPING, BladeKnowledgeRunnable, BladePromptValue
 from tests.local_llm_support import bypass_proxies
 

@@ -14,9 +14,10 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_openai import ChatOpenAI
 
 from blade_core.data.records import MCQuestion
-from blade_core.llm import OfflineChatModel, OpenAICompatibleServer
+from blade_core.llm import OfflineChatModel
 from blade_core.prompts import answer_prompt, format_mcq
 from blade_core.retrieval import load_minilm
+from blade_core.serve import OpenAICompatibleServer
 from tests.local_llm_support import bypass_proxies
 
 CROPS = MCQuestion(
@@ -227,7 +228,7 @@ def test_beyond_loopback_is_warned_and_a_taken_port_is_an_option_error(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     from blade_core.errors import OptionError
-    from blade_core.llm.openai_server import exposure_warning
+    from blade_core.serve.limits import exposure_warning
 
     assert exposure_warning("127.0.0.1", None) is None and exposure_warning("localhost", None) is None
     assert exposure_warning("::1", None) is None
@@ -237,3 +238,43 @@ def test_beyond_loopback_is_warned_and_a_taken_port_is_an_option_error(
         assert "serving on 0.0.0.0, beyond this machine" in caplog.text
         with pytest.raises(OptionError, match=rf"--port {open_server.address[1]}: the port is in use"):
             OpenAICompatibleServer(OfflineChatModel(), port=open_server.address[1]).start()
+
+
+def test_a_chunked_body_is_cut_off_at_the_limit() -> None:
+    """No Content-Length to refuse up front: the body is read up to the limit, then refused."""
+    import socket
+
+    with OpenAICompatibleServer(OfflineChatModel(), max_body_bytes=2048) as small:
+        chunk = b"400\r\n" + b"x" * 1024 + b"\r\n"  # three 1 KiB chunks, sent at once
+        request = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   b"Transfer-Encoding: chunked\r\n\r\n" + chunk * 3 + b"0\r\n\r\n")
+        with socket.create_connection(small.address, timeout=30) as connection:
+            connection.sendall(request)
+            answer = b""
+            while part := connection.recv(4096):  # the server closes after answering
+                answer += part
+        head, _, body = answer.decode().partition("\r\n\r\n")
+        assert head.startswith("HTTP/1.1 413") and "connection: close" in head.lower()
+        assert "exceeds the server's limit of 2048 bytes" in json.loads(body)["error"]["message"]
+
+
+def test_the_blade_command_serves_until_sigterm(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`blade serve-llm` as a user runs it: it prints its URL, answers ChatOpenAI, and a process
+    manager's SIGTERM ends it cleanly (exit 0)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    bypass_proxies(monkeypatch)
+    command = [sys.executable, "-m", "blade_core.cli", "serve-llm", "--port", "0", "--delay", "0"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"}) as served:
+        assert served.stdout is not None
+        line = served.stdout.readline()
+        url = line.split(" at ")[1].split()[0]
+        assert url.startswith("http://127.0.0.1:") and url.endswith("/v1")
+        reply = ChatOpenAI(base_url=url, api_key="k", model="offline", max_retries=0, timeout=60).invoke("Hello?")
+        assert reply.content == "I do not know."
+        served.send_signal(signal.SIGTERM)
+        assert served.wait(timeout=30) == 0

@@ -329,19 +329,23 @@ def test_a_missing_extra_names_the_pip_install_that_brings_it(
         "error: this needs botorch, which is not installed: pip install 'blade-lm[train]'"]
 
 
+@pytest.mark.parametrize(("args", "module", "extra"), [
+    (["quickstart", "--fast", "--out", "qs"], "botorch", "train"),
+    (["serve-llm", "--port", "0"], "fastapi", "serve"),
+], ids=["quickstart", "serve-llm"])
 def test_a_missing_extra_is_refused_before_anything_is_written(
-    workspace: Path, monkeypatch: pytest.MonkeyPatch
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], module: str, extra: str
 ) -> None:
     import importlib.util
 
     found = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *args: None if name == "botorch" else found(name, *args))
+                        lambda name, *rest: None if name == module else found(name, *rest))
     before = fingerprint(workspace)
-    result = CliRunner().invoke(app, ["quickstart", "--fast", "--out", "qs"])
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
-        "error: this needs botorch, which is not installed: pip install 'blade-lm[train]'"]
+        f"error: this needs {module}, which is not installed: pip install 'blade-lm[{extra}]'"]
     assert fingerprint(workspace) == before and not (workspace / "qs").exists()
 
 

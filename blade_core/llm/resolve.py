@@ -8,7 +8,7 @@ BLADE treats the general LLM as a black box behind LangChain's `BaseChatModel`, 
 * ``"gemma-270m"`` (the packaged Gemma 3 270M) or ``"hf:PATH"`` (any local causal LM): a real LM
   that answers by option log-likelihood (`LikelihoodChatModel`), offline too;
 * ``"openai:MODEL"``: `ChatOpenAI`, honouring OPENAI_API_KEY and OPENAI_BASE_URL, so any
-  OpenAI-compatible server (vLLM, Ollama, llama.cpp, `blade_core.llm.openai_server`) works;
+  OpenAI-compatible server (vLLM, Ollama, llama.cpp, `blade_core.serve`) works;
 * ``"PROVIDER:MODEL"``: LangChain's `init_chat_model` (needs the `langchain` package and the
   provider's integration package, e.g. ``langchain-anthropic``).
 
