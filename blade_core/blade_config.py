@@ -10,11 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
 from blade_core.errors import BladeError
+from blade_core.generation_settings import GenerationDefaults
 from blade_core.prompts import KnowledgeTemplate
 
 BLADE_CONFIG_FILE = "blade.json"
@@ -23,50 +23,6 @@ FORMAT_VERSION = 1
 
 class BladeConfigError(BladeError, ValueError):
     """An unreadable, invalid or too-new `blade.json`."""
-
-
-class GenerationDefaults(BaseModel):
-    """Knowledge-generation settings; temperature 0 means greedy decoding."""
-
-    max_new_tokens: int = Field(default=128, ge=1)
-    temperature: float = Field(default=0.0, ge=0.0)
-    top_p: float = Field(default=1.0, gt=0.0, le=1.0)
-    repetition_penalty: float = Field(default=1.0, gt=0.0)
-    option_knowledge: bool = True
-    """For a multiple-choice question, also write knowledge for each option alone and add it
-    (`blade_core.option_knowledge`); questions without options are unaffected."""
-    entity_gate: bool = True
-    """Withhold knowledge sentences that name none of the question's entities (or, when the options
-    are names, none of the options): `blade_core.knowledge_gate`. Needs the domain's names, which DP
-    stores in `BladeConfig.names`; without them nothing is withheld."""
-    min_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
-    """Withhold knowledge sentences whose least probable token had at most this probability
-    (`blade_core.confidence`): 0 keeps every sentence, 1 withholds all. BPO sets it from dev."""
-
-
-class GenerationSettings(BaseModel):
-    """Overrides of a model directory's `GenerationDefaults`, as the adapters and callers set them:
-    None leaves the directory's value. The one declaration every component embeds, so the
-    LangChain and LlamaIndex components take the same names and check them the same way."""
-
-    max_new_tokens: int | None = Field(default=None, ge=1, description="tokens of knowledge to write at most")
-    temperature: float | None = Field(default=None, ge=0.0, description="0 is greedy decoding")
-    top_p: float | None = Field(default=None, gt=0.0, le=1.0, description="nucleus sampling")
-    repetition_penalty: float | None = Field(default=None, gt=0.0)
-    option_knowledge: bool | None = Field(
-        default=None, description="also write knowledge for each option of a multiple-choice question"
-    )
-    entity_gate: bool | None = Field(
-        default=None, description="withhold sentences that name none of the question's entities"
-    )
-    min_confidence: float | None = Field(
-        default=None, ge=0.0, le=1.0, description="withhold sentences written with less confidence"
-    )
-
-    def given(self, **overrides: Any) -> dict[str, Any]:
-        """The settings set here, then `overrides` (a call's own), None ones left out."""
-        settings = {**{name: getattr(self, name) for name in GenerationSettings.model_fields}, **overrides}
-        return {key: value for key, value in settings.items() if value is not None}
 
 
 class Provenance(BaseModel):

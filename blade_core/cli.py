@@ -68,8 +68,7 @@ def generate(config: GenerateConfig) -> None:
         items += [(q.id, q.with_options_text()) for q in load_mcq(config.questions)]
     lm = DomainLM.from_pretrained(config.model)
     texts = lm.generate_knowledge([q for _, q in items], batch_size=config.batch_size,
-                                  progress=len(items) > config.batch_size, max_new_tokens=config.max_new_tokens,
-                                  temperature=config.temperature, option_knowledge=config.option_knowledge)
+                                  progress=len(items) > config.batch_size, **config.given())
     records = [{"id": i, "question": q, "knowledge": k} for (i, q), k in zip(items, texts)]
     if config.out is not None:
         write_jsonl(config.out, records)

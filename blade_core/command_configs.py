@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, model_validator
 
+from blade_core.generation_settings import GenerationSettings
 from blade_core.serve.limits import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS
 from blade_core.training.model_size import SizeChoice
 
@@ -26,7 +27,7 @@ class InitModelConfig(BaseModel):
     overwrite: bool = Field(default=False, description="replace a model directory blade wrote at --out")
 
 
-class GenerateConfig(BaseModel):
+class GenerateConfig(GenerationSettings):
     """Write knowledge for questions with a domain LM (and its soft prompt, when it has one)."""
 
     model: str = Field(description="model directory or hub id")
@@ -34,11 +35,6 @@ class GenerateConfig(BaseModel):
     questions: Path | None = Field(default=None, description="multiple-choice JSONL to write knowledge for")
     out: Path | None = Field(default=None, description="JSONL of {id, question, knowledge} (default: print)")
     overwrite: bool = Field(default=False, description="replace an existing --out file")
-    max_new_tokens: int | None = Field(default=None, ge=1, description="knowledge length; default: the model's")
-    temperature: float | None = Field(default=None, ge=0.0, description="0 is greedy; default: the model's")
-    option_knowledge: bool | None = Field(
-        default=None, description="also write knowledge for each option alone; default: the model's"
-    )
     batch_size: int = Field(default=32, ge=1, description="questions per generate call")
 
     @model_validator(mode="after")

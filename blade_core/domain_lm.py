@@ -38,9 +38,10 @@ from transformers import (
 )
 
 from blade_core.atomic import atomic_directory
-from blade_core.blade_config import BladeConfig, GenerationDefaults
+from blade_core.blade_config import BladeConfig
 from blade_core.confidence import TokenProbabilities, scored_sentences
 from blade_core.errors import OptionError
+from blade_core.generation_settings import GenerationDefaults
 from blade_core.hf_compat import CACHE
 from blade_core.knowledge_gate import Written, WrittenKnowledge, anchors
 from blade_core.model_checks import (

@@ -21,8 +21,8 @@ from langchain_core.runnables.config import run_in_executor
 from pydantic import ConfigDict, Field, model_validator
 from typing_extensions import Self
 
-from blade_core.blade_config import GenerationSettings
 from blade_core.domain_lm import DomainLM
+from blade_core.generation_settings import GenerationSettings
 
 T = TypeVar("T")
 

@@ -13,8 +13,8 @@ from typing import Any
 from llama_index.core.schema import QueryBundle, TextNode
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError
 
-from blade_core.blade_config import GenerationDefaults
 from blade_core.domain_lm import DomainLM
+from blade_core.generation_settings import GenerationDefaults
 
 DomainLMSource = DomainLM | str | Path
 """A loaded `DomainLM`, or a model directory (or hub id) to load one from."""

@@ -9,7 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
+
+from blade_core.generation_settings import GenerationSettings
 
 MODES = ("none", "blade", "rag", "hybrid", "gold")
 """The built-in modes, in report order: the LLM alone, BLADE knowledge, retrieved passages, BLADE
@@ -18,8 +20,9 @@ knowledge plus passages, and the reference knowledge (an upper bound)."""
 HybridQuery = Literal["question", "knowledge", "both"]
 
 
-class EvalSettings(BaseModel):
-    """How each mode's knowledge is made and how the LLM is asked."""
+class EvalSettings(GenerationSettings):
+    """How each mode's knowledge is made and how the LLM is asked (the domain LM's generation
+    settings are inherited: None keeps the model's own)."""
 
     top_k: int = Field(default=3, ge=1, description="passages retrieved per question (rag, hybrid)")
     passage_words: int = Field(
@@ -35,18 +38,6 @@ class EvalSettings(BaseModel):
     )
     max_concurrency: int = Field(default=8, ge=1, description="LLM calls in flight at once")
     batch_size: int = Field(default=32, ge=1, description="questions per knowledge-generation batch")
-    max_new_tokens: int | None = Field(default=None, ge=1, description="knowledge length; default: the model's")
-    option_knowledge: bool | None = Field(
-        default=None, description="also write knowledge for each option alone; default: the model's"
-    )
-    entity_gate: bool | None = Field(
-        default=None, description="withhold knowledge about other entities than the question's; default: the model's"
-    )
-    min_confidence: float | None = Field(
-        default=None, ge=0.0, le=1.0,
-        description="withhold knowledge sentences the model wrote with at most this confidence "
-        "(0 keeps all); default: the model's, calibrated by BPO",
-    )
     max_retries: int = Field(default=6, ge=0, description="retries of a failed call (API clients)")
     timeout: float = Field(default=120.0, gt=0, description="seconds per LLM call (API clients)")
     progress: bool = Field(default=True, description="show progress while generating and scoring")

@@ -161,10 +161,7 @@ class _Sources:
                 [q.with_options_text() for q in self.questions],
                 batch_size=self.settings.batch_size,
                 progress=self.settings.progress,
-                max_new_tokens=self.settings.max_new_tokens,
-                option_knowledge=self.settings.option_knowledge,
-                entity_gate=self.settings.entity_gate,
-                min_confidence=self.settings.min_confidence,
+                **self.settings.given(),
             )
 
         return self._once(f"model:{name}", make)
