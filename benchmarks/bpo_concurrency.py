@@ -26,6 +26,7 @@ from langchain_openai import ChatOpenAI
 
 from blade_core.bpo.objective import DevObjective
 from blade_core.data import load_corpus, load_mcq
+from blade_core.domain_lm import DomainLM
 from blade_core.llm import OfflineChatModel
 from blade_core.sample_domain import load_sample_domain
 from blade_core.serve import OpenAICompatibleServer
@@ -54,7 +55,7 @@ def main() -> None:
     domain = load_sample_domain()
     questions = load_mcq(domain.dev)
     torch.manual_seed(0)
-    lm = build_scratch_model(load_corpus(domain.corpus), "tiny")
+    lm = DomainLM.of(build_scratch_model(load_corpus(domain.corpus), "tiny"))
     projection = RandomProjection.for_embeddings(lm.model.get_input_embeddings().weight, seed=0)
     prompts = [projection(torch.rand(projection.config.intrinsic_dim) * 2 - 1) for _ in range(args.candidates)]
     n = len(questions)

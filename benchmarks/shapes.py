@@ -38,7 +38,7 @@ def build_lm(size: str, dtype: torch.dtype = torch.float32) -> DomainLM:
     texts = tokenizer_texts()
     torch.manual_seed(0)
     if size in ("tiny", "small"):
-        lm = build_scratch_model([Document(text=t) for t in texts], size)
+        lm = DomainLM.of(build_scratch_model([Document(text=t) for t in texts], size))
     else:
         tokenizer = train_tokenizer(texts, 4096, QWEN25_05B["max_position_embeddings"])
         tokenizer.add_tokens([f"<r{i}>" for i in range(len(tokenizer), QWEN25_05B["vocab_size"])])

@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 import torch
 
-from blade_core import domain_lm
+from blade_core import model_directory
 from blade_core.blade_config import BladeConfigError
-from blade_core.domain_lm import DomainLM, encode_knowledge_prompt
+from blade_core.domain_lm import DomainLM
 from blade_core.model_checks import ModelDirectoryError
+from blade_core.model_directory import encode_knowledge_prompt
 from blade_core.soft_prompt import SoftPrompt, SoftPromptError
 
 
@@ -91,14 +92,14 @@ def test_tokenizer_without_pad_or_eos_token_names_the_fields(
     model_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # transformers falls back on a default EOS when the config names none, so strip it after loading
-    load = domain_lm.AutoTokenizer.from_pretrained
+    load = model_directory.AutoTokenizer.from_pretrained
 
     def without_special_tokens(*args: Any, **kwargs: Any) -> Any:
         tokenizer = load(*args, **kwargs)
         tokenizer.pad_token = tokenizer.eos_token = None
         return tokenizer
 
-    monkeypatch.setattr(domain_lm.AutoTokenizer, "from_pretrained", without_special_tokens)
+    monkeypatch.setattr(model_directory.AutoTokenizer, "from_pretrained", without_special_tokens)
     with pytest.raises(ModelDirectoryError, match="neither a pad nor an EOS token") as caught:
         DomainLM.from_pretrained(model_dir)
     assert str(caught.value).startswith(f"{model_dir}:")

@@ -69,7 +69,7 @@ def test_peft_loads_our_soft_prompt_and_generates_the_same(tiny_lm: DomainLM, tm
 
 
 def _prompt_parts(lm: DomainLM, question: str):
-    from blade_core.domain_lm import encode_knowledge_prompt
+    from blade_core.model_directory import encode_knowledge_prompt
 
     return encode_knowledge_prompt(lm.tokenizer, lm.template, question)
 

@@ -11,9 +11,10 @@ from typer.testing import CliRunner
 
 from blade_core.cli import app
 from blade_core.data.records import InstructionPair
-from blade_core.domain_lm import DomainLM, encode_knowledge_prompt
+from blade_core.domain_lm import DomainLM
 from blade_core.errors import OutputPathError
 from blade_core.knowledge_gate import domain_names
+from blade_core.model_directory import encode_knowledge_prompt
 from blade_core.prompts import KnowledgeTemplate
 from blade_core.sample_domain import load_sample_domain
 from blade_core.text import corpus_sentences

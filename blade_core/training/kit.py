@@ -15,7 +15,7 @@ from transformers import PreTrainedTokenizerBase
 
 from blade_core.data import load_corpus, load_instructions
 from blade_core.data.records import InstructionPair
-from blade_core.domain_lm import encode_knowledge_prompt
+from blade_core.model_directory import encode_knowledge_prompt
 from blade_core.prompts import KnowledgeTemplate
 from blade_core.training.configs import KitConfig
 from blade_core.training.pretrain import TokenExamples, pad_batch

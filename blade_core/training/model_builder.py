@@ -17,7 +17,7 @@ from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 
 from blade_core.blade_config import BladeConfig
 from blade_core.data.records import Document
-from blade_core.domain_lm import DomainLM
+from blade_core.model_directory import ModelDirectory
 from blade_core.training.model_size import SIZES, ModelSize, ScratchModelConfig
 
 EOS_TOKEN = "<|endoftext|>"
@@ -50,7 +50,7 @@ def build_scratch_model(
     size: ModelSize | ScratchModelConfig = "tiny",
     *,
     seed: int = 0,
-) -> DomainLM:
+) -> ModelDirectory:
     """Tokenizer trained on `documents` and a randomly initialized Qwen2 model sized to it."""
     if not documents:
         raise ValueError("cannot train a tokenizer on an empty corpus")
@@ -75,7 +75,7 @@ def build_scratch_model(
     blade_config = BladeConfig()
     blade_config.provenance.base_model = f"scratch-{size if isinstance(size, str) else 'custom'}"
     blade_config.provenance.stages.append("init")
-    return DomainLM(model, tokenizer, config=blade_config, name_or_path=blade_config.provenance.base_model)
+    return ModelDirectory(model, tokenizer, config=blade_config, name_or_path=blade_config.provenance.base_model)
 
 
 def init_model(documents: list[Document], out: str | Path, size: ModelSize = "tiny", seed: int = 0) -> Path:

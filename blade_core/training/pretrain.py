@@ -20,8 +20,8 @@ from torch.utils.data import Dataset
 from transformers import PreTrainedTokenizerBase
 
 from blade_core.data import Document, InstructionPair, load_corpus, load_instructions
-from blade_core.domain_lm import encode_knowledge_prompt
 from blade_core.knowledge_gate import domain_names
+from blade_core.model_directory import encode_knowledge_prompt
 from blade_core.prompts import KnowledgeTemplate
 from blade_core.text import corpus_sentences
 from blade_core.training.augmentation import augment_documents

@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import shutil
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -21,9 +22,9 @@ from torch.utils.data import Dataset
 from transformers import PreTrainedModel, Trainer, TrainerCallback, TrainingArguments
 
 from blade_core.blade_config import file_hash
-from blade_core.domain_lm import DomainLM
 from blade_core.errors import BladeError
 from blade_core.hf_compat import CHECKPOINTING
+from blade_core.model_directory import ModelDirectory
 from blade_core.outputs import make_work_directory
 from blade_core.training.configs import TrainOptions
 
@@ -66,9 +67,9 @@ def precision_flags(precision: str) -> dict[str, Any]:
     return {"bf16": precision == "bf16", "fp16": precision == "fp16"} | ({"use_cpu": True} if cpu_bf16 else {})
 
 
-def load_for_training(options: TrainOptions) -> DomainLM:
+def load_for_training(options: TrainOptions) -> ModelDirectory:
     """fp32 master weights on the CPU; the Trainer moves them and applies mixed precision."""
-    return DomainLM.from_pretrained(options.model, device="cpu", dtype=torch.float32)
+    return ModelDirectory.from_pretrained(options.model, device="cpu", dtype=torch.float32)
 
 
 def apply_lora(model: torch.nn.Module, options: TrainOptions) -> torch.nn.Module:
@@ -89,7 +90,9 @@ def apply_lora(model: torch.nn.Module, options: TrainOptions) -> torch.nn.Module
         )
     config = LoraConfig(r=options.lora_r, lora_alpha=options.lora_alpha, lora_dropout=options.lora_dropout,
                         target_modules=targets, task_type="CAUSAL_LM")
-    return get_peft_model(model, config)
+    with warnings.catch_warnings():  # peft asks transformers >= 5.23 for a renamed attribute, which warns
+        warnings.filterwarnings("ignore", "`is_gradient_checkpointing` is deprecated", FutureWarning)
+        return get_peft_model(model, config)
 
 
 def ddp_backend() -> str | None:
@@ -187,7 +190,7 @@ def write_loss_plot(log_history: list[dict[str, Any]], path: Path, title: str) -
 def run_stage(
     stage: str,
     options: TrainOptions,
-    lm: DomainLM,
+    lm: ModelDirectory,
     dataset: Dataset,
     collator: Callable[[list[dict[str, Any]]], dict[str, torch.Tensor]],
     data_files: dict[str, str | Path],
@@ -201,7 +204,7 @@ def run_stage(
     trainer = train(options, lm, dataset, collator, callbacks)
     if not trainer.is_world_process_zero():
         return None
-    result = trained_domain_lm(trainer, lm, options.lora)
+    result = trained_model(trainer, lm, options.lora)
     result.config.provenance.stages.append(stage)
     result.config.provenance.data_hashes.update({f"{stage}:{k}": file_hash(v) for k, v in data_files.items()})
     log_dir = write_training_logs(stage, options, trainer.state.log_history)
@@ -211,7 +214,7 @@ def run_stage(
 
 def train(
     options: TrainOptions,
-    lm: DomainLM,
+    lm: ModelDirectory,
     dataset: Dataset,
     collator: Callable[[list[dict[str, Any]]], dict[str, torch.Tensor]],
     callbacks: Sequence[TrainerCallback] = (),
@@ -236,14 +239,15 @@ def train(
     return trainer
 
 
-def trained_domain_lm(trainer: Trainer, lm: DomainLM, lora: bool) -> DomainLM:
-    """The trained weights as a plain `DomainLM` (LoRA merged in) with `lm`'s tokenizer, soft prompt
-    and config."""
+def trained_model(trainer: Trainer, lm: ModelDirectory, lora: bool) -> ModelDirectory:
+    """The trained weights as a plain model (LoRA merged in) with `lm`'s tokenizer, soft prompt and
+    config."""
     trained = cast(PreTrainedModel, trainer.model)
     if lora:
         trained = cast("PeftModel", trained).merge_and_unload()
     trained.config.use_cache = True
-    return DomainLM(trained, lm.tokenizer, soft_prompt=lm.soft_prompt, config=lm.config, name_or_path=lm.name_or_path)
+    return ModelDirectory(trained, lm.tokenizer, soft_prompt=lm.soft_prompt, config=lm.config,
+                          name_or_path=lm.name_or_path)
 
 
 def write_training_logs(stage: str, options: TrainOptions, history: list[dict[str, Any]]) -> Path:
