@@ -62,6 +62,16 @@ def combine_samples(samples: Sequence[str], mode: SampleMode) -> str:
     return vote_samples(samples) if mode == "vote" else join_samples(samples)
 
 
+def check_samples(n_samples: int, temperature: float | None, name: str = "n_samples") -> None:
+    """Refuse a sample count that cannot work: below 1, or several at an explicit temperature 0
+    (greedy samples are all the same text). `name` is the caller's option, for the message."""
+    if n_samples < 1:
+        raise ValueError(f"{name} must be at least 1, got {n_samples}")
+    if n_samples > 1 and temperature == 0:
+        raise ValueError(f"{name}={n_samples} at temperature 0 would all be the same text; set a temperature "
+                         f"above 0, or leave it unset ({SAMPLE_TEMPERATURE} is used)")
+
+
 def sample_knowledge(
     lm: DomainLM,
     questions: Sequence[str],
@@ -74,19 +84,11 @@ def sample_knowledge(
     Several samples need sampling: with no temperature set anywhere, `SAMPLE_TEMPERATURE` is used;
     an explicit temperature of 0 with several samples is refused, as every sample would be equal.
     """
-    if n_samples < 1:
-        raise ValueError(f"n_samples must be >= 1, got {n_samples}")
+    check_samples(n_samples, generation.get("temperature"))
     if not questions:
         return []
-    if n_samples > 1:
-        temperature = generation.get("temperature")
-        if temperature is None and lm.config.generation.temperature == 0:
-            generation = {**generation, "temperature": SAMPLE_TEMPERATURE}
-        elif temperature == 0:
-            raise ValueError(
-                f"{n_samples} samples at temperature 0 would all be the same text; "
-                "set temperature > 0 or ask for one sample"
-            )
+    if n_samples > 1 and generation.get("temperature") is None and lm.config.generation.temperature == 0:
+        generation = {**generation, "temperature": SAMPLE_TEMPERATURE}
     repeated = [question for question in questions for _ in range(n_samples)]
     texts = lm.generate_knowledge(repeated, batch_size=batch_size, **generation)
     return [texts[i : i + n_samples] for i in range(0, len(texts), n_samples)]

@@ -43,7 +43,7 @@ from langchain_core.runnables.utils import AddableDict
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 from typing_extensions import Self
 
-from blade_core.consistency import SampleMode, combine_samples, sample_knowledge
+from blade_core.consistency import SampleMode, check_samples, combine_samples, sample_knowledge
 from blade_core.prompts import answer_prompt, knowledge_or_placeholder, neutralize_delimiters
 from langchain_blade._domain import DomainLMFields, aiterate, stream_stripped
 
@@ -112,9 +112,7 @@ class BladeKnowledgeRunnable(DomainLMFields, RunnableSerializable[BladeInput, An
 
     @model_validator(mode="after")
     def _samples_can_differ(self) -> Self:
-        if self.n_samples > 1 and self.temperature == 0:
-            raise ValueError("n_samples > 1 needs temperature > 0 (or unset): greedy samples are "
-                             "all the same")
+        check_samples(self.n_samples, self.temperature)
         return self
 
     @property

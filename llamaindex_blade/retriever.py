@@ -14,7 +14,7 @@ from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.callbacks import CallbackManager
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
-from blade_core.consistency import sample_knowledge
+from blade_core.consistency import check_samples, sample_knowledge
 from llamaindex_blade._common import (
     DomainLMSource,
     check_generation,
@@ -25,7 +25,7 @@ from llamaindex_blade._common import (
 
 
 class BladeKnowledgeRetriever(BaseRetriever):
-    """Returns `num_samples` nodes of generated knowledge per query (metadata source="blade").
+    """Returns `n_samples` nodes of generated knowledge per query (metadata source="blade").
 
     Several samples are drawn as every adapter draws them (`consistency.sample_knowledge`): at a
     temperature of 0.7 unless one is set, and an explicit 0 is refused. Nodes carry no score: they
@@ -36,24 +36,20 @@ class BladeKnowledgeRetriever(BaseRetriever):
         self,
         model: DomainLMSource,
         *,
-        num_samples: int = 1,
+        n_samples: int = 1,
         generation: dict[str, Any] | None = None,
         callback_manager: CallbackManager | None = None,
         verbose: bool = False,
     ) -> None:
-        if num_samples < 1:
-            raise ValueError(f"num_samples must be at least 1, got {num_samples}")
+        check_samples(n_samples, (generation or {}).get("temperature"))  # before the model loads
         self._lm = load_domain_lm(model)
         self._generation = check_generation(self._lm, generation)
-        if num_samples > 1 and self._generation.get("temperature") == 0:
-            raise ValueError(f"num_samples={num_samples} at temperature 0 would all be the same text; "
-                             "set a temperature above 0, or leave it unset (0.7 is used)")
-        self._num_samples = num_samples
+        self._n_samples = n_samples
         super().__init__(callback_manager=callback_manager, verbose=verbose)
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         question = query_text(query_bundle)
-        samples = sample_knowledge(self._lm, [question], self._num_samples, self._generation, batch_size=32)[0]
+        samples = sample_knowledge(self._lm, [question], self._n_samples, self._generation, batch_size=32)[0]
         return [
             NodeWithScore(node=knowledge_node(text, question, self._lm, sample=index))
             for index, text in enumerate(samples)

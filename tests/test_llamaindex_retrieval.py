@@ -59,7 +59,7 @@ async def test_retriever_engine_aquery(lm: DomainLM, knowledge: str) -> None:
 
 def test_retriever_returns_k_samples(lm: DomainLM) -> None:
     torch.manual_seed(0)  # the tiny model sometimes samples EOS first, an empty sample the retriever drops
-    retriever = BladeKnowledgeRetriever(lm, num_samples=3, generation={"temperature": 0.9})
+    retriever = BladeKnowledgeRetriever(lm, n_samples=3, generation={"temperature": 0.9})
     nodes = retriever.retrieve(QUESTION)
     assert len(nodes) == 3
     assert all(_is_blade(n) and n.node.get_content().strip() for n in nodes)
@@ -79,11 +79,11 @@ def test_retriever_refuses_identical_samples(lm: DomainLM) -> None:
     """The sampling policy every adapter shares (`consistency.sample_knowledge`): several samples
     at an explicit temperature 0 are refused; with none set, they are drawn at 0.7."""
     with pytest.raises(ValueError, match="temperature"):
-        BladeKnowledgeRetriever(lm, num_samples=2, generation={"temperature": 0})
-    with pytest.raises(ValueError, match="num_samples"):
-        BladeKnowledgeRetriever(lm, num_samples=0)
+        BladeKnowledgeRetriever(lm, n_samples=2, generation={"temperature": 0})
+    with pytest.raises(ValueError, match="n_samples"):
+        BladeKnowledgeRetriever(lm, n_samples=0)
     torch.manual_seed(0)
-    assert len(BladeKnowledgeRetriever(lm, num_samples=2).retrieve(QUESTION)) >= 1
+    assert len(BladeKnowledgeRetriever(lm, n_samples=2).retrieve(QUESTION)) >= 1
 
 
 def test_postprocessor_adds_one_knowledge_node(lm: DomainLM, knowledge: str) -> None:
