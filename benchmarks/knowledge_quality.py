@@ -1,14 +1,17 @@
 """Knowledge quality: each lever of the quickstart recipe measured alone, on dev and test.
 
-    python benchmarks/knowledge_quality.py [--levers default,no-augmentation,...] [--work DIR]
+    python benchmarks/knowledge_quality.py [--levers default,no-augmentation,...] [--work DIR] [--domain zh]
 
 Every lever is the default recipe (`blade_core.recipe.FULL`) with one thing changed. For each,
 the script trains init -> DP -> KIT (reusing finished stages in the work directory: `blade
 quickstart --out WORK/default` trains the default), and scores the
-offline general LLM on the sample domain's dev and test splits given the model's knowledge:
+offline general LLM on a packaged sample domain's dev and test splits (`--domain`: en, the
+pharmacopoeia; zh, the Chinese regulations in the JEC-QA layout) given the model's knowledge:
 `acc` (its accuracy) and `contains` (the share of knowledge texts naming every correct option).
 Evaluation-time levers (BPO, hybrid retrieval queries) reuse the default's model. `rag` and
-`hybrid` are scored for the default. Choices are made on dev; test is only reported.
+`hybrid` are scored for the default, with the retriever the corpus calls for (MiniLM; BM25 for
+Chinese); the `retrievers` lever scores each retriever. Choices are made on dev; test is only
+reported.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from blade_core.data import MCQuestion, load_mcq
 from blade_core.domain_lm import DomainLM
 from blade_core.evaluation import EvalSettings, evaluate
 from blade_core.pipeline import FULL, train_all
-from blade_core.sample_domain import load_sample_domain
+from blade_core.recipe import DomainData
+from blade_core.retrieval import Retriever
+from blade_core.sample_domain import SAMPLE_LANGUAGES, load_sample_domain
 
 TRAINING_LEVERS: dict[str, dict[str, Any]] = {
     "default": {},
@@ -37,7 +42,7 @@ TRAINING_LEVERS: dict[str, dict[str, Any]] = {
     "tiny-model": {"size": "tiny"},
     "seed-1": {"seed": 1},
 }
-EVAL_LEVERS = ("no-kit-stage", "no-option-knowledge", "bpo", "hybrid-queries", "self-consistency")
+EVAL_LEVERS = ("no-kit-stage", "no-option-knowledge", "bpo", "hybrid-queries", "self-consistency", "retrievers")
 
 
 def contains_answer(knowledge: str, question: MCQuestion) -> bool:
@@ -55,7 +60,7 @@ def self_consistent(lm: DomainLM, n_samples: int, mode: str) -> Callable[[list[M
 
 def score(model: Path, splits: dict[str, list[MCQuestion]], corpus: Path | None = None,
           hybrid_query: str = "question", samples: tuple[int, str] | None = None,
-          option_knowledge: bool | None = None) -> dict[str, dict[str, float]]:
+          option_knowledge: bool | None = None, retriever: Retriever = "auto") -> dict[str, dict[str, float]]:
     """Per split: blade acc and contains; with a corpus, also rag and hybrid acc; with `samples`
     (n, "vote" or "join"), the knowledge is self-consistent over n samples instead of greedy;
     `option_knowledge` overrides the model's knowledge-per-option setting."""
@@ -67,7 +72,7 @@ def score(model: Path, splits: dict[str, list[MCQuestion]], corpus: Path | None 
                           knowledge_sources=sampled, rag_corpus=corpus,
                           modes=["blade", "rag", "hybrid"] if corpus else ([] if sampled else ["blade"]),
                           settings=EvalSettings(hybrid_query=hybrid_query, option_knowledge=option_knowledge,
-                                               progress=False), dataset=name)
+                                               retriever=retriever, progress=False), dataset=name)
         scores[name] = {mode: round(r.accuracy, 3) for mode, r in report.results.items()}
         knowledge = [a.knowledge or "" for a in report.answers if a.mode == "blade"]
         scores[name]["contains"] = round(sum(map(contains_answer, knowledge, questions)) / len(questions), 3)
@@ -78,36 +83,44 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--levers", default=",".join([*TRAINING_LEVERS, *EVAL_LEVERS]))
     parser.add_argument("--work", type=Path, default=Path("runs/knowledge_quality"))
+    parser.add_argument("--domain", choices=SAMPLE_LANGUAGES, default="en")
     args = parser.parse_args()
 
-    domain = load_sample_domain()
+    domain = load_sample_domain(language=args.domain)
+    data = DomainData.sample(args.domain)
     splits = {"dev": load_mcq(domain.dev), "test": load_mcq(domain.test)}
     rows: dict[str, dict[str, Any]] = {}
     for lever in args.levers.split(","):
         started = time.perf_counter()
         if lever in TRAINING_LEVERS:
             recipe = FULL.model_copy(update={"name": lever, **TRAINING_LEVERS[lever]})
-            models, _ = train_all(args.work / lever, recipe, llm_spec=None, ablations=False)
+            models, _ = train_all(args.work / lever, recipe, llm_spec=None, data=data, ablations=False)
             model = models["kit"]
             corpus = domain.corpus if lever == "default" else None
             rows[lever] = score(model, splits, corpus)
         elif lever == "no-kit-stage":  # the default's DP model: KIT pairs were mixed into DP
-            models, _ = train_all(args.work / "default", FULL, llm_spec=None, ablations=False)
+            models, _ = train_all(args.work / "default", FULL, llm_spec=None, data=data, ablations=False)
             rows[lever] = score(models["dp"], splits)
         elif lever == "no-option-knowledge":  # the default's model, each question generated once
-            models, _ = train_all(args.work / "default", FULL, llm_spec=None, ablations=False)
+            models, _ = train_all(args.work / "default", FULL, llm_spec=None, data=data, ablations=False)
             rows[lever] = score(models["kit"], splits, option_knowledge=False)
         elif lever == "bpo":
-            models, _ = train_all(args.work / "default", FULL, llm_spec="offline", ablations=False)
+            models, _ = train_all(args.work / "default", FULL, llm_spec="offline", data=data, ablations=False)
             rows[lever] = score(models["bpo"], splits)
         elif lever == "hybrid-queries":
-            models, _ = train_all(args.work / "default", FULL, llm_spec=None, ablations=False)
+            models, _ = train_all(args.work / "default", FULL, llm_spec=None, data=data, ablations=False)
             for query in ("knowledge", "both"):
                 rows[f"hybrid-query-{query}"] = score(models["kit"], splits, domain.corpus, query)
                 print(f"hybrid-query-{query}", json.dumps(rows[f"hybrid-query-{query}"]), flush=True)
             continue
+        elif lever == "retrievers":
+            models, _ = train_all(args.work / "default", FULL, llm_spec=None, data=data, ablations=False)
+            for retriever in ("minilm", "bm25"):
+                rows[f"retriever-{retriever}"] = score(models["kit"], splits, domain.corpus, retriever=retriever)
+                print(f"retriever-{retriever}", json.dumps(rows[f"retriever-{retriever}"]), flush=True)
+            continue
         elif lever == "self-consistency":
-            models, _ = train_all(args.work / "default", FULL, llm_spec=None, ablations=False)
+            models, _ = train_all(args.work / "default", FULL, llm_spec=None, data=data, ablations=False)
             for n, mode in ((5, "vote"), (5, "join")):
                 rows[f"samples-{n}-{mode}"] = score(models["kit"], splits, samples=(n, mode))
                 print(f"samples-{n}-{mode}", json.dumps(rows[f"samples-{n}-{mode}"]), flush=True)

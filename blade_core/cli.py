@@ -96,7 +96,7 @@ def quickstart(config: QuickstartConfig) -> None:
     from blade_core.pipeline import run_quickstart
 
     show(run_quickstart(config.out, llm_spec=config.llm, fast=config.fast, base=config.base,
-                        overwrite=config.overwrite), config.out)
+                        overwrite=config.overwrite, domain=config.domain), config.out)
 
 
 def train(config: TrainConfig) -> None:

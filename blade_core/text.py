@@ -9,13 +9,19 @@ and the data generators all split text the same way and none of them imports ano
   clauses; a corpus is not (`corpus_sentences`): its clauses share one subject, and a rewrite that
   shuffles sentences must not separate them.
 * A reply ends at the earliest of the caller's stop sequences (`cut_at_stop`).
+* Passages count Latin words and Chinese characters (`text_units`): Chinese writes no spaces, so a
+  4,500-character document is not one "word".
+* Names in text without capitals (Chinese) are the recurring character strings a corpus uses as
+  units (`recurring_terms`): no dictionary, so invented names are found as well as real ones.
 * An option line is a capital letter, a separator (`.` `)` `:` or their full-width forms, `、`),
-  then the text: `A. text`, `(B) text`, `C、文本`, `（D）文本`.
+  then the text: `A. text`, `(B) text`, `C、文本`, `（D）文本`; options printed on one line
+  (`A．甲 B．乙`) are put one per line first (`expand_inline_options`).
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 
 _LATIN_END = r"(?<=[.!?])\s+"
@@ -26,6 +32,8 @@ _CLAUSE_BREAK = re.compile(rf"{_LATIN_END}|{_CJK_END}|{_CLAUSE_END}|\n+")
 _PASSAGE_UNIT = re.compile(rf"{_LATIN_END}|{_CJK_END}|{_CLAUSE_END}")
 _BULLET = re.compile(r"^\s*(?:[-*•·]+|\d+[.)])\s+")
 _NO_SPACE_AFTER = "。！？；"
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 OPTION_LINE = re.compile(r"^\s*[(（]?([A-Z])\s*[.)．、:：）]\s*(\S.*?)\s*$")
 """An option line in running text: a separator after the letter is required, so a sentence that
@@ -63,22 +71,132 @@ def sentence_key(sentence: str) -> str:
     return re.sub(r"\s+", " ", sentence).strip(" .;!?").casefold()
 
 
+def is_cjk(text: str, share: float = 0.2) -> bool:
+    """Whether at least `share` of the text's non-space characters are Chinese (or Japanese kanji)."""
+    letters = len(text) - sum(c.isspace() for c in text)
+    return letters > 0 and len(_CJK.findall(text)) >= share * letters
+
+
+def text_units(text: str) -> int:
+    """Length in words, each Chinese character counting as one (a Chinese word is 1-2 characters)."""
+    return len(_CJK.findall(text)) + len(_CJK.sub(" ", text).split())
+
+
+def join_pieces(pieces: Sequence[str]) -> str:
+    """Sentences or clauses joined as the script writes them: a space after each, none after
+    Chinese end punctuation."""
+    return "".join(p + ("" if p[-1] in _NO_SPACE_AFTER else " ") for p in pieces).rstrip()
+
+
 def split_passages(text: str, words: int) -> list[str]:
-    """Whole sentences packed into passages of about `words` words; a longer sentence is a passage
-    of its own. Line breaks do not cut, so a table stays in one passage with its header row."""
+    """Whole sentences packed into passages of about `words` words (`text_units`: a Chinese
+    character counts as a word); a longer sentence is a passage of its own. Line breaks do not
+    cut, so a table stays in one passage with its header row."""
     passages: list[str] = []
     current: list[str] = []
     size = 0
     for sentence in filter(None, (piece.strip() for piece in _PASSAGE_UNIT.split(text))):
-        length = len(sentence.split())
+        length = text_units(sentence)
         if current and size + length > words:
-            passages.append(" ".join(current))
+            passages.append(join_pieces(current))
             current, size = [], 0
         current.append(sentence)
         size += length
     if current:
-        passages.append(" ".join(current))
+        passages.append(join_pieces(current))
     return passages
+
+
+def mentions(text: str, phrase: str) -> bool:
+    """Whether `text` holds `phrase`: as whole words, ignoring case ("Vell" is not in "Vellum"); a
+    Chinese phrase, which no space delimits, anywhere."""
+    if is_cjk(phrase):
+        return phrase in text
+    return re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text, re.IGNORECASE) is not None
+
+
+_FUNCTION_CHARACTERS = frozenset("的将由为和与或在是了把被对及于从向")
+"""Chinese particles, prepositions and conjunctions: they join words into phrases and are rarely
+part of a name."""
+
+_LATIN_TOKEN = re.compile(r"[^\W_]+")
+
+
+def lexical_tokens(text: str) -> list[str]:
+    """Tokens for lexical matching (BM25, the offline judge's Chinese reading): Latin words in lower
+    case, and each run of Chinese characters as its character bigrams (a lone character as itself),
+    as Lucene's CJK analyzer does: no dictionary, so invented names match as well as real words."""
+    tokens: list[str] = []
+    for piece in re.split(f"({_CJK_RUN.pattern})", text):
+        if _CJK.match(piece):
+            tokens += [piece] if len(piece) == 1 else [piece[i:i + 2] for i in range(len(piece) - 1)]
+        else:
+            tokens += [word.casefold() for word in _LATIN_TOKEN.findall(piece)]
+    return tokens
+
+
+def recurring_terms(sentences: Sequence[str], min_sentences: int = 2, max_share: float = 0.1,
+                    longest: int = 8) -> list[str]:
+    """The terms of Chinese text, found without a dictionary (so invented names are found too):
+    strings of 2 to `longest` Chinese characters that
+
+    * are in at least `min_sentences` sentences and at most `max_share` of them;
+    * are closed: no one-character-longer string holding them is in as many sentences ("渎职" is
+      dropped when it only ever appears inside "渎职罪");
+    * stand in varied company (accessor variety, Feng et al. 2004): at least two different
+      characters (or text edges) before them and two after, so a name plus the words it always
+      comes with ("违反潮港渔税条例的" -> "违反潮港渔税条例") is not a term, the name is;
+    * hold none of the function characters that join words into phrases (的 将 由 为 和 ...), so
+      "条例将夜间捕鱼" is not a term while "夜间捕鱼" is;
+    * are not a kept term plus one character ("犯渎职罪")."""
+    runs = [run for sentence in sentences for run in _CJK_RUN.findall(sentence)]
+    counts: Counter[str] = Counter()
+    start = 0
+    for sentence in sentences:
+        grams = {run[i:i + n] for run in _CJK_RUN.findall(sentence) for n in range(2, longest + 2)
+                 for i in range(len(run) - n + 1)}
+        counts.update(grams)
+        start += 1
+    limit = max(max_share * len(sentences), min_sentences)
+    extended: Counter[str] = Counter()  # the most sentences a one-longer string holding it is in
+    for gram, count in counts.items():
+        if len(gram) > 2:
+            for part in (gram[1:], gram[:-1]):
+                extended[part] = max(extended[part], count)
+    candidates = {gram for gram, count in counts.items()
+                  if len(gram) <= longest and min_sentences <= count <= limit and extended[gram] < count}
+    before: dict[str, set[str]] = {gram: set() for gram in candidates}
+    after: dict[str, set[str]] = {gram: set() for gram in candidates}
+    for run in runs:
+        for n in range(2, longest + 1):
+            for i in range(len(run) - n + 1):
+                gram = run[i:i + n]
+                if gram in candidates:
+                    before[gram].add(run[i - 1] if i else "")
+                    after[gram].add(run[i + n] if i + n < len(run) else "")
+    kept = {gram for gram in candidates
+            if len(before[gram]) >= 2 and len(after[gram]) >= 2 and not _FUNCTION_CHARACTERS.intersection(gram)}
+    return sorted(gram for gram in kept if len(gram) < 3 or (gram[1:] not in kept and gram[:-1] not in kept))
+
+
+_INLINE_MARKER = re.compile(r"(?:^|(?<=[\s\u3400-\u9fff，。；]))[(（]?([A-H])\s*[.)．、:：）]")
+
+
+def expand_inline_options(text: str) -> str:
+    """Options written on one line, as Chinese exams often print them ("A．甲 B．乙 C．丙"), put one
+    per line. Only a line that starts with option A and holds B, C, ... after it, in order, is
+    split, so running text that mentions "plan A. Then B." is left alone."""
+    lines = []
+    for line in text.split("\n"):
+        markers = list(_INLINE_MARKER.finditer(line))
+        letters = [m.group(1) for m in markers]
+        if len(markers) >= 2 and not line[: markers[0].start()].strip() and \
+                letters == [chr(ord("A") + i) for i in range(len(markers))]:
+            ends = [m.start() for m in markers[1:]] + [len(line)]
+            lines += [line[m.start():end].strip() for m, end in zip(markers, ends)]
+        else:
+            lines.append(line)
+    return "\n".join(lines)
 
 
 def option_line(line: str) -> tuple[str, str] | None:

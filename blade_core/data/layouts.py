@@ -60,9 +60,9 @@ LAYOUTS: dict[str, Layout] = {
                 "question": ("statement",),
                 "options": ("option_list",),
                 "answer": ("answer",),
-                "knowledge": (),
+                "knowledge": ("knowledge",),
             },
-            "JEC-QA: JSON lines with id, statement, option_list, answer (a list of letters)",
+            "JEC-QA: JSON lines with id, statement, option_list, answer (a list of letters), optional knowledge",
         ),
         Layout(
             "mlecqa",

@@ -46,7 +46,7 @@ from blade_core.errors import BladeError, LLMError
 from blade_core.llm import OfflineChatModel, resolve_llm
 from blade_core.llm.accounting import Accounted, accounted
 from blade_core.prompts import neutralize_delimiters
-from blade_core.text import sentence_key, split_passages
+from blade_core.text import mentions, sentence_key, split_passages
 
 PARAPHRASE = "paraphrase"
 QA = "qa"
@@ -198,7 +198,7 @@ def invented_fact(text: str, passage: str) -> str | None:
     if any(number not in numbers for number in _NUMBER.findall(text)):
         return NEW_NUMBER
     for name in _mid_sentence_names(text):
-        if not re.search(rf"\b{re.escape(name)}\b", passage, re.IGNORECASE):
+        if not mentions(passage, name):
             return NEW_NAME
     return None
 

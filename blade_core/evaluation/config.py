@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from blade_core.generation_settings import GenerationSettings
+from blade_core.retrieval.kinds import Retriever
 
 MODES = ("none", "blade", "rag", "hybrid", "gold")
 """The built-in modes, in report order: the LLM alone, BLADE knowledge, retrieved passages, BLADE
@@ -27,6 +28,11 @@ class EvalSettings(GenerationSettings):
     top_k: int = Field(default=3, ge=1, description="passages retrieved per question (rag, hybrid)")
     passage_words: int = Field(
         default=120, ge=10, description="corpus documents are cut into passages of about this many words"
+    )
+    retriever: Retriever = Field(
+        default="auto",
+        description="rag and hybrid's retriever: minilm (dense, English), bm25 (lexical; reads "
+        "Chinese), or auto: bm25 for a Chinese corpus, minilm otherwise",
     )
     # Sample domain, offline LLM, the quickstart's model (benchmarks/knowledge_quality.md): on dev
     # "question" and "both" tie (0.926), "knowledge" alone 0.833; generated knowledge that is wrong

@@ -173,7 +173,7 @@ class _Sources:
             if isinstance(self.rag_corpus, PassageIndex):
                 return self.rag_corpus
             assert self.rag_corpus is not None, "planned only with a corpus"
-            return PassageIndex.from_corpus(self.rag_corpus, self.settings.passage_words)
+            return PassageIndex.from_corpus(self.rag_corpus, self.settings.passage_words, self.settings.retriever)
 
         return self._once("index", build)
 

@@ -15,6 +15,9 @@ Scoring (per option o, knowledge sentences s, question stem q; cosines of unit M
   option-only variants were tried on hand-made invented-domain items and were no better.)
 * with no knowledge, support(o) = cos(q, o): a surface guess, near chance on an invented domain.
 
+Chinese text is read through word and character-bigram counts instead of MiniLM, an English
+encoder (`retrieval.lexical`): the same cosines, over those vectors.
+
 One option is chosen for single-answer questions; for multi-answer ones, the options above the
 largest drop in the sorted scores, at least two. Other prompts get the supplied sentence closest to
 the last human message, or "I do not know." when nothing was supplied.
@@ -46,8 +49,9 @@ from blade_core.prompts import (
     QUESTION_OPEN,
     SINGLE_HINT,
 )
+from blade_core.retrieval.lexical import lexical_similarity
 from blade_core.retrieval.minilm import MINILM_DIM, encode_array
-from blade_core.text import cut_at_stop, option_line, split_sentences
+from blade_core.text import cut_at_stop, is_cjk, option_line, split_sentences
 
 UNKNOWN_REPLY = "I do not know."
 
@@ -203,13 +207,18 @@ class OfflineChatModel(BaseChatModel):
         stem = prompt.stem or " "
         sentences = split_sentences(prompt.knowledge) if prompt.knowledge else []
         if not sentences:
-            vectors = self._embed([stem, *texts])
-            return dict(zip(letters, (vectors[1:] @ vectors[0]).tolist(), strict=True))
+            return dict(zip(letters, self._similarity(texts, [stem])[:, 0].tolist(), strict=True))
         hypotheses = [f"{stem} {text}" for text in texts]
-        vectors = self._embed([*sentences, *hypotheses])
-        evidence, answers = vectors[: len(sentences)], vectors[len(sentences) :]
-        support = (answers @ evidence.T).max(axis=1)
+        support = self._similarity(hypotheses, sentences).max(axis=1)
         return dict(zip(letters, support.tolist(), strict=True))
+
+    def _similarity(self, queries: Sequence[str], documents: Sequence[str]) -> np.ndarray:
+        """queries x documents: MiniLM cosines, or for Chinese text (which MiniLM, an English
+        encoder, reads poorly) cosines of word and character-bigram counts."""
+        if is_cjk("".join([*queries, *documents])):
+            return lexical_similarity(queries, documents)
+        vectors = self._embed([*documents, *queries])
+        return vectors[len(documents):] @ vectors[: len(documents)].T
 
     def _reply_to_other(self, messages: list[BaseMessage]) -> str:
         texts = [_message_text(message) for message in messages]
@@ -230,8 +239,7 @@ class OfflineChatModel(BaseChatModel):
         sentences = [s for s in split_sentences(source) if s.strip() != NO_KNOWLEDGE]
         if not sentences or not query.strip():
             return UNKNOWN_REPLY
-        vectors = self._embed([query.strip(), *sentences])
-        best = int(np.argmax(vectors[1:] @ vectors[0]))
+        best = int(np.argmax(self._similarity([query.strip()], sentences)[0]))
         return sentences[best]
 
     def reply(self, messages: list[BaseMessage]) -> str:

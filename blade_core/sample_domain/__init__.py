@@ -1,31 +1,40 @@
-"""The packaged sample domain: an invented pharmacopoeia (Orrenland) that no general LLM knows.
+"""The packaged sample domains: invented knowledge no general LLM has.
 
-It lets tests and the quickstart train a small LM from scratch in minutes and measure honestly
+* "en": a pharmacopoeia (Orrenland), made by `generate.py` (see `data/README.md`);
+* "zh": a code of regulations in Chinese with questions in the JEC-QA layout, the paper's own
+  setting, made by `shapes.py` (shape `zh_statutes`, see `data_zh/README.md`).
+
+They let tests and the quickstart train a small LM from scratch in minutes and measure honestly
 how much its knowledge helps a general LLM: since every fact is invented, accuracy above chance
-can only come from injected knowledge. The files are made by `generate.py` (see `data/README.md`).
+can only come from injected knowledge.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["SampleDomain", "load_sample_domain", "sample_domain_dir"]
+__all__ = ["SAMPLE_LANGUAGES", "SampleDomain", "SampleLanguage", "load_sample_domain", "sample_domain_dir"]
 
-_FILES = ("corpus", "kit", "train", "dev", "test", "general")
+_FILES = ("corpus", "kit", "train", "dev", "test")
+SampleLanguage = Literal["en", "zh"]
+SAMPLE_LANGUAGES: tuple[SampleLanguage, ...] = ("en", "zh")
+_FOLDERS: dict[SampleLanguage, str] = {"en": "data", "zh": "data_zh"}
 
 
-def sample_domain_dir() -> Path:
-    """The folder holding the packaged data files."""
-    return Path(__file__).resolve().parent / "data"
+def sample_domain_dir(language: SampleLanguage = "en") -> Path:
+    """The folder holding a packaged domain's data files."""
+    return Path(__file__).resolve().parent / _FOLDERS[language]
 
 
 class SampleDomain(BaseModel):
     """Paths to the sample domain's files.
 
     corpus: `{"text"}` documents; kit: alpaca pairs for the train questions only;
-    train/dev/test: `MCQuestion` JSONL, split by fact; general: plain everyday English text.
+    train/dev/test: multiple-choice questions, split by fact; general (English only): plain
+    everyday text for DP to mix in.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -36,14 +45,15 @@ class SampleDomain(BaseModel):
     train: Path
     dev: Path
     test: Path
-    general: Path
+    general: Path | None
     readme: Path
 
 
-def load_sample_domain(root: Path | str | None = None) -> SampleDomain:
-    """The sample domain in `root` (default: the packaged one); fails if a file is missing."""
-    folder = Path(root) if root is not None else sample_domain_dir()
-    paths = {name: folder / f"{name}.jsonl" for name in _FILES}
+def load_sample_domain(root: Path | str | None = None, language: SampleLanguage = "en") -> SampleDomain:
+    """The sample domain in `root` (default: the packaged one in `language`); fails if a file is
+    missing."""
+    folder = Path(root) if root is not None else sample_domain_dir(language)
+    paths: dict[str, Path] = {name: folder / f"{name}.jsonl" for name in _FILES}
     paths["readme"] = folder / "README.md"
     missing = sorted(str(p) for p in paths.values() if not p.is_file())
     if missing:
@@ -51,4 +61,5 @@ def load_sample_domain(root: Path | str | None = None) -> SampleDomain:
             "sample domain files missing (run `python -m blade_core.sample_domain.generate`): "
             + ", ".join(missing)
         )
-    return SampleDomain(root=folder, **paths)
+    general = folder / "general.jsonl"
+    return SampleDomain(root=folder, general=general if general.is_file() else None, **paths)

@@ -10,7 +10,10 @@ way users' domains do:
   Pilotage Act"), numbers (fines, prison terms), two offences per act (multi-answer questions),
   and long chapter documents that each hold six acts' facts;
 * `towns`: 110 towns with two-word names sharing a root ("North Fellbridge", "Fellbridge
-  Cross"), years and populations, reverse questions on three attributes.
+  Cross"), years and populations, reverse questions on three attributes;
+* `zh_statutes`: the statutes shape in Chinese, the paper's own setting (JEC-QA): 100 invented
+  regulations whose names share parts ("潮港渔税条例", "潮港引航条例"), written without spaces,
+  with questions in the JEC-QA layout (statement, option_list, answer as a list of letters).
 
 Everything is invented and assigned at random, independently of names and of other attributes,
 so no general LLM can know or guess an answer. Splits are by fact: a dev or test fact is in the
@@ -45,6 +48,25 @@ MULTI_OPTIONS = 5
 
 
 @dataclass(frozen=True)
+class Writing:
+    """How a language writes lists, sentences, documents and headings."""
+
+    comma: str = ", "
+    conjunction: str = " and "
+    space: str = " "
+    """Between sentences of a document."""
+    capitalize: bool = True
+    chapter: str = "Chapter {n}."
+    about: str = "On {e}."
+    register: str = "Register of {v}."
+
+
+ENGLISH = Writing()
+CHINESE = Writing(comma="、", conjunction="和", space="", capitalize=False, chapter="第{n}章。",
+                  about="关于{e}。", register="{v}一览。")
+
+
+@dataclass(frozen=True)
 class Attribute:
     """One kind of fact. Templates take {e} (the entity) and {v} (the value, or values joined)."""
 
@@ -72,6 +94,10 @@ class Shape:
     """0: documents about one entity each; k: long chapters of k entities' facts."""
     name_words: tuple[tuple[str, ...], tuple[str, ...]] = field(default=((), ()))
     """For multi-word names: first words and second words, combined."""
+    writing: Writing = ENGLISH
+    layout: str = "blade"
+    """How question files are written: "blade" (question, options, answer) or "jecqa"
+    (statement, option_list, answer as a list of letters)."""
 
 
 @dataclass(frozen=True)
@@ -79,14 +105,17 @@ class Fact:
     entity: str
     attribute: Attribute
     values: tuple[str, ...]
+    writing: Writing = ENGLISH
 
     def sentence(self, variant: int = 0) -> str:
-        text = self.attribute.sentences[variant].format(e=self.entity, v=_join(self.values))
-        return text[0].upper() + text[1:]
+        text = self.attribute.sentences[variant].format(e=self.entity, v=_join(self.values, self.writing))
+        return text[0].upper() + text[1:] if self.writing.capitalize else text
 
 
-def _join(values: Sequence[str]) -> str:
-    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " and " + values[-1]
+def _join(values: Sequence[str], writing: Writing = ENGLISH) -> str:
+    if len(values) == 1:
+        return values[0]
+    return writing.comma.join(values[:-1]) + writing.conjunction + values[-1]
 
 
 SHAPES: dict[str, Shape] = {shape.name: shape for shape in (
@@ -157,6 +186,27 @@ SHAPES: dict[str, Shape] = {shape.name: shape for shape in (
                   ("{e} has {v}.", "About {v} live in {e}.", "The census counts {v} in {e}."),
                   "How many people live in {e}?"),
     )),
+    Shape("zh_statutes", "条例", 100, names="multiword", chapter_size=6, writing=CHINESE, layout="jecqa",
+          name_words=(("潮港", "盐仓", "磨坊", "石桥", "林场", "集市", "矿井", "河道", "关卡", "行会"),
+                      ("渔税条例", "引航条例", "什一税条例", "守夜条例", "衡器条例", "租赁条例", "灯火条例",
+                       "渔业条例", "脚夫条例", "钟鸣条例")),
+          attributes=(
+        Attribute("fine", ("四十贯", "九十贯", "一百五十贯", "二百四十贯", "四百贯", "六百五十贯", "一千贯",
+                           "一千八百贯"),
+                  ("违反{e}的，最高罚金为{v}。", "依照{e}，罚金不得超过{v}。", "法院依{e}最多可处罚金{v}。"),
+                  "{e}规定的最高罚金是多少？", "哪一部条例将最高罚金定为{v}？"),
+        Attribute("prison_term", ("两个月", "六个月", "一年", "三年", "五年", "八年", "十二年"),
+                  ("{e}规定的最高刑期为{v}。", "违反{e}者最多可被监禁{v}。", "触犯{e}最高可判处{v}监禁。"),
+                  "{e}允许的最长刑期是多久？"),
+        Attribute("authority", ("巡守署", "度支法院", "港务司", "度量公堂", "林务官", "公会审判庭", "税关司",
+                                "河道署"),
+                  ("{e}由{v}负责执行。", "{v}执行{e}。", "{e}的执法权属于{v}。"),
+                  "哪个机关负责执行{e}？", "哪一部条例由{v}负责执行？"),
+        Attribute("offences", ("走私牛脂", "缺斤短两", "夜间捕鱼", "无照摆渡", "砍伐橡树", "囤积粮食", "伪造印章",
+                               "阻塞纤道", "出售变质麦酒", "夜间鸣钟"),
+                  ("{e}禁止{v}。", "依照{e}，{v}属于违法行为。", "{e}将{v}定为罪行。"),
+                  "{e}禁止下列哪些行为？", several=True),
+    )),
 )}
 
 
@@ -175,7 +225,7 @@ def _names(rng: random.Random, shape: Shape) -> list[str]:
     if shape.names == "syllables":
         return _syllable_names(rng, shape.entities)
     first, second = shape.name_words
-    pool = [f"{a} {b}" for a in first for b in second]
+    pool = [f"{a}{shape.writing.space}{b}" for a in first for b in second]
     if len(pool) < shape.entities:
         raise ValueError(f"shape {shape.name}: {len(pool)} names for {shape.entities} entities")
     return sorted(rng.sample(pool, shape.entities))
@@ -197,7 +247,7 @@ def make_facts(rng: random.Random, shape: Shape) -> list[Fact]:
             values: tuple[str, ...] = (value,)
             if attribute.several:
                 values = (value, rng.choice([v for v in attribute.values if v != value]))
-            facts.append(Fact(name, attribute, values))
+            facts.append(Fact(name, attribute, values, shape.writing))
     return facts
 
 
@@ -212,21 +262,23 @@ def make_corpus(rng: random.Random, shape: Shape, facts: Sequence[Fact]) -> list
     groups = [names[i:i + shape.chapter_size] for i in range(0, len(names), shape.chapter_size)] \
         if shape.chapter_size else [[name] for name in names]
     documents = []
+    space = shape.writing.space
     for number, group in enumerate(groups, 1):
         for variants in ((0,), (1, 2)):  # the canonical wording once, then another
             sections = []
             for name in group:
                 sentences = [f.sentence(rng.choice(variants)) for f in by_entity[name]]
                 rng.shuffle(sentences)
-                sections.append(" ".join(sentences))
-            title = f"Chapter {number}." if shape.chapter_size else f"On {group[0]}."
-            documents.append(" ".join([title, *sections]))
+                sections.append(space.join(sentences))
+            title = shape.writing.chapter.format(n=number) if shape.chapter_size else \
+                shape.writing.about.format(e=group[0])
+            documents.append(space.join([title, *sections]))
     for attribute in shape.attributes:
         for value in attribute.values:
             holders = [f.entity for f in facts if f.attribute == attribute and value in f.values]
             if holders:
-                sentences = [Fact(e, attribute, (value,)).sentence(2) for e in holders]
-                documents.append(f"Register of {value}. " + " ".join(sentences))
+                sentences = [Fact(e, attribute, (value,), shape.writing).sentence(2) for e in holders]
+                documents.append(space.join([shape.writing.register.format(v=value), *sentences]))
     rng.shuffle(documents)
     return documents
 
@@ -238,11 +290,13 @@ def split_facts(rng: random.Random, facts: Sequence[Fact]) -> dict[str, list[Fac
 
 
 def _record(rng: random.Random, qid: str, question: str, correct: Sequence[str], wrong: Sequence[str],
-            knowledge: str) -> dict[str, object]:
+            knowledge: str, layout: str = "blade") -> dict[str, object]:
     texts = [*correct, *wrong]
     rng.shuffle(texts)
     options = {chr(ord("A") + i): text for i, text in enumerate(texts)}
     letters = [letter for letter, text in options.items() if text in correct]
+    if layout == "jecqa":  # JEC-QA's keys; answers are always a list there
+        return {"id": qid, "statement": question, "option_list": options, "answer": letters, "knowledge": knowledge}
     return {"id": qid, "question": question, "options": options,
             "answer": letters[0] if len(letters) == 1 else letters, "knowledge": knowledge}
 
@@ -257,7 +311,7 @@ def make_questions(rng: random.Random, shape: Shape, facts: Sequence[Fact], all_
         n_wrong = (MULTI_OPTIONS if len(fact.values) > 1 else SINGLE_OPTIONS) - len(fact.values)
         wrong = rng.sample([v for v in attribute.values if v not in fact.values], n_wrong)
         records.append(_record(rng, f"{shape.name}-{split}-{number:04d}f", attribute.forward.format(e=fact.entity),
-                               fact.values, wrong, fact.sentence()))
+                               fact.values, wrong, fact.sentence(), shape.layout))
         if attribute.reverse is None or len(fact.values) > 1:
             continue
         candidates = facts if split == "train" else all_facts
@@ -265,9 +319,18 @@ def make_questions(rng: random.Random, shape: Shape, facts: Sequence[Fact], all_
         if len(pool) >= SINGLE_OPTIONS - 1:
             records.append(_record(rng, f"{shape.name}-{split}-{number:04d}r",
                                    attribute.reverse.format(v=fact.values[0]), [fact.entity],
-                                   rng.sample(pool, SINGLE_OPTIONS - 1), fact.sentence()))
+                                   rng.sample(pool, SINGLE_OPTIONS - 1), fact.sentence(), shape.layout))
     rng.shuffle(records)
     return records
+
+
+def _question(record: Mapping[str, object]) -> MCQuestion:
+    """A written record (either layout) as the question it holds."""
+    if "statement" in record:
+        answer = record["answer"]
+        record = {"id": record["id"], "question": record["statement"], "options": record["option_list"],
+                  "answer": "".join(answer) if isinstance(answer, list) else answer, "knowledge": record["knowledge"]}
+    return MCQuestion.model_validate(record)
 
 
 def make_kit(train: Sequence[dict[str, object]], facts: Sequence[Fact]) -> list[dict[str, str]]:
@@ -275,13 +338,14 @@ def make_kit(train: Sequence[dict[str, object]], facts: Sequence[Fact]) -> list[
     knowledge names every option (reverse questions), and the plain question."""
     by_key = {(f.entity, f.attribute.name): f for f in facts}
     reverse = {a.reverse: a for f in facts for a in [f.attribute] if a.reverse}
+    space = facts[0].writing.space if facts else " "
     pairs = []
     for record in train:
-        question = MCQuestion.model_validate(record)
+        question = _question(record)
         knowledge = question.knowledge or ""
         for template, attribute in reverse.items():
             if question.question in {template.format(v=v) for v in attribute.values}:
-                knowledge = " ".join(by_key[(name, attribute.name)].sentence() for name in question.options.values())
+                knowledge = space.join(by_key[(name, attribute.name)].sentence() for name in question.options.values())
         with_options = question.with_options_text()
         views = [(with_options, knowledge), *option_pairs(with_options, knowledge),
                  (question.question, question.knowledge or "")]

@@ -8,7 +8,7 @@ Models 3.1", 2023). Two rewrites that need no general LLM fix most of that:
 * sentence permutations: each document again with its sentences shuffled, so no fact can be
   predicted from the sentence before it, only from the entity named in its own sentence;
 * entity-centred documents: for every name that recurs in the corpus (a capitalized word that also
-  appears capitalized mid-sentence), the sentences that mention it gathered into one document in a
+  appears capitalized mid-sentence; in Chinese, a recurring term, `text.recurring_terms`), the sentences that mention it gathered into one document in a
   random order, so all of an entity's facts sit together under its name, as in a reference entry.
 
 Both keep every original sentence verbatim: nothing is invented, so nothing false is learned.
@@ -22,7 +22,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 from blade_core.data.records import Document
-from blade_core.text import corpus_sentences, join_sentences
+from blade_core.text import corpus_sentences, is_cjk, join_sentences, recurring_terms
 
 _CAPITALIZED = re.compile(r"\b[A-Z][a-z][A-Za-z'-]+\b")
 
@@ -54,7 +54,8 @@ def entity_names(sentences: Sequence[str], min_sentences: int = 3, max_share: fl
         first = sentence.split(maxsplit=1)[0] if sentence.split() else ""
         mid_sentence.update(w for w in words if not first.startswith(w) or sentence.count(w) > 1)
     limit = max_share * len(sentences)
-    return sorted(w for w, n in counts.items() if w in mid_sentence and min_sentences <= n <= limit)
+    capitalized = [w for w, n in counts.items() if w in mid_sentence and min_sentences <= n <= limit]
+    return sorted({*capitalized, *recurring_terms(sentences, min_sentences, max_share)})
 
 
 def entity_documents(documents: Sequence[Document], copies: int, seed: int = 0,
@@ -65,9 +66,13 @@ def entity_documents(documents: Sequence[Document], copies: int, seed: int = 0,
     mentioning: dict[str, list[str]] = defaultdict(list)
     names = entity_names(sentences, min_sentences, max_share)
     wanted = set(names)
+    chinese = [name for name in names if is_cjk(name)]
     for sentence in sentences:  # one pass, names found as `entity_names` counted them
         for name in wanted.intersection(_CAPITALIZED.findall(sentence)):
             mentioning[name].append(sentence)
+        for name in chinese:
+            if name in sentence:
+                mentioning[name].append(sentence)
     out: list[Document] = []
     for name in names:
         for copy in range(copies):

@@ -134,6 +134,11 @@ def build_blocks(config: PretrainConfig, data: PretrainData, tokenizer: PreTrain
         )
     documents = augment_documents(data.corpus, config.sentence_permutations, config.entity_documents,
                                   config.seed)
+    if config.entity_documents and not any(d.source.startswith("entity:") for d in documents):
+        console.print("warning: augmentation found no recurring names in the corpus (capitalized names, or "
+                      "Chinese terms), so no entity documents were added; facts are then recalled by name "
+                      "less well. Check the corpus's language and size, or set --entity-documents 0",
+                      markup=False)
     sequences = tokenizer([d.text for d in documents], add_special_tokens=False, verbose=False)["input_ids"]
     pairs = list(data.instructions)
     if config.question_forms and pairs:
