@@ -65,7 +65,10 @@ def domain_names(sentences: Sequence[str], min_sentences: int = 2, max_share: fl
 
 
 def name_pattern(name: str) -> re.Pattern[str]:
-    """`name` as whole words: "Vell" is not found in "Vellum", nor "Act" in "Act's"."""
+    """`name` as whole words: "Vell" is not found in "Vellum", nor "Act" in "Act's". A Chinese
+    name, which no space delimits, anywhere."""
+    if is_cjk(name):
+        return re.compile(re.escape(name))
     return re.compile(rf"(?<![\w'-]){re.escape(name)}(?![\w'-])")
 
 

@@ -146,3 +146,23 @@ def test_running_text_naming_letters_is_not_split_into_options() -> None:
 
     assert expand_inline_options("Use plan A. Then B. is fine.") == "Use plan A. Then B. is fine."
     assert expand_inline_options("Grades: B. good, A. best") == "Grades: B. good, A. best"
+
+
+def test_question_forms_are_learned_from_chinese_kit_pairs() -> None:
+    """Chinese answers share an opening in characters, not words: "违反{}的，最高罚金为..."."""
+    from blade_core.training.question_forms import with_question_forms
+
+    pairs, line = with_question_forms(load_corpus(ZH.corpus), load_instructions(ZH.kit))
+    assert "{}规定的最高罚金是多少？ -> 违反{}的，最高罚金为" in line
+    added = pairs[len(load_instructions(ZH.kit)):]
+    assert len(added) >= 50
+    assert all(pair.output in ZH.corpus.read_text(encoding="utf-8") for pair in added)  # the corpus's own sentences
+
+
+def test_fact_recall_cuts_chinese_facts_in_characters() -> None:
+    from blade_core.training.fact_recall import _split, facts_to_check
+
+    assert _split("违反潮港渔税条例的，最高罚金为四十贯。", ["潮港渔税条例"]) == (
+        "违反潮港渔税条例", ["的", "最", "高", "罚", "金", "为", "四", "十", "贯"])
+    facts, source = facts_to_check([ZH.corpus], ZH.test)
+    assert source == "test facts" and len(facts) == 60

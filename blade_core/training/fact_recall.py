@@ -15,6 +15,7 @@ matter), else corpus sentences that name one of the domain's names (what DP trai
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from blade_core.data import load_corpus, load_mcq
 from blade_core.knowledge_gate import domain_names, name_pattern
-from blade_core.text import split_sentences
+from blade_core.text import is_cjk, split_sentences
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -48,12 +49,12 @@ class FactRecall:
 def facts_to_check(corpus: Sequence[Path], test: Path | None, limit: int = 60, seed: int = 0) -> tuple[list[str], str]:
     """Up to `limit` facts: the test set's reference knowledge, else corpus sentences with a name."""
     if test is not None:
-        facts = [q.knowledge for q in load_mcq(test) if q.knowledge and len(q.knowledge.split()) >= 4]
+        facts = [q.knowledge for q in load_mcq(test) if q.knowledge and len(_words(q.knowledge)) >= 4]
         if facts:
             return facts[:limit], "test facts"
     sentences = [s for d in load_corpus(list(corpus)) for s in split_sentences(d.text)]
     names = domain_names(sentences)
-    named = [s for s in sentences if len(s.split()) >= 4 and any(n in s for n in names)]
+    named = [s for s in sentences if len(_words(s)) >= 4 and any(n in s for n in names)]
     random.Random(seed).shuffle(named)
     return named[:limit], "corpus sentences"
 
@@ -83,8 +84,7 @@ def completed_facts(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, 
                     do_sample=False, pad_token_id=tokenizer.pad_token_id,
                 )
             texts = tokenizer.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
-            completed += sum(_words(text)[: len(rest)] == _words(" ".join(rest))
-                             for text, (_, rest) in zip(texts, halves))
+            completed += sum(_words(text)[: len(rest)] == rest for text, (_, rest) in zip(texts, halves))
     finally:
         tokenizer.padding_side = side
     return completed
@@ -92,15 +92,29 @@ def completed_facts(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, 
 
 def _split(fact: str, names: Sequence[str]) -> tuple[str, list[str]]:
     """(opening, the words to complete): the first half, or up to the end of the first name if
-    that comes later; at least one word is left to complete."""
+    that comes later; at least one word is left to complete. Chinese is cut the same way, counted
+    in characters."""
+    found = [(m.start(), -m.end()) for name in names for m in name_pattern(name).finditer(fact)]
+    if is_cjk(fact):
+        ends = [i + 1 for i, c in enumerate(fact) if _CHARACTER.match(c)]  # where each counted character ends
+        cut = len(ends) // 2
+        if found:
+            cut = max(cut, len(_words(fact[: -min(found)[1]])))
+        cut = min(cut, len(ends) - 1)
+        return fact[: ends[cut - 1]] if cut else "", _words(fact[ends[cut - 1] if cut else 0:])
     words = fact.split()
     cut = len(words) // 2
-    found = [(m.start(), -m.end()) for name in names for m in name_pattern(name).finditer(fact)]
     if found:
         cut = max(cut, len(fact[: -min(found)[1]].split()))  # the first name, its longest reading
     cut = min(cut, len(words) - 1)
-    return " ".join(words[:cut]), words[cut:]
+    return " ".join(words[:cut]), _words(" ".join(words[cut:]))
+
+
+_CHARACTER = re.compile(r"[^\W_]")
 
 
 def _words(text: str) -> list[str]:
+    """The words to compare, in lower case and without punctuation; in Chinese, the characters."""
+    if is_cjk(text):
+        return [c.lower() for c in text if _CHARACTER.match(c)]
     return [w.strip(".,;:").lower() for w in text.split() if w.strip(".,;:")]

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from blade_core.data.records import Document, InstructionPair
 from blade_core.knowledge_gate import domain_names, name_finder, name_pattern
-from blade_core.text import corpus_sentences
+from blade_core.text import corpus_sentences, is_cjk
 
 SLOT = "{}"
 MIN_PAIRS = 2
@@ -39,7 +39,10 @@ class QuestionForm:
     opening: str
 
     def opens(self, slotted: str) -> bool:
-        """Whether a sentence, its name replaced by `SLOT`, opens as this form's answers do."""
+        """Whether a sentence, its name replaced by `SLOT`, opens as this form's answers do (at a
+        word's end; in Chinese, which has no spaces, anywhere)."""
+        if is_cjk(self.opening):
+            return slotted.startswith(self.opening)
         return slotted.startswith(self.opening + " ") or slotted == self.opening
 
     def pair(self, sentence: str, name: str) -> InstructionPair:
@@ -51,7 +54,13 @@ def _with_slot(text: str, name: str) -> str:
 
 
 def _common_words(texts: Sequence[str]) -> str:
-    """The longest run of whole words every text opens with."""
+    """The longest run of whole words every text opens with; in Chinese, of characters."""
+    if is_cjk(texts[0]):
+        opening = texts[0]
+        for text in texts[1:]:
+            shared = next((i for i, (a, b) in enumerate(zip(opening, text)) if a != b), min(len(opening), len(text)))
+            opening = opening[:shared]
+        return opening
     common = texts[0].split(" ")
     for text in texts[1:]:
         words = text.split(" ")
