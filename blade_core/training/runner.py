@@ -123,6 +123,7 @@ def training_arguments(options: TrainOptions, learning_rate: float) -> TrainingA
         report_to=options.report_to or "none",
         disable_tqdm=not options.progress,
         remove_unused_columns=False,
+        dataloader_pin_memory=torch.cuda.is_available(),  # pinning without a GPU only warns, each epoch
         ddp_backend=ddp_backend(),
         **precision_flags(options.precision),
         **checkpointing,
