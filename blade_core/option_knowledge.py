@@ -60,7 +60,7 @@ def merge_option_knowledge(whole: str, per_option: Sequence[str]) -> str:
         if sentences and sentence_key(sentences[0]) not in seen:
             seen.add(sentence_key(sentences[0]))
             extra.append(sentences[0])
-    return " ".join([whole.strip(), *extra]).strip()
+    return join_pieces([piece for piece in [whole.strip(), *extra] if piece])
 
 
 def option_pairs(question: str, knowledge: str) -> list[tuple[str, str]]:

@@ -32,7 +32,9 @@ _CLAUSE_BREAK = re.compile(rf"{_LATIN_END}|{_CJK_END}|{_CLAUSE_END}|\n+")
 _PASSAGE_UNIT = re.compile(rf"{_LATIN_END}|{_CJK_END}|{_CLAUSE_END}")
 _BULLET = re.compile(r"^\s*(?:[-*•·]+|\d+[.)])\s+")
 _NO_SPACE_AFTER = "。！？；"
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+CJK_CHARACTER = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+"""A Chinese character (CJK unified ideographs, extension A, compatibility ideographs)."""
+_CJK = re.compile(CJK_CHARACTER)
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 OPTION_LINE = re.compile(r"^\s*[(（]?([A-Z])\s*[.)．、:：）]\s*(\S.*?)\s*$")

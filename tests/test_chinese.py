@@ -166,3 +166,16 @@ def test_fact_recall_cuts_chinese_facts_in_characters() -> None:
         "违反潮港渔税条例", ["的", "最", "高", "罚", "金", "为", "四", "十", "贯"])
     facts, source = facts_to_check([ZH.corpus], ZH.test)
     assert source == "test facts" and len(facts) == 60
+
+
+def test_the_scratch_tokenizer_keeps_chinese_characters_apart() -> None:
+    """BPE on a small Chinese corpus would fuse whole phrases ("最高罚金为四十贯") into one token;
+    each character stays its own piece, while English words still merge."""
+    from blade_core.training.model_builder import train_tokenizer
+
+    texts = [d.text for d in load_corpus(ZH.corpus)] + ["the highest fine under the act"] * 20
+    tokenizer = train_tokenizer(texts, 4096, 1024)
+    sentence = "违反潮港渔税条例的，最高罚金为四十贯。"
+    pieces = [tokenizer.decode([i]) for i in tokenizer(sentence)["input_ids"]]
+    assert pieces == list(sentence)
+    assert len(tokenizer("the highest fine")["input_ids"]) <= 3

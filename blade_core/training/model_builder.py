@@ -12,21 +12,31 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import torch
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 
 from blade_core.blade_config import BladeConfig
 from blade_core.data.records import Document
 from blade_core.model_directory import ModelDirectory
+from blade_core.text import CJK_CHARACTER
 from blade_core.training.model_size import SIZES, ModelSize, ScratchModelConfig
 
 EOS_TOKEN = "<|endoftext|>"
 
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int, context_length: int) -> PreTrainedTokenizerFast:
-    """A byte-level BPE tokenizer (as GPT-2 and Qwen use): any text encodes, nothing is unknown."""
+    """A byte-level BPE tokenizer (as GPT-2 and Qwen use): any text encodes, nothing is unknown.
+
+    Each Chinese character is its own piece before BPE, so no token spans two characters. Chinese
+    has no spaces to stop merges at, and on a small, repetitive domain corpus BPE otherwise fuses
+    whole phrases into single tokens ("最高罚金为四十贯": the attribute and its value as one
+    token), which a small model cannot store or recombine as facts (benchmarks/knowledge_quality.md,
+    "Chinese"). Latin text is split exactly as before."""
     tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(CJK_CHARACTER), behavior="isolated"),
+        pre_tokenizers.ByteLevel(add_prefix_space=False),
+    ])
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
