@@ -84,7 +84,8 @@ def completed_facts(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, 
                     do_sample=False, pad_token_id=tokenizer.pad_token_id,
                 )
             texts = tokenizer.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
-            completed += sum(_words(text)[: len(rest)] == rest for text, (_, rest) in zip(texts, halves))
+            targets = [_words(" ".join(rest)) for _, rest in halves]
+            completed += sum(_words(text)[: len(target)] == target for text, target in zip(texts, targets))
     finally:
         tokenizer.padding_side = side
     return completed
@@ -101,13 +102,14 @@ def _split(fact: str, names: Sequence[str]) -> tuple[str, list[str]]:
         if found:
             cut = max(cut, len(_words(fact[: -min(found)[1]])))
         cut = min(cut, len(ends) - 1)
-        return fact[: ends[cut - 1]] if cut else "", _words(fact[ends[cut - 1] if cut else 0:])
+        rest = fact[ends[cut - 1] if cut else 0:]
+        return fact[: ends[cut - 1]] if cut else "", [c for c in rest if not c.isspace()]
     words = fact.split()
     cut = len(words) // 2
     if found:
         cut = max(cut, len(fact[: -min(found)[1]].split()))  # the first name, its longest reading
     cut = min(cut, len(words) - 1)
-    return " ".join(words[:cut]), _words(" ".join(words[cut:]))
+    return " ".join(words[:cut]), words[cut:]
 
 
 _CHARACTER = re.compile(r"[^\W_]")
