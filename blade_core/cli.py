@@ -15,13 +15,19 @@ import typer
 from rich.console import Console
 
 from blade_core.bpo.commands import bpo_command
-from blade_core.command_configs import GenerateConfig, InitModelConfig, QuickstartConfig, ServeLLMConfig
+from blade_core.command_configs import (
+    ExportConfig,
+    GenerateConfig,
+    InitModelConfig,
+    QuickstartConfig,
+    ServeLLMConfig,
+)
 from blade_core.command_errors import DEBUG_ENV, DEBUG_FLAG, BladeGroup
 from blade_core.config_command import command_from_config
 from blade_core.datagen.commands import augment_corpus_command, make_kit_data_command
 from blade_core.errors import require
 from blade_core.evaluation.commands import eval_command
-from blade_core.outputs import prepare_file, prepare_model_directory
+from blade_core.outputs import check_inputs_exist, prepare_file, prepare_model_directory
 from blade_core.recipe import TrainConfig
 from blade_core.training.commands import kit_command, pretrain_command
 
@@ -78,6 +84,16 @@ def generate(config: GenerateConfig) -> None:
             console.print_json(json.dumps(record, ensure_ascii=False))
 
 
+def export(config: ExportConfig) -> None:
+    check_inputs_exist({"--model": config.model}, hub_ids=())  # a BLADE directory here, never a hub id
+    prepare_model_directory(config.out, inputs={"--model": config.model}, overwrite=config.overwrite)
+    from blade_core.export import PROMPT_FILE, export_model
+
+    done = export_model(config.model, config.out)
+    tokens = f"{len(done.soft_token_ids)} soft-prompt tokens" if done.soft_token_ids else "no soft prompt"
+    console.print(f"wrote {done.directory} ({tokens}); the knowledge prompt is in {PROMPT_FILE}", markup=False)
+
+
 def serve_llm(config: ServeLLMConfig) -> None:
     require("fastapi", "uvicorn")
     from blade_core.llm import resolve_llm
@@ -118,6 +134,7 @@ def show(report: PipelineReport, out: Path) -> None:
 
 app.command("init-model")(command_from_config(InitModelConfig, init_model, InitModelConfig.__doc__ or ""))
 app.command("generate")(command_from_config(GenerateConfig, generate, GenerateConfig.__doc__ or ""))
+app.command("export")(command_from_config(ExportConfig, export, ExportConfig.__doc__ or ""))
 app.command("serve-llm")(command_from_config(
     ServeLLMConfig, serve_llm,
     f"{ServeLLMConfig.__doc__} Pass the key in ${SERVER_KEY_ENV} rather than --api-key, which other "

@@ -1,4 +1,4 @@
-"""What a user sets for `blade init-model`, `generate`, `serve-llm` and `quickstart`.
+"""What a user sets for `blade init-model`, `generate`, `export`, `serve-llm` and `quickstart`.
 
 The stage commands keep their configs beside their code (`training.configs`, `bpo.config`, ...);
 these four are thin enough to live in `cli`, so their settings are declared here, with every range,
@@ -45,6 +45,15 @@ class GenerateConfig(GenerationSettings):
         if any(not text.strip() for text in self.question):
             raise ValueError("--question: a question is empty; give its text")
         return self
+
+
+class ExportConfig(BaseModel):
+    """Write a trained domain LM as a plain Hugging Face model directory any inference engine serves
+    (vLLM, TGI, llama.cpp): the soft prompt becomes special tokens whose embeddings are its vectors."""
+
+    model: Path = Field(description="BLADE model directory to export")
+    out: Path = Field(description="model directory to write")
+    overwrite: bool = Field(default=False, description="replace a model directory blade wrote at --out")
 
 
 class ServeLLMConfig(BaseModel):

@@ -94,6 +94,8 @@ MISTAKES = [
                              "--modes", "none,retrieval"], r"--modes: unknown modes \['retrieval'\]"),
     Mistake("unknown size", ["init-model", "--corpus", "corpus.jsonl", "--out", "m", "--size", "huge"],
             r"'huge' is not one of 'auto', 'tiny', 'small', 'medium'"),
+    Mistake("export of a model that is not there", ["export", "--model", "nomodel", "--out", "exported"],
+            r"--model nomodel: file or folder not found; check the path"),
     Mistake("port out of range", ["serve-llm", "--port", "70000"],
             r"--port: input should be less than or equal to 65535"),
     Mistake("tiny body limit", ["serve-llm", "--max-body-bytes", "10"], r"--max-body-bytes: input should be greater"),
