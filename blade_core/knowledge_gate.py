@@ -104,9 +104,12 @@ def name_finder(names: Iterable[str]) -> Callable[[str], set[str]]:
     by_first: dict[str, list[str]] = defaultdict(list)
     for name in set(names):
         by_first[name[:2] if is_cjk(name) else name.split()[0]].append(name)  # Chinese: its first two characters
+    chinese = any(is_cjk(name) for name in by_first)
 
     def find(text: str) -> set[str]:
-        keys = set(_WORD.findall(text)) | {text[i:i + 2] for i in range(len(text) - 1)} if by_first else set()
+        keys = set(_WORD.findall(text))
+        if chinese:  # a Chinese name is keyed by its first two characters, which no space delimits
+            keys |= {text[i:i + 2] for i in range(len(text) - 1)}
         candidates = [n for key in keys for n in by_first.get(key, ())]
         return names_in(text, candidates) if candidates else set()
 

@@ -151,14 +151,12 @@ def recurring_terms(sentences: Sequence[str], min_sentences: int = 2, max_share:
     * hold none of the function characters that join words into phrases (的 将 由 为 和 ...), so
       "条例将夜间捕鱼" is not a term while "夜间捕鱼" is;
     * are not a kept term plus one character ("犯渎职罪")."""
-    runs = [run for sentence in sentences for run in _CJK_RUN.findall(sentence)]
+    runs_by_sentence = [_CJK_RUN.findall(sentence) for sentence in sentences]
+    runs = [run for sentence_runs in runs_by_sentence for run in sentence_runs]
     counts: Counter[str] = Counter()
-    start = 0
-    for sentence in sentences:
-        grams = {run[i:i + n] for run in _CJK_RUN.findall(sentence) for n in range(2, longest + 2)
-                 for i in range(len(run) - n + 1)}
-        counts.update(grams)
-        start += 1
+    for sentence_runs in runs_by_sentence:
+        counts.update({run[i:i + n] for run in sentence_runs for n in range(2, longest + 2)
+                       for i in range(len(run) - n + 1)})
     limit = max(max_share * len(sentences), min_sentences)
     extended: Counter[str] = Counter()  # the most sentences a one-longer string holding it is in
     for gram, count in counts.items():
