@@ -20,6 +20,7 @@ from blade_core.command_configs import (
     GenerateConfig,
     InitModelConfig,
     QuickstartConfig,
+    ServeConfig,
     ServeLLMConfig,
 )
 from blade_core.command_errors import DEBUG_ENV, DEBUG_FLAG, BladeGroup
@@ -108,6 +109,22 @@ def serve_llm(config: ServeLLMConfig) -> None:
     server.serve_forever()
 
 
+def serve(config: ServeConfig) -> None:
+    require("fastapi", "uvicorn")
+    check_inputs_exist({"--model": config.model}, hub_ids=())
+    from blade_core.serve.completions import KnowledgeServer
+
+    api_key = config.api_key or os.environ.get(SERVER_KEY_ENV) or None
+    server = KnowledgeServer.from_directory(
+        config.model, device=config.device, host=config.host, port=config.port, api_key=api_key,
+        model_name=config.model_name or config.model.name, max_batch=config.max_batch,
+        batch_wait=config.batch_wait_ms / 1000, max_queue=config.max_queue,
+        max_body_bytes=config.max_body_bytes, max_connections=config.max_connections)
+    server.bind()
+    console.print(f"serving {server.model_name} at {server.base_url} (Ctrl-C to stop)", markup=False)
+    server.serve_forever()
+
+
 def quickstart(config: QuickstartConfig) -> None:
     from blade_core.pipeline import run_quickstart
 
@@ -139,6 +156,10 @@ app.command("serve-llm")(command_from_config(
     ServeLLMConfig, serve_llm,
     f"{ServeLLMConfig.__doc__} Pass the key in ${SERVER_KEY_ENV} rather than --api-key, which other "
     "users of the machine can read in its process list.",
+))
+app.command("serve")(command_from_config(
+    ServeConfig, serve,
+    f"{ServeConfig.__doc__} Pass the key in ${SERVER_KEY_ENV} rather than --api-key.",
 ))
 app.command("quickstart")(command_from_config(QuickstartConfig, quickstart, QuickstartConfig.__doc__ or ""))
 app.command("train")(command_from_config(TrainConfig, train, TrainConfig.__doc__ or "", config_file=True))

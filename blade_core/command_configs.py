@@ -1,7 +1,7 @@
-"""What a user sets for `blade init-model`, `generate`, `export`, `serve-llm` and `quickstart`.
+"""What a user sets for `blade init-model`, `generate`, `export`, `serve-llm`, `serve` and `quickstart`.
 
 The stage commands keep their configs beside their code (`training.configs`, `bpo.config`, ...);
-these four are thin enough to live in `cli`, so their settings are declared here, with every range,
+these are thin enough to live in `cli`, so their settings are declared here, with every range,
 in pydantic only (no torch): `blade --help` stays fast, and a nonsense value is refused, never
 replaced by a default.
 """
@@ -14,7 +14,13 @@ from pydantic import BaseModel, Field, model_validator
 
 from blade_core.generation_settings import GenerationSettings
 from blade_core.sample_domain import SampleLanguage
-from blade_core.serve.limits import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS
+from blade_core.serve.limits import (
+    DEFAULT_BATCH_WAIT_MS,
+    DEFAULT_MAX_BATCH,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_QUEUE,
+)
 from blade_core.training.model_size import SizeChoice
 
 
@@ -56,10 +62,9 @@ class ExportConfig(BaseModel):
     overwrite: bool = Field(default=False, description="replace a model directory blade wrote at --out")
 
 
-class ServeLLMConfig(BaseModel):
-    """Serve a LangChain chat model (by default the offline stand-in) as an OpenAI-compatible API."""
+class ServerOptions(BaseModel):
+    """Where a server of ours listens and what it accepts (`serve-llm`, `serve`)."""
 
-    llm: str = Field(default="offline", description="LLM spec to serve ('offline' or provider:model)")
     host: str = Field(default="127.0.0.1", description="bind address; keep 127.0.0.1 unless you mean to expose it")
     port: int = Field(default=8000, ge=0, le=65535, description="TCP port (0: any free port)")
     api_key: str | None = Field(
@@ -72,7 +77,25 @@ class ServeLLMConfig(BaseModel):
     max_connections: int = Field(
         default=DEFAULT_MAX_CONNECTIONS, ge=1, description="connections served at once; more are answered 503 at once"
     )
+
+
+class ServeLLMConfig(ServerOptions):
+    """Serve a LangChain chat model (by default the offline stand-in) as an OpenAI-compatible API."""
+
+    llm: str = Field(default="offline", description="LLM spec to serve ('offline' or provider:model)")
     delay: float = Field(default=0.0, ge=0.0, description="seconds to wait before each answer (benchmarks)")
+
+
+class ServeConfig(ServerOptions):
+    """Serve a domain LM over the OpenAI completions API, batching concurrent requests: the knowledge
+    service every chain's `from_endpoint` calls (vLLM's stand-in on a CPU)."""
+
+    model: Path = Field(description="model directory: a `blade export` output, or a BLADE model directory (exported in memory)")
+    model_name: str | None = Field(default=None, description="the name clients ask for (default: the directory's name)")
+    device: str | None = Field(default=None, description="cpu, cuda, cuda:1, ... (default: CUDA when available)")
+    max_batch: int = Field(default=DEFAULT_MAX_BATCH, ge=1, description="most prompts per generate call (1: no batching)")
+    batch_wait_ms: float = Field(default=DEFAULT_BATCH_WAIT_MS, ge=0.0, description="how long a batch waits for more requests")
+    max_queue: int = Field(default=DEFAULT_MAX_QUEUE, ge=1, description="requests that may wait; more are answered 503 with Retry-After")
 
 
 class QuickstartConfig(BaseModel):

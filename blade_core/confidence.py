@@ -14,6 +14,7 @@ and no (steps x vocabulary) score tensor, which for a 150k vocabulary would be g
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import accumulate
 from typing import cast
 
 import torch
@@ -66,7 +67,19 @@ def scored_sentences(tokenizer: PreTrainedTokenizerBase, ids: Sequence[int],
     while ids and ids[-1] in special:  # the padding after EOS is not part of the text
         ids = ids[:-1]
     text = cast(str, tokenizer.decode(list(ids), skip_special_tokens=True))
-    ends = _token_ends(tokenizer, ids, text)
+    return _sentences(text, token_ends(tokenizer, ids, text), probabilities)
+
+
+def scored_pieces(pieces: Sequence[str], probabilities: Sequence[float]) -> list[Sentence]:
+    """The sentences of the text `pieces` add up to, each with its least probable piece's
+    probability: `scored_sentences` for tokens that come as text (an OpenAI-style endpoint's
+    `logprobs.tokens`)."""
+    return _sentences("".join(pieces), _piece_ends(pieces), probabilities)
+
+
+def _sentences(text: str, ends: Sequence[int], probabilities: Sequence[float]) -> list[Sentence]:
+    """`text`'s sentences, each with the lowest probability of the tokens (ending at `ends`) that
+    start in it."""
     positions = [_first_visible(text, start, end) for start, end in zip([0, *ends[:-1]], ends)]
     found: list[Sentence] = []
     cursor = 0
@@ -83,19 +96,20 @@ def scored_sentences(tokenizer: PreTrainedTokenizerBase, ids: Sequence[int],
     return found
 
 
-def _token_ends(tokenizer: PreTrainedTokenizerBase, ids: Sequence[int], text: str) -> list[int]:
+def token_ends(tokenizer: PreTrainedTokenizerBase, ids: Sequence[int], text: str) -> list[int]:
     """Where each token's text ends in `text`: from the tokens decoded one by one when they add up
     to the text (the usual case), else from decoding every prefix (a character split across
     tokens, or a decoder that cleans up spaces)."""
     pieces = tokenizer.batch_decode([[i] for i in ids], skip_special_tokens=True)
     if "".join(pieces) == text:
-        ends, total = [], 0
-        for piece in pieces:
-            total += len(piece)
-            ends.append(total)
-        return ends
+        return _piece_ends(pieces)
     prefixes = tokenizer.batch_decode([list(ids[: k + 1]) for k in range(len(ids))], skip_special_tokens=True)
     return [len(prefix) for prefix in prefixes]
+
+
+def _piece_ends(pieces: Sequence[str]) -> list[int]:
+    """Where each piece ends in the text the pieces add up to."""
+    return list(accumulate(len(piece) for piece in pieces))
 
 
 def _first_visible(text: str, start: int, end: int) -> int | None:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from blade_core.text import sentence_key, split_sentences
 
 if TYPE_CHECKING:
-    from blade_core.domain_lm import DomainLM
+    from blade_core.knowledge_writer import KnowledgeWriter
 
 SampleMode = Literal["join", "vote"]
 
@@ -73,7 +73,7 @@ def check_samples(n_samples: int, temperature: float | None, name: str = "n_samp
 
 
 def sample_knowledge(
-    lm: DomainLM,
+    lm: KnowledgeWriter,
     questions: Sequence[str],
     n_samples: int,
     generation: dict[str, Any],

@@ -22,7 +22,8 @@ from __future__ import annotations
 import copy
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 import torch
@@ -38,17 +39,16 @@ from blade_core.confidence import TokenProbabilities, scored_sentences
 from blade_core.errors import OptionError
 from blade_core.generation_settings import GenerationDefaults
 from blade_core.hf_compat import CACHE
-from blade_core.knowledge_gate import Written, WrittenKnowledge, anchors
+from blade_core.knowledge_gate import Written
+from blade_core.knowledge_writer import KnowledgeWriter
 from blade_core.model_directory import ModelDirectory, encode_knowledge_prompt
-from blade_core.option_knowledge import merge_option_knowledge, option_views, split_options
 from blade_core.prefix_cache import PrefixCache
 from blade_core.soft_prompt import SoftPrompt
-from blade_core.validation import build_config
 
 logger = logging.getLogger(__name__)
 
 
-class DomainLM(ModelDirectory):
+class DomainLM(ModelDirectory, KnowledgeWriter):
     """A loaded model directory that writes knowledge: batched, streamed, with its soft prompt.
 
     Thread-safe: generation holds a lock, so one instance can serve many threads or tasks.
@@ -161,23 +161,13 @@ class DomainLM(ModelDirectory):
     def _generate(self, prompts: Sequence[tuple[list[int], list[int]]], **kwargs: Any) -> torch.Tensor:
         """HF `generate` for one batch of (prefix, rest) prompts that share one prefix: new tokens only."""
         with self._lock, torch.inference_mode():
-            prefix = self._prefix_cache(prompts[0][0]) if self.prefix_caching else None
+            prefix = self._prefix_cache(prompts[0][0]) if self.prefix_caching and prompts[0][0] else None
             if prefix is None:
                 embeds, mask = self._batch_inputs([p + rest for p, rest in prompts])
             else:
                 embeds, mask = prefix.batch_inputs(self.model, self.tokenizer.pad_token_id, [rest for _, rest in prompts])
                 kwargs[CACHE] = prefix.expand(len(prompts))
             return self.model.generate(inputs_embeds=embeds, attention_mask=mask, **kwargs)
-
-    def _settings(self, overrides: dict[str, Any]) -> GenerationDefaults:
-        """The directory's generation defaults with the caller's non-None `overrides` applied and
-        checked: a nonsense value (a negative temperature) is refused, never replaced."""
-        unknown = set(overrides) - set(GenerationDefaults.model_fields)
-        if unknown:
-            raise TypeError(f"unknown generation settings {sorted(unknown)}; "
-                            f"known: {sorted(GenerationDefaults.model_fields)}")
-        given = {k: v for k, v in overrides.items() if v is not None}
-        return build_config(GenerationDefaults, prefix="", **{**self.config.generation.model_dump(), **given})
 
     def _generation_kwargs(self, settings: GenerationDefaults, stop: Sequence[str] | None = None) -> dict[str, Any]:
         """HF `generate` arguments for `settings`; generation ends at any of the `stop` strings (the
@@ -196,12 +186,12 @@ class DomainLM(ModelDirectory):
             kwargs.update(stop_strings=stop, tokenizer=self.tokenizer)
         return kwargs
 
-    def _texts(
-        self, questions: Sequence[str], kwargs: dict[str, Any], batch_size: int, progress: bool
-    ) -> list[Written]:
+    def _texts(self, questions: Sequence[str], settings: GenerationDefaults, stop: Sequence[str] | None,
+               batch_size: int, progress: bool) -> list[Written]:
         """One generated text per question, with its sentences' confidence, in batches of similar
-        length, in the input order."""
-        prompts = [self._prompt_parts(q, kwargs["max_new_tokens"]) for q in questions]
+        length (little compute wasted on padding), in the input order."""
+        kwargs = self._generation_kwargs(settings, stop)
+        prompts = [self._prompt_parts(q, settings.max_new_tokens) for q in questions]
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i][1]))
         results: list[Written] = [Written("", [])] * len(prompts)
         batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
@@ -210,90 +200,56 @@ class DomainLM(ModelDirectory):
 
             batches = tqdm(batches, desc="knowledge", unit="batch")
         for batch in batches:
-            recorder = TokenProbabilities()
-            output = self._generate([prompts[i] for i in batch], logits_processor=LogitsProcessorList([recorder]), **kwargs)
-            probabilities = recorder.finish(output)
+            output, probabilities = self._recorded([prompts[i] for i in batch], kwargs)
             for row, index in enumerate(batch):
                 ids = output[row].tolist()
                 text = cast(str, self.tokenizer.decode(ids, skip_special_tokens=True)).strip()
                 results[index] = Written(text, scored_sentences(self.tokenizer, ids, probabilities[row].tolist()))
         return results
 
-    def write_knowledge(
-        self,
-        questions: Sequence[str],
-        *,
-        batch_size: int = 32,
-        progress: bool = False,
-        stop: Sequence[str] | None = None,
-        **generation: Any,
-    ) -> list[WrittenKnowledge]:
-        """What the domain LM writes for each question, before the guards: every view's text and
-        its sentences' confidence (`generate_knowledge` renders it; BPO calibrates on it)."""
-        if isinstance(questions, str):
-            raise TypeError("knowledge is written for a list of questions; wrap a single one in a list")
-        settings = self._settings(generation)
-        views = [option_views(q) if settings.option_knowledge else [q] for q in questions]
-        texts = iter(self._texts([v for group in views for v in group],
-                                 self._generation_kwargs(settings, stop), batch_size, progress))
-        return [WrittenKnowledge([next(texts) for _ in group], self._gate_anchors(question, settings),
-                                 self.config.names)
-                for question, group in zip(questions, views)]
+    def _recorded(self, prompts: Sequence[tuple[list[int], list[int]]],
+                  kwargs: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        """`_generate`'s new tokens, and the probability the decoder gave each (`confidence`)."""
+        recorder = TokenProbabilities()
+        output = self._generate(prompts, logits_processor=LogitsProcessorList([recorder]), **kwargs)
+        return output, recorder.finish(output)
 
-    def generate_knowledge(
+    def complete(
         self,
-        questions: Sequence[str],
+        prompts: Sequence[Sequence[int]],
+        settings: GenerationDefaults,
         *,
-        batch_size: int = 32,
-        progress: bool = False,
         stop: Sequence[str] | None = None,
-        **generation: Any,
-    ) -> list[str]:
-        """The knowledge text for each question, generated in batches.
+        logit_bias: Mapping[int, float] | None = None,
+        streamer: TextIteratorStreamer | None = None,
+    ) -> list[Completion]:
+        """Continue token-id prompts, all in one batched `generate` (the knowledge server's batch).
 
-        `generation` overrides the directory's defaults (max_new_tokens, temperature, top_p,
-        repetition_penalty, option_knowledge, entity_gate, min_confidence). With
-        `option_knowledge`, a multiple-choice question is also shown with each option alone, in the
-        same batches, and the first sentence of each of those is added to its knowledge. Sentences
-        about other entities (`entity_gate`) or written with too little confidence
-        (`min_confidence`) are withheld (`knowledge_gate`). Questions are grouped by length to waste
-        little compute on padding; results come back in the input order. Generation ends at any of
-        the `stop` strings, which the text keeps.
+        The prompts' longest shared beginning (an exported model's soft tokens and template
+        prefix) is computed once and reused while it stays the same, as `_texts` does with the
+        template prefix. `logit_bias` adds to the logits of single tokens (the OpenAI API's
+        meaning; -100 keeps an export's soft tokens out of the text). A `streamer` (one prompt)
+        receives the text as it is written.
         """
-        min_confidence = self._settings(generation).min_confidence
-        results = []
-        for written in self.write_knowledge(questions, batch_size=batch_size, progress=progress, stop=stop,
-                                            **generation):
-            text = written.render(min_confidence)
-            if logger.isEnabledFor(logging.DEBUG) and text != written.render():  # a second render, when asked
-                logger.debug("withheld knowledge: %r -> %r", [v.text for v in written.views], text)
-            results.append(text)
-        return results
-
-    def _gate_anchors(self, question: str, settings: GenerationDefaults) -> list[set[str]] | None:
-        """What each view's sentences must name (`knowledge_gate`), or None when nothing is gated."""
-        if not settings.entity_gate or not self.config.names:
-            return None
-        stem, options = split_options(question)
-        found = anchors(stem, options, self.config.names)
-        if found is None:
-            return None
-        return found if settings.option_knowledge else found[:1]
-
-    def stream_knowledge(self, question: str, stop: Sequence[str] | None = None, **generation: Any) -> Iterator[str]:
-        """Yield the knowledge for one question piece by piece, as it is generated; with
-        `option_knowledge`, the option sentences follow in one piece once the question's own
-        knowledge is complete, so the streamed text equals `generate_knowledge`'s. When a guard
-        applies (the entity gate, or `min_confidence`), sentences are judged whole, so the
-        knowledge comes in one piece."""
-        settings = self._settings(generation)
-        if self._gate_anchors(question, settings) is not None or settings.min_confidence > 0:
-            # a sentence is judged once it is complete
-            yield self.generate_knowledge([question], stop=stop, **generation)[0]
-            return
         kwargs = self._generation_kwargs(settings, stop)
-        views = option_views(question) if settings.option_knowledge else [question]
-        prompt = self._prompt_parts(question, kwargs["max_new_tokens"])
+        if streamer is not None:
+            kwargs["streamer"] = streamer
+        if logit_bias:
+            kwargs["sequence_bias"] = {(int(token),): float(bias) for token, bias in logit_bias.items()}
+        shared = _shared_length(prompts)
+        output, probabilities = self._recorded([(list(p[:shared]), list(p[shared:])) for p in prompts], kwargs)
+        completions = []
+        for row in range(len(prompts)):
+            ids = output[row].tolist()
+            ended = self.tokenizer.eos_token_id in ids
+            end = ids.index(self.tokenizer.eos_token_id) if ended else len(ids)
+            completions.append(Completion(ids[:end], probabilities[row, :end].tolist(), ended))
+        return completions
+
+    def _stream_text(self, question: str, settings: GenerationDefaults, stop: Sequence[str] | None) -> Iterator[str]:
+        """The question's text as `generate` writes it, from a worker thread through a streamer."""
+        kwargs = self._generation_kwargs(settings, stop)
+        prompt = self._prompt_parts(question, settings.max_new_tokens)
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         errors: list[BaseException] = []
 
@@ -306,18 +262,26 @@ class DomainLM(ModelDirectory):
 
         worker = threading.Thread(target=run, name="blade-stream", daemon=True)
         worker.start()
-        streamed = ""
-        for piece in streamer:
-            if not streamed:
-                piece = piece.lstrip()
-            if piece:
-                streamed += piece
-                yield piece
+        yield from streamer
         worker.join()
         if errors:
             raise errors[0]
-        if len(views) > 1:
-            per_option = [w.text for w in self._texts(views[1:], kwargs, batch_size=len(views) - 1, progress=False)]
-            rest = merge_option_knowledge(streamed, per_option)[len(streamed.strip()):]
-            if rest.strip():
-                yield rest.lstrip() if streamed.endswith((" ", "\n")) or not streamed else rest
+
+
+@dataclass(frozen=True)
+class Completion:
+    """New token ids for one prompt (up to, not including, EOS), with their probabilities."""
+
+    ids: list[int]
+    probabilities: list[float]
+    ended: bool
+    """True when the model wrote EOS (a stop string the caller finds in the text)."""
+
+
+def _shared_length(prompts: Sequence[Sequence[int]]) -> int:
+    """How many first tokens every prompt shares, leaving each at least one of its own to feed."""
+    shortest = min(len(p) for p in prompts)
+    length = 0
+    while length < shortest - 1 and all(p[length] == prompts[0][length] for p in prompts):
+        length += 1
+    return length

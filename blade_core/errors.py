@@ -77,3 +77,10 @@ class LLMError(BladeError, RuntimeError):
     """
 
     exit_code = EXIT_LLM_FAILED
+
+
+class KnowledgeEndpointError(BladeError, RuntimeError):
+    """The knowledge endpoint (`blade serve`, vLLM) failed, after its retries, or cannot serve
+    BLADE: no knowledge is made up in its place, so nothing downstream mistakes it for an answer."""
+
+    exit_code = EXIT_LLM_FAILED

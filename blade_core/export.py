@@ -17,8 +17,12 @@ prompt is a few vectors no token spells. So the export gives each vector a token
 
 The soft tokens' embeddings are the soft prompt's, in the same place in the sequence, so greedy
 generation from the exported prompt gives exactly the text `DomainLM` gives with its soft prompt
-(a test checks it). One limit: a tokenizer that adds a BOS token puts it first, before the soft
-tokens, where `DomainLM` puts it after them; `blade_prompt.json` says so (`bos_first`).
+(a test checks it). A tokenizer that adds a BOS token would put it before the soft tokens, where
+`DomainLM` has it after them; so the prompt spells the BOS token after the soft tokens, and is
+tokenized without special tokens (`add_special_tokens: false`, which vLLM's completions API takes).
+
+`blade serve` exports in memory (`exported`) and serves the result, as vLLM would serve the
+directory.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -57,10 +62,9 @@ def _chat_template(prompt: str) -> str:
             + raw.format(suffix))
 
 
-def export_model(model: str | Path, out: str | Path) -> Export:
-    """Write `model` (a BLADE model directory) to `out` as a plain model directory; see the module
-    docstring. `out` is written whole or not at all (callers check it may be written)."""
-    parts = ModelDirectory.from_pretrained(model, device="cpu")
+def exported(parts: ModelDirectory) -> tuple[ModelDirectory, dict[str, Any]]:
+    """`parts` as a plain model (the soft prompt in the embeddings; `parts` is changed in place),
+    and what `blade_prompt.json` holds; see the module docstring."""
     tokenizer, soft = parts.tokenizer, parts.soft_prompt
     tokens = [SOFT_TOKEN.format(i) for i in range(soft.n_tokens if soft is not None else 0)]
     ids: list[int] = []
@@ -73,29 +77,35 @@ def export_model(model: str | Path, out: str | Path) -> Export:
             embeddings = parts.model.get_input_embeddings().weight
             embeddings[ids] = soft.embeddings.to(embeddings.dtype)
         parts.model.generation_config.suppress_tokens = ids
-    prompt = "".join(tokens) + parts.template.text
+    adds_bos = bool(tokenizer("", add_special_tokens=True)["input_ids"])
+    prompt = "".join(tokens) + (str(tokenizer.bos_token) if adds_bos else "") + parts.template.text
     tokenizer.chat_template = _chat_template(prompt)
     config = parts.config.model_copy(deep=True)
     config.knowledge_template = KnowledgeTemplate(text=prompt)
     config.provenance.stages.append("export")
-    exported = ModelDirectory(parts.model, tokenizer, config=config, name_or_path=parts.name_or_path)
     prompt_file = {
         "prompt": prompt,
         "add_special_tokens": False,
-        "bos_first": bool(tokenizer("", add_special_tokens=True)["input_ids"]),
         "soft_token_ids": ids,
         "logit_bias": {str(i): NEVER for i in ids},
         "max_new_tokens": config.generation.max_new_tokens,
         "stop_token_ids": [tokenizer.eos_token_id],
     }
+    return ModelDirectory(parts.model, tokenizer, config=config, name_or_path=parts.name_or_path), prompt_file
+
+
+def export_model(model: str | Path, out: str | Path) -> Export:
+    """Write `model` (a BLADE model directory) to `out` as a plain model directory; see the module
+    docstring. `out` is written whole or not at all (callers check it may be written)."""
+    plain, prompt_file = exported(ModelDirectory.from_pretrained(model, device="cpu"))
     with atomic_directory(out) as staging:
-        exported.save_pretrained(staging)
+        plain.save_pretrained(staging)
         (staging / PROMPT_FILE).write_text(json.dumps(prompt_file, indent=2, ensure_ascii=False) + "\n",
                                            encoding="utf-8")
-    return Export(Path(out), ids, prompt)
+    return Export(Path(out), list(prompt_file["soft_token_ids"]), str(prompt_file["prompt"]))
 
 
-def read_prompt(directory: str | Path) -> dict[str, object]:
+def read_prompt(directory: str | Path) -> dict[str, Any]:
     """An export's `blade_prompt.json`."""
     return dict(json.loads((Path(directory) / PROMPT_FILE).read_text(encoding="utf-8")))
 

@@ -19,6 +19,7 @@ from typing_extensions import Self
 
 from blade_core.atomic import atomic_directory
 from blade_core.blade_config import BladeConfig
+from blade_core.knowledge_writer import DEFAULT_CONTEXT_LENGTH
 from blade_core.model_checks import (
     ModelDirectoryError,
     check_context_fits,
@@ -164,7 +165,7 @@ class ModelDirectory:
 
     @property
     def context_length(self) -> int:
-        return int(getattr(self.model.config, "max_position_embeddings", 2048))
+        return int(getattr(self.model.config, "max_position_embeddings", DEFAULT_CONTEXT_LENGTH))
 
     @property
     def template(self) -> KnowledgeTemplate:

@@ -1,13 +1,14 @@
 """What every `langchain_blade` component shares.
 
-* `DomainLMFields`: the domain LM as a pydantic field kept out of serialization (the model
-  directory, `model_path`, is the serialized reference and is re-loaded from on `loads`), and the
-  generation settings as real pydantic fields, so LangChain's `configurable_fields` and
-  `with_config(configurable=...)` can change them per call.
+* `DomainLMFields`: the knowledge writer (a `DomainLM` in this process, or an `EndpointWriter`
+  calling a knowledge server) as a pydantic field kept out of serialization (`model_path`, a model
+  directory or an endpoint reference, is the serialized reference and is re-loaded from on
+  `loads`), and the generation settings as real pydantic fields, so LangChain's
+  `configurable_fields` and `with_config(configurable=...)` can change them per call.
 * `stream_stripped` / `aiterate`: streaming helpers that keep streamed text equal to the batched text
   and keep blocking generation off the event loop.
 
-All generation itself is `blade_core.DomainLM`'s; nothing here re-implements it.
+All generation itself is the writer's (`blade_core.knowledge_writer`); nothing here re-implements it.
 """
 
 from __future__ import annotations
@@ -22,20 +23,24 @@ from pydantic import ConfigDict, Field, model_validator
 from typing_extensions import Self
 
 from blade_core.domain_lm import DomainLM
+from blade_core.endpoint_writer import EndpointWriter
 from blade_core.generation_settings import GenerationSettings
+from blade_core.knowledge_writer import KnowledgeWriter
+from blade_core.writers import load_writer
 
 T = TypeVar("T")
 
 class DomainLMFields(GenerationSettings):
-    """The domain LM (`model`, or loaded from `model_path`) and its generation settings
+    """The knowledge writer (`model`, or loaded from `model_path`) and its generation settings
     (`GenerationSettings`: `None` means the model directory's default, `blade.json`)."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True, protected_namespaces=())
 
-    model: DomainLM | None = Field(default=None, exclude=True, repr=False)
-    """A loaded domain LM; shared, never copied (configured copies of a runnable reuse it)."""
+    model: KnowledgeWriter | None = Field(default=None, exclude=True, repr=False)
+    """A `DomainLM` or `EndpointWriter`; shared, never copied (configured copies of a runnable reuse it)."""
     model_path: str | None = None
-    """The model directory: loaded from when `model` is not given, and the serialized reference."""
+    """The model directory, or an endpoint reference (``http://HOST:PORT/v1#model=NAME``): loaded
+    from or connected to when `model` is not given, and the serialized reference."""
     device: str | None = None
     """Device to load `model_path` on (default: CUDA when available, else CPU)."""
     batch_size: int = Field(default=32, ge=1)
@@ -46,9 +51,10 @@ class DomainLMFields(GenerationSettings):
         if self.model is None:
             if self.model_path is None:
                 raise ValueError(
-                    "give model= (a loaded blade_core.DomainLM) or model_path= (a model directory)"
+                    "give model= (a loaded blade_core.DomainLM or EndpointWriter) or model_path= (a model "
+                    "directory or an endpoint reference)"
                 )
-            self.model = DomainLM.from_pretrained(self.model_path, device=self.device)
+            self.model = load_writer(self.model_path, device=self.device)
         elif self.model_path is None:
             self.model_path = self.model.name_or_path
         return self
@@ -64,6 +70,32 @@ class DomainLMFields(GenerationSettings):
         return cls(model=lm, model_path=str(model_dir), **fields)
 
     @classmethod
+    def from_endpoint(
+        cls,
+        base_url: str,
+        model: str | None = None,
+        *,
+        export: str | Path | None = None,
+        api_key: str | None = None,
+        timeout: float = 120.0,
+        max_retries: int = 3,
+        max_concurrency: int = 8,
+        **fields: Any,
+    ) -> Self:
+        """Write knowledge through a knowledge server: `blade serve`, or vLLM serving a `blade
+        export` (then `export` is that directory, whose prompt files the server does not describe).
+
+        `base_url` ends in /v1; `model` may be left out when the server serves one model.
+        `batch_size` prompts go in one request, and at most `max_concurrency` requests are in
+        flight; each is retried `max_retries` times, `timeout` seconds each, before a
+        `KnowledgeEndpointError`. `api_key` defaults to $BLADE_ENDPOINT_API_KEY. Everything else
+        (knowledge per option, samples, streaming, callbacks) works as with a local model.
+        """
+        writer = EndpointWriter.connect(base_url, model, export=export, api_key=api_key, timeout=timeout,
+                                        max_retries=max_retries, max_concurrency=max_concurrency)
+        return cls(model=writer, model_path=writer.name_or_path, **fields)
+
+    @classmethod
     def is_lc_serializable(cls) -> bool:
         return True
 
@@ -73,15 +105,15 @@ class DomainLMFields(GenerationSettings):
         return ["langchain_blade"]
 
     @property
-    def lm(self) -> DomainLM:
-        """The loaded domain LM (always set once the object is validated)."""
+    def lm(self) -> KnowledgeWriter:
+        """The knowledge writer (always set once the object is validated)."""
         if self.model is None:  # unreachable after validation; narrows the type
             raise RuntimeError("the domain LM is not loaded")
         return self.model
 
 
-def stream_stripped(lm: DomainLM, question: str, generation: dict[str, Any]) -> Iterator[str]:
-    """`DomainLM.stream_knowledge`, with trailing whitespace held back until more text follows.
+def stream_stripped(lm: KnowledgeWriter, question: str, generation: dict[str, Any]) -> Iterator[str]:
+    """`KnowledgeWriter.stream_knowledge`, with trailing whitespace held back until more text follows.
 
     `generate_knowledge` strips its result; holding whitespace back makes the joined stream equal
     to that text, so streaming and invoking give the same knowledge.

@@ -1,7 +1,8 @@
 """BLADE for LlamaIndex: a small domain LM writes the knowledge a general LLM reads.
 
-Thin adapters over `blade_core.DomainLM`, each a LlamaIndex base class, so BLADE drops into an app
-where a query transform, a retriever, a node postprocessor or an LLM goes:
+Thin adapters over a `blade_core` knowledge writer (a `DomainLM` in this process, or an
+`EndpointWriter` calling `blade serve` or vLLM), each a LlamaIndex base class, so BLADE drops into an
+app where a query transform, a retriever, a node postprocessor or an LLM goes:
 
 * `BladeQueryTransform` (+ `BladeTransformQueryEngine`, `BladeTransformRetriever`): knowledge into
   the synthesizer's prompt ("inject"), into what retrieval embeds ("hyde"), or both;

@@ -13,33 +13,27 @@ from typing import Any
 from llama_index.core.schema import QueryBundle, TextNode
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError
 
-from blade_core.domain_lm import DomainLM
 from blade_core.generation_settings import GenerationDefaults
+from blade_core.knowledge_writer import KnowledgeWriter
+from blade_core.writers import WriterSource, load_writer
 
-DomainLMSource = DomainLM | str | Path
-"""A loaded `DomainLM`, or a model directory (or hub id) to load one from."""
+DomainLMSource = WriterSource
+"""A loaded `DomainLM` or `EndpointWriter`, a model directory (or hub id), or an endpoint reference
+(``http://127.0.0.1:8000/v1#model=NAME``, what `blade serve` serves)."""
 
 KNOWLEDGE_SOURCE = "blade"
 """`metadata["source"]` of every node BLADE writes, so apps can tell it from retrieved text."""
 
 
-def load_domain_lm(model: DomainLMSource) -> DomainLM:
-    """`model` itself when loaded; otherwise it is loaded (pass one `DomainLM` to share weights)."""
-    if isinstance(model, DomainLM):
-        return model
-    if isinstance(model, (str, Path)):
-        return DomainLM.from_pretrained(model)
-    raise TypeError(f"expected a DomainLM or a model directory path, got {type(model).__name__}")
-
-
-def domain_lm_and_path(model: DomainLMSource | None, model_path: str | None) -> tuple[DomainLM, str | None]:
-    """The domain LM a component runs, and the directory it records so that `to_dict` /
-    `from_dict` (which rebuild it from its fields) load the same model: `model` when given (a
-    loaded `DomainLM` records the directory it was loaded from), else the recorded `model_path`."""
+def domain_lm_and_path(model: DomainLMSource | None, model_path: str | None) -> tuple[KnowledgeWriter, str | None]:
+    """The writer a component runs, and the source it records so that `to_dict` / `from_dict`
+    (which rebuild it from its fields) reach the same model: `model` when given (a loaded writer
+    records where it came from), else the recorded `model_path`."""
     source = model if model is not None else model_path
     if source is None:
-        raise ValueError("give the domain LM: a loaded DomainLM or its model directory")
-    lm = load_domain_lm(source)
+        raise ValueError("give the domain LM: a loaded DomainLM or EndpointWriter, its model directory, "
+                         "or an endpoint URL")
+    lm = load_writer(source)
     return lm, str(source) if isinstance(source, (str, Path)) else lm.name_or_path
 
 
@@ -50,7 +44,7 @@ class DomainLMComponent(BaseModel):
     model_path: str | None = Field(
         default=None, description="The model directory, recorded so to_dict/from_dict reload the same model."
     )
-    _lm: DomainLM = PrivateAttr()
+    _lm: KnowledgeWriter = PrivateAttr()
 
     def __init__(self, model: DomainLMSource | None = None, **data: Any) -> None:
         lm, data["model_path"] = domain_lm_and_path(model, data.get("model_path"))
@@ -58,7 +52,7 @@ class DomainLMComponent(BaseModel):
         self._lm = lm
 
 
-def check_generation(lm: DomainLM, generation: Mapping[str, Any] | None) -> dict[str, Any]:
+def check_generation(lm: KnowledgeWriter, generation: Mapping[str, Any] | None) -> dict[str, Any]:
     """The non-None generation overrides, checked now: a typo fails at construction, not mid-query."""
     overrides = {key: value for key, value in (generation or {}).items() if value is not None}
     unknown = set(overrides) - set(GenerationDefaults.model_fields)
@@ -75,7 +69,7 @@ def check_generation(lm: DomainLM, generation: Mapping[str, Any] | None) -> dict
     return overrides
 
 
-def effective_generation(lm: DomainLM, overrides: Mapping[str, Any]) -> GenerationDefaults:
+def effective_generation(lm: KnowledgeWriter, overrides: Mapping[str, Any]) -> GenerationDefaults:
     """The settings generation will really use: the model directory's defaults plus `overrides`."""
     return lm.config.generation.model_copy(update=dict(overrides))
 
@@ -98,7 +92,7 @@ def query_text(query_bundle: QueryBundle | None) -> str:
     return require_text(query_bundle.query_str)
 
 
-def knowledge_node(knowledge: str, question: str, lm: DomainLM, sample: int = 0) -> TextNode:
+def knowledge_node(knowledge: str, question: str, lm: KnowledgeWriter, sample: int = 0) -> TextNode:
     """A node holding generated knowledge; its metadata say where it came from but stay out of the
     text the LLM and the embedder read, which should be the knowledge alone."""
     metadata = {

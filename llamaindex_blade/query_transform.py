@@ -34,10 +34,10 @@ from llama_index.core.retrievers import TransformRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, QueryType
 
 from blade_core.prompts import KNOWLEDGE_CLOSE, KNOWLEDGE_OPEN, knowledge_or_placeholder
+from blade_core.writers import load_writer
 from llamaindex_blade._common import (
     DomainLMSource,
     check_generation,
-    load_domain_lm,
     query_text,
 )
 
@@ -73,7 +73,7 @@ class BladeQueryBundle(QueryBundle):
 class BladeQueryTransform(BaseQueryTransform):
     """Writes BLADE knowledge for each query and puts it where `mode` says (module docstring).
 
-    `model` is a loaded `DomainLM` or a model directory; `generation` overrides the directory's
+    `model` is a `DomainLMSource` (a loaded writer, a model directory, an endpoint); `generation` overrides the directory's
     generation defaults (max_new_tokens, temperature, top_p, repetition_penalty, option_knowledge). The prompt is
     exposed as ``"blade_prompt"`` through `get_prompts` / `update_prompts` and must keep the
     {knowledge} and {query_str} variables.
@@ -91,7 +91,7 @@ class BladeQueryTransform(BaseQueryTransform):
         super().__init__()
         if mode not in get_args(Mode):
             raise ValueError(f"mode must be one of {get_args(Mode)}, got {mode!r}")
-        self._lm = load_domain_lm(model)
+        self._lm = load_writer(model)
         self._mode: Mode = mode
         self._include_original = include_original
         self._generation = check_generation(self._lm, generation)

@@ -15,11 +15,11 @@ from llama_index.core.callbacks import CallbackManager
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
 from blade_core.consistency import check_samples, sample_knowledge
+from blade_core.writers import load_writer
 from llamaindex_blade._common import (
     DomainLMSource,
     check_generation,
     knowledge_node,
-    load_domain_lm,
     query_text,
 )
 
@@ -42,7 +42,7 @@ class BladeKnowledgeRetriever(BaseRetriever):
         verbose: bool = False,
     ) -> None:
         check_samples(n_samples, (generation or {}).get("temperature"))  # before the model loads
-        self._lm = load_domain_lm(model)
+        self._lm = load_writer(model)
         self._generation = check_generation(self._lm, generation)
         self._n_samples = n_samples
         super().__init__(callback_manager=callback_manager, verbose=verbose)

@@ -62,7 +62,7 @@ def test_the_export_states_its_prompt_three_ways(with_soft_prompt: Path, exporte
     prompt = read_prompt(exported)
     ids = prompt["soft_token_ids"]
     assert isinstance(ids, list) and len(ids) == DomainLM.from_pretrained(with_soft_prompt).n_soft_tokens and prompt["logit_bias"] == {str(i): -100 for i in ids}
-    assert str(prompt["prompt"]).startswith("<|blade_soft_0|><|blade_soft_1|>") and prompt["bos_first"] is False
+    assert str(prompt["prompt"]).startswith("<|blade_soft_0|><|blade_soft_1|>") and prompt["add_special_tokens"] is False
     tokenizer = AutoTokenizer.from_pretrained(exported)
     chat = tokenizer.apply_chat_template([{"role": "user", "content": QUESTIONS[0]}], tokenize=False)
     assert chat == str(prompt["prompt"]).format(question=QUESTIONS[0])

@@ -14,7 +14,6 @@ naming the field. Token counts in ``usage`` are whitespace word counts.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 import threading
@@ -25,15 +24,14 @@ from functools import partial
 from typing import Any, Literal
 
 import anyio
-from fastapi import Depends, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import Request
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, BaseMessageChunk, HumanMessage, SystemMessage
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from blade_core.errors import OptionError
+from blade_core.serve.api import OpenAIStyleApp
 from blade_core.serve.http import HTTPServer, error_response
 from blade_core.serve.limits import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS
 
@@ -89,50 +87,16 @@ def _usage(messages: list[BaseMessage], completion: str) -> dict[str, int]:
     return {"prompt_tokens": prompt, "completion_tokens": done, "total_tokens": prompt + done}
 
 
-def _field_path(location: tuple[Any, ...]) -> str:
-    """FastAPI's error location ("body", "messages", 0, "role") as the request field messages[0].role."""
-    path = ""
-    for part in location[1:] if location[:1] == ("body",) else location:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}" if path else str(part)
-    return path
-
-
 class ChatApp:
     """The FastAPI app and the state it shares with its `OpenAICompatibleServer`."""
 
     def __init__(self, server: OpenAICompatibleServer) -> None:
         self.server = server
         self._limiter: anyio.CapacityLimiter | None = None
-        app = FastAPI(title="blade serve-llm", docs_url=None, redoc_url=None, openapi_url=None)
-        app.add_exception_handler(RequestValidationError, self._invalid)  # type: ignore[arg-type]
-        app.add_exception_handler(HTTPException, self._http_error)  # type: ignore[arg-type]
-        guarded = [Depends(self._authorize)]
-        app.get("/v1/models", dependencies=guarded)(self.models)
-        app.get("/models", dependencies=guarded, include_in_schema=False)(self.models)
-        app.post("/v1/chat/completions", dependencies=guarded)(self.chat)
-        app.post("/chat/completions", dependencies=guarded, include_in_schema=False)(self.chat)
-        self.app = app
-
-    # --- errors and auth ---------------------------------------------------------------------
-
-    @staticmethod
-    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
-        first = error.errors()[0]
-        where = _field_path(tuple(first.get("loc", ())))
-        if first.get("type") == "json_invalid":
-            return error_response(400, "the request body is not valid JSON")
-        return error_response(400, f"{where or 'the request body'}: {first.get('msg')}", param=where or None)
-
-    @staticmethod
-    async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
-        message = f"unknown path {request.url.path}" if error.status_code == 404 else str(error.detail)
-        return error_response(error.status_code, message, headers=dict(error.headers or {}))
-
-    async def _authorize(self, request: Request) -> None:
-        expected = self.server.api_key
-        given = request.headers.get("Authorization", "")
-        if expected is not None and not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
-            raise HTTPException(401, "invalid API key")
+        api = OpenAIStyleApp("blade serve-llm", server.api_key)
+        api.route("GET", "/models", self.models)
+        api.route("POST", "/chat/completions", self.chat)
+        self.app = api.app
 
     # --- routes ------------------------------------------------------------------------------
 

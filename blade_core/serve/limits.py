@@ -10,6 +10,12 @@ from blade_core.errors import OptionError
 
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 DEFAULT_MAX_CONNECTIONS = 64
+DEFAULT_MAX_BATCH = 32
+"""Most prompts `blade serve` puts in one generate call."""
+DEFAULT_BATCH_WAIT_MS = 5.0
+"""How long `blade serve` lets a batch wait for more requests: a few ms against a generate call's
+hundreds, so a lone request barely waits and concurrent ones share the call."""
+DEFAULT_MAX_QUEUE = 256
 KEEP_ALIVE_SECONDS = 120.0
 """Idle keep-alive connections close after this long: well past httpx's 5 s pool expiry, so the
 server never closes a pooled connection under a client that is about to reuse it."""
