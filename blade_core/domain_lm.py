@@ -187,9 +187,10 @@ class DomainLM(ModelDirectory, KnowledgeWriter):
         return kwargs
 
     def _texts(self, questions: Sequence[str], settings: GenerationDefaults, stop: Sequence[str] | None,
-               batch_size: int, progress: bool) -> list[Written]:
-        """One generated text per question, with its sentences' confidence, in batches of similar
-        length (little compute wasted on padding), in the input order."""
+               batch_size: int, progress: bool, confidence: bool = True) -> list[Written]:
+        """One generated text per question, with its sentences' confidence (recorded in any case:
+        it costs nothing here), in batches of similar length (little compute wasted on padding), in
+        the input order."""
         kwargs = self._generation_kwargs(settings, stop)
         prompts = [self._prompt_parts(q, settings.max_new_tokens) for q in questions]
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i][1]))

@@ -40,7 +40,8 @@ from blade_core.errors import KnowledgeEndpointError, OptionError
 from blade_core.export import PROMPT_FILE, read_prompt
 from blade_core.generation_settings import GenerationDefaults
 from blade_core.knowledge_gate import Written
-from blade_core.knowledge_writer import DEFAULT_CONTEXT_LENGTH, KnowledgeWriter
+from blade_core.knowledge_writer import KnowledgeWriter
+from blade_core.model_directory import DEFAULT_CONTEXT_LENGTH
 
 API_KEY_VARIABLE = "BLADE_ENDPOINT_API_KEY"
 """Where the endpoint's key is read from when none is given; never OPENAI_API_KEY, which must not
@@ -139,10 +140,13 @@ class EndpointWriter(KnowledgeWriter):
         prefix, suffix = self.config.knowledge_template.split()
         return prefix + question + suffix
 
-    def _request(self, settings: GenerationDefaults, stop: Sequence[str] | None) -> dict[str, Any]:
-        """The completions arguments for `settings` (sampling ones only when sampling)."""
+    def _request(self, settings: GenerationDefaults, stop: Sequence[str] | None, confidence: bool) -> dict[str, Any]:
+        """The completions arguments for `settings` (sampling ones only when sampling; logprobs only
+        when sentences are judged by them)."""
         request: dict[str, Any] = {"model": self.model, "max_tokens": settings.max_new_tokens,
-                                   "temperature": settings.temperature, "logprobs": 1}
+                                   "temperature": settings.temperature}
+        if confidence:
+            request["logprobs"] = 1
         extra: dict[str, Any] = {"add_special_tokens": False}
         if settings.temperature > 0:
             request["top_p"] = settings.top_p
@@ -157,11 +161,13 @@ class EndpointWriter(KnowledgeWriter):
 
     def _failed(self, err: Exception) -> KnowledgeEndpointError:
         status = getattr(err, "status_code", None)
+        refused = isinstance(status, int) and 400 <= status < 500 and status not in (408, 429)
+        hint = ("the server refused the request; its message above says why" if refused else
+                "check that the server is up (`blade serve`, vLLM) and serves this model; calls are "
+                "retried (max_retries) before this error")
         return KnowledgeEndpointError(
             f"the knowledge endpoint {self.base_url} (model {self.model!r}) failed"
-            + (f" with HTTP {status}" if status else "") + f": {err}; no knowledge was written. "
-            "Check that the server is up (`blade serve`, vLLM) and serves this model; calls are "
-            "retried (max_retries) before this error")
+            + (f" with HTTP {status}" if status else "") + f": {err}; no knowledge was written: {hint}")
 
     def _complete(self, questions: Sequence[str], request: dict[str, Any]) -> list[Written]:
         """One request for `questions`; their texts in order, with each sentence's confidence."""
@@ -175,9 +181,9 @@ class EndpointWriter(KnowledgeWriter):
         return [_written(choice) for choice in choices]
 
     def _texts(self, questions: Sequence[str], settings: GenerationDefaults, stop: Sequence[str] | None,
-               batch_size: int, progress: bool) -> list[Written]:
+               batch_size: int, progress: bool, confidence: bool = True) -> list[Written]:
         """`batch_size` prompts per request, `max_concurrency` requests in flight."""
-        request = self._request(settings, stop)
+        request = self._request(settings, stop, confidence)
         chunks = [questions[i : i + batch_size] for i in range(0, len(questions), batch_size)]
         if len(chunks) <= 1:
             return self._complete(chunks[0], request) if chunks else []
@@ -190,8 +196,7 @@ class EndpointWriter(KnowledgeWriter):
             return [written for chunk in done for written in chunk]
 
     def _stream_text(self, question: str, settings: GenerationDefaults, stop: Sequence[str] | None) -> Iterator[str]:
-        request = {**self._request(settings, stop), "stream": True}
-        request.pop("logprobs")
+        request = {**self._request(settings, stop, confidence=False), "stream": True}
         try:
             for chunk in self._client.completions.create(prompt=self._prompt(question), **request):
                 if chunk.choices and chunk.choices[0].text:

@@ -28,6 +28,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from blade_core.text import is_cjk, join_pieces, recurring_terms
 
@@ -64,10 +65,12 @@ def domain_names(sentences: Sequence[str], min_sentences: int = 2, max_share: fl
     return sorted({*capitalized, *recurring_terms(sentences, min_sentences, max_share)})
 
 
+@lru_cache(maxsize=8192)
 def name_pattern(name: str) -> re.Pattern[str]:
     """`name` as whole words: "Vell" is not found in "Vellum", nor "Act" in "Act's". A Chinese
-    name, which no space delimits, anywhere."""
-    if is_cjk(name):
+    name, which no space delimits, anywhere. Cached: the gate looks for every name of the domain
+    in every sentence written."""
+    if _chinese(name):
         return re.compile(re.escape(name))
     return re.compile(rf"(?<![\w'-]){re.escape(name)}(?![\w'-])")
 
@@ -77,7 +80,7 @@ def names_in(text: str, names: Iterable[str]) -> set[str]:
     (nor "潮港渔税条例" also "潮港"): Latin ones as whole words, longest first, each taking its words
     out of the text; Chinese ones, which no space delimits, wherever they occur and are not inside
     a longer name found there (two that only overlap are both mentioned)."""
-    chinese = [name for name in names if is_cjk(name)]
+    chinese = [name for name in names if _chinese(name)]
     spans = [(i, i + len(name), name) for name in chinese for i in _occurrences(text, name)]
     found = {name for start, end, name in spans
              if not any(s <= start and end <= e and (s, e) != (start, end) for s, e, _ in spans)}
@@ -88,6 +91,11 @@ def names_in(text: str, names: Iterable[str]) -> set[str]:
             found.add(name)
             rest = pattern.sub(" ", rest)
     return found
+
+
+@lru_cache(maxsize=8192)
+def _chinese(name: str) -> bool:
+    return is_cjk(name)
 
 
 def _occurrences(text: str, name: str) -> list[int]:

@@ -27,9 +27,6 @@ from blade_core.validation import build_config
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_CONTEXT_LENGTH = 2048
-"""A model's context when its config does not say (transformers' usual default)."""
-
 
 class KnowledgeWriter(ABC):
     """Writes the knowledge questions need: batched (`generate_knowledge`), streamed
@@ -49,9 +46,10 @@ class KnowledgeWriter(ABC):
 
     @abstractmethod
     def _texts(self, questions: Sequence[str], settings: GenerationDefaults, stop: Sequence[str] | None,
-               batch_size: int, progress: bool) -> list[Written]:
+               batch_size: int, progress: bool, confidence: bool = True) -> list[Written]:
         """One generated text per question (in the template), with its sentences' confidence, in
-        the input order; at most `batch_size` questions per forward pass or request."""
+        the input order; at most `batch_size` questions per forward pass or request. Without
+        `confidence`, a writer may leave every sentence at confidence 1 when that saves work."""
 
     @abstractmethod
     def _stream_text(self, question: str, settings: GenerationDefaults,
@@ -75,15 +73,18 @@ class KnowledgeWriter(ABC):
         batch_size: int = 32,
         progress: bool = False,
         stop: Sequence[str] | None = None,
+        confidence: bool = True,
         **generation: Any,
     ) -> list[WrittenKnowledge]:
         """What the domain LM writes for each question, before the guards: every view's text and
-        its sentences' confidence (`generate_knowledge` renders it; BPO calibrates on it)."""
+        its sentences' confidence (`generate_knowledge` renders it; BPO calibrates on it; without
+        `confidence`, sentences may all count as sure)."""
         if isinstance(questions, str):
             raise TypeError("knowledge is written for a list of questions; wrap a single one in a list")
         settings = self._settings(generation)
         views = [option_views(q) if settings.option_knowledge else [q] for q in questions]
-        texts = iter(self._texts([v for group in views for v in group], settings, stop, batch_size, progress))
+        texts = iter(self._texts([v for group in views for v in group], settings, stop, batch_size, progress,
+                                 confidence))
         return [WrittenKnowledge([next(texts) for _ in group], self._gate_anchors(question, settings),
                                  self.config.names)
                 for question, group in zip(questions, views)]
@@ -110,7 +111,7 @@ class KnowledgeWriter(ABC):
         min_confidence = self._settings(generation).min_confidence
         results = []
         for written in self.write_knowledge(questions, batch_size=batch_size, progress=progress, stop=stop,
-                                            **generation):
+                                            confidence=min_confidence > 0, **generation):
             text = written.render(min_confidence)
             if logger.isEnabledFor(logging.DEBUG) and text != written.render():  # a second render, when asked
                 logger.debug("withheld knowledge: %r -> %r", [v.text for v in written.views], text)
@@ -147,7 +148,7 @@ class KnowledgeWriter(ABC):
                 streamed += piece
                 yield piece
         if len(views) > 1:
-            per_option = [w.text for w in self._texts(views[1:], settings, stop, len(views) - 1, False)]
+            per_option = [w.text for w in self._texts(views[1:], settings, stop, len(views) - 1, False, False)]
             rest = merge_option_knowledge(streamed, per_option)[len(streamed.strip()):]
             if rest.strip():
                 yield rest.lstrip() if streamed.endswith((" ", "\n")) or not streamed else rest

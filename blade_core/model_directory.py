@@ -19,7 +19,6 @@ from typing_extensions import Self
 
 from blade_core.atomic import atomic_directory
 from blade_core.blade_config import BladeConfig
-from blade_core.knowledge_writer import DEFAULT_CONTEXT_LENGTH
 from blade_core.model_checks import (
     ModelDirectoryError,
     check_context_fits,
@@ -33,6 +32,9 @@ from blade_core.soft_prompt import SoftPrompt
 
 SOFT_PROMPT_DIR = "soft_prompt"
 
+
+DEFAULT_CONTEXT_LENGTH = 2048
+"""A model's context when its config does not say (transformers' usual default)."""
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
     if device is not None:

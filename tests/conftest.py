@@ -59,3 +59,22 @@ def tiny_lm(tiny_lm_dir: Path):
     from blade_core.domain_lm import DomainLM
 
     return DomainLM.from_pretrained(tiny_lm_dir)
+
+
+@pytest.fixture(scope="session")
+def soft_prompted_lm_dir(tiny_lm_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny model with a soft prompt that changes what it writes: a text's embeddings, moved a
+    little off every token's (random vectors far from them, the tiny model ignores)."""
+    import shutil
+
+    from blade_core.domain_lm import DomainLM
+    from blade_core.soft_prompt import SoftPrompt
+
+    model = tmp_path_factory.mktemp("soft") / "model"
+    shutil.copytree(tiny_lm_dir, model)
+    lm = DomainLM.from_pretrained(model)
+    ids = lm.tokenizer("Brantovex is manufactured by Saltgate. Brantovex")["input_ids"]
+    torch.manual_seed(0)
+    vectors = lm.model.get_input_embeddings().weight[ids].detach() + 0.01 * torch.randn(len(ids), lm.hidden_size)
+    SoftPrompt(vectors).save_pretrained(model / "soft_prompt")
+    return model

@@ -3,16 +3,13 @@ transformers, given the exported text prompt, writes exactly the greedy text Dom
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from blade_core.domain_lm import DomainLM
 from blade_core.export import export_model, read_prompt
-from blade_core.soft_prompt import SoftPrompt
 
 QUESTIONS = ["What is Zorvanil indicated for?", "Which house makes Brantovex?\nA. Saltgate\nB. Orrin Brothers",
              "潮港渔税条例由哪个机关负责执行？"]
@@ -20,17 +17,8 @@ PLAIN = {"option_knowledge": False, "entity_gate": False, "min_confidence": 0.0,
 
 
 @pytest.fixture(scope="module")
-def with_soft_prompt(tiny_lm_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny model with a soft prompt that changes what it writes: a text's embeddings, moved a
-    little off every token's (random vectors far from them, the tiny model ignores)."""
-    model = tmp_path_factory.mktemp("soft") / "model"
-    shutil.copytree(tiny_lm_dir, model)
-    lm = DomainLM.from_pretrained(model)
-    ids = lm.tokenizer("Brantovex is manufactured by Saltgate. Brantovex")["input_ids"]
-    torch.manual_seed(0)
-    vectors = lm.model.get_input_embeddings().weight[ids].detach() + 0.01 * torch.randn(len(ids), lm.hidden_size)
-    SoftPrompt(vectors).save_pretrained(model / "soft_prompt")
-    return model
+def with_soft_prompt(soft_prompted_lm_dir: Path) -> Path:
+    return soft_prompted_lm_dir
 
 
 @pytest.fixture(scope="module")
