@@ -43,6 +43,8 @@ from blade_core.knowledge_gate import Written
 from blade_core.knowledge_writer import KnowledgeWriter
 from blade_core.model_directory import DEFAULT_CONTEXT_LENGTH
 
+CONNECT_OPTIONS = frozenset({"api_key", "timeout", "max_retries", "max_concurrency"})
+"""`connect`'s options for the connection itself, which adapters pass through."""
 API_KEY_VARIABLE = "BLADE_ENDPOINT_API_KEY"
 """Where the endpoint's key is read from when none is given; never OPENAI_API_KEY, which must not
 be sent to a self-hosted server."""

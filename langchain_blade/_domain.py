@@ -23,7 +23,7 @@ from pydantic import ConfigDict, Field, model_validator
 from typing_extensions import Self
 
 from blade_core.domain_lm import DomainLM
-from blade_core.endpoint_writer import EndpointWriter
+from blade_core.endpoint_writer import CONNECT_OPTIONS, EndpointWriter
 from blade_core.generation_settings import GenerationSettings
 from blade_core.knowledge_writer import KnowledgeWriter
 from blade_core.writers import load_writer
@@ -70,29 +70,19 @@ class DomainLMFields(GenerationSettings):
         return cls(model=lm, model_path=str(model_dir), **fields)
 
     @classmethod
-    def from_endpoint(
-        cls,
-        base_url: str,
-        model: str | None = None,
-        *,
-        export: str | Path | None = None,
-        api_key: str | None = None,
-        timeout: float = 120.0,
-        max_retries: int = 3,
-        max_concurrency: int = 8,
-        **fields: Any,
-    ) -> Self:
+    def from_endpoint(cls, base_url: str, model: str | None = None, *, export: str | Path | None = None,
+                      **fields: Any) -> Self:
         """Write knowledge through a knowledge server: `blade serve`, or vLLM serving a `blade
         export` (then `export` is that directory, whose prompt files the server does not describe).
 
-        `base_url` ends in /v1; `model` may be left out when the server serves one model.
-        `batch_size` prompts go in one request, and at most `max_concurrency` requests are in
-        flight; each is retried `max_retries` times, `timeout` seconds each, before a
-        `KnowledgeEndpointError`. `api_key` defaults to $BLADE_ENDPOINT_API_KEY. Everything else
-        (knowledge per option, samples, streaming, callbacks) works as with a local model.
+        `base_url` ends in /v1; `model` may be left out when the server serves one model. The
+        connection options `api_key` (default $BLADE_ENDPOINT_API_KEY), `timeout`, `max_retries`
+        and `max_concurrency` go to `EndpointWriter.connect`; other `fields` set this component's
+        fields (`batch_size` prompts go in one request). Everything else (knowledge per option,
+        samples, streaming, callbacks) works as with a local model.
         """
-        writer = EndpointWriter.connect(base_url, model, export=export, api_key=api_key, timeout=timeout,
-                                        max_retries=max_retries, max_concurrency=max_concurrency)
+        options = {name: fields.pop(name) for name in CONNECT_OPTIONS & set(fields)}
+        writer = EndpointWriter.connect(base_url, model, export=export, **options)
         return cls(model=writer, model_path=writer.name_or_path, **fields)
 
     @classmethod

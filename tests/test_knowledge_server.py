@@ -171,7 +171,8 @@ def test_a_server_that_is_down_is_an_error_not_empty_knowledge(soft_prompted_lm_
 def test_langchain_chain_from_endpoint_answers_as_in_process(lm: DomainLM, server: KnowledgeServer) -> None:
     with OpenAICompatibleServer(OfflineChatModel()) as llm_server:
         chat = ChatOpenAI(base_url=llm_server.base_url, api_key="x", model="offline", max_retries=0, timeout=60)
-        remote = BladeKnowledgeRunnable.from_endpoint(server.base_url, **SETTINGS)
+        remote = BladeKnowledgeRunnable.from_endpoint(server.base_url, max_retries=1, timeout=60, **SETTINGS)
+        assert isinstance(remote.lm, EndpointWriter) and remote.lm._client.max_retries == 1  # connection options reach the client
         local = BladeKnowledgeRunnable(model=lm, **SETTINGS)
         answers = [m.content for m in (remote | chat).batch(QUESTIONS)]
         assert answers == [m.content for m in (local | chat).batch(QUESTIONS)]
