@@ -240,16 +240,17 @@ def _served_models(client: openai.OpenAI, base_url: str) -> dict[str, dict[str, 
 def _written(choice: Any) -> Written:
     """A completion choice as `Written`: its text and sentences, each judged by its least probable
     token. Token texts that do not add up to the text (a character split across tokens) are cut
-    from it at their offsets; with neither, every sentence counts as sure (nothing to judge by)."""
+    from it at their offsets. Without logprobs (not asked for, or not given), every sentence counts
+    as sure: there is nothing to judge it by, and the gate still sees every sentence."""
     text: str = choice.text or ""
     logprobs = choice.logprobs
     pieces: list[str] = list(logprobs.tokens or []) if logprobs is not None else []
     values = [1.0 if value is None else min(1.0, math.exp(value))
               for value in (logprobs.token_logprobs or [] if logprobs is not None else [])]
-    if "".join(pieces) != text:
-        offsets = list(logprobs.text_offset or []) if logprobs is not None else []
-        start = offsets[0] if offsets else 0
-        pieces = ([text[a - start : b - start] for a, b in zip(offsets, [*offsets[1:], start + len(text)])]
-                  if len(offsets) == len(values) else [text])
-        values = values if len(pieces) == len(values) else [1.0]
+    if pieces and "".join(pieces) != text:
+        offsets = list(logprobs.text_offset or [])
+        pieces = ([text[a - offsets[0] : b - offsets[0]] for a, b in zip(offsets, [*offsets[1:], offsets[0] + len(text)])]
+                  if offsets and len(offsets) == len(values) else [])
+    if not pieces or len(pieces) != len(values):
+        pieces, values = [text], [1.0]
     return Written(text.strip(), scored_pieces(pieces, values))

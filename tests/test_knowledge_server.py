@@ -5,6 +5,7 @@ full queue, a bad request and a server that is down are reported, never turned i
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import pytest
 from langchain_core.load import dumps, loads
 from langchain_openai import ChatOpenAI
 
+from blade_core.blade_config import BladeConfig
 from blade_core.domain_lm import DomainLM
 from blade_core.endpoint_writer import EndpointWriter
 from blade_core.errors import KnowledgeEndpointError, OptionError
@@ -72,6 +74,22 @@ def test_endpoint_writes_what_domain_lm_writes(lm: DomainLM, server: KnowledgeSe
     withheld = writer.generate_knowledge(QUESTIONS, **guarded)
     assert withheld == lm.generate_knowledge(QUESTIONS, **guarded) != writer.generate_knowledge(QUESTIONS, **SETTINGS)
     assert "".join(writer.stream_knowledge(QUESTIONS[1], **SETTINGS)) == lm.generate_knowledge(QUESTIONS[1:2], **SETTINGS)[0]
+
+
+def test_the_entity_gate_decides_alike_without_logprobs(soft_prompted_lm_dir: Path, tmp_path: Path) -> None:
+    """The gate reads sentences, not confidences: with min_confidence 0 no logprobs are asked for,
+    and the sentences must still reach it (they once did not, and every text came back empty)."""
+    model = tmp_path / "named"
+    shutil.copytree(soft_prompted_lm_dir, model)
+    config = BladeConfig.load(model)
+    assert config is not None
+    config.names = ["Zorvanil", "Quelmora", "Brantovex", "Mevlocaine", "House Tessaly"]
+    config.save(model)
+    gated = {"max_new_tokens": 24, "entity_gate": True, "min_confidence": 0.0}
+    local = DomainLM.from_pretrained(model).generate_knowledge(QUESTIONS, **gated)
+    with KnowledgeServer.from_directory(model) as served:
+        assert any(local) and EndpointWriter.connect(served.base_url).generate_knowledge(
+            QUESTIONS, **gated) == local
 
 
 def test_a_vllm_style_server_of_the_export_directory(lm: DomainLM, soft_prompted_lm_dir: Path,
