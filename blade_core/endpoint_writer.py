@@ -184,18 +184,25 @@ class EndpointWriter(KnowledgeWriter):
 
     def _texts(self, questions: Sequence[str], settings: GenerationDefaults, stop: Sequence[str] | None,
                batch_size: int, progress: bool, confidence: bool = True) -> list[Written]:
-        """`batch_size` prompts per request, `max_concurrency` requests in flight."""
+        """`batch_size` prompts per request, grouped by length (so the server's batches pad little),
+        `max_concurrency` requests in flight; in the input order."""
         request = self._request(settings, stop, confidence)
-        chunks = [questions[i : i + batch_size] for i in range(0, len(questions), batch_size)]
-        if len(chunks) <= 1:
-            return self._complete(chunks[0], request) if chunks else []
+        order = sorted(range(len(questions)), key=lambda i: len(questions[i]))
+        chunks = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+        if len(chunks) <= 1:  # one request: no thread to start
+            return self._complete(questions, request) if chunks else []
         with ThreadPoolExecutor(min(self.max_concurrency, len(chunks)), thread_name_prefix="blade-endpoint") as pool:
-            done: Iterator[list[Written]] = pool.map(lambda chunk: self._complete(chunk, request), chunks)
+            done: Iterator[list[Written]] = pool.map(
+                lambda chunk: self._complete([questions[i] for i in chunk], request), chunks)
             if progress:
                 from tqdm.auto import tqdm
 
                 done = iter(tqdm(done, total=len(chunks), desc="knowledge", unit="request"))
-            return [written for chunk in done for written in chunk]
+            results: list[Written] = [Written("", [])] * len(questions)
+            for chunk, written in zip(chunks, done):
+                for index, text in zip(chunk, written):
+                    results[index] = text
+            return results
 
     def _stream_text(self, question: str, settings: GenerationDefaults, stop: Sequence[str] | None) -> Iterator[str]:
         request = {**self._request(settings, stop, confidence=False), "stream": True}

@@ -197,14 +197,19 @@ class Batcher:
         """Complete every prompt of `jobs` (which share settings), `max_batch` per `generate` call."""
         first = jobs[0]
         prompts = [prompt for job in jobs for prompt in job.prompts]
+        # by length, so each generate call pads little (as `DomainLM` orders its own batches)
+        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
         try:
-            done: list[Completion] = []
-            for start in range(0, len(prompts), self.max_batch):
+            done: list[Completion] = [Completion([], [], False)] * len(prompts)
+            for start in range(0, len(order), self.max_batch):
                 self.generate_calls += 1
                 began = time.monotonic()
+                chunk = order[start : start + self.max_batch]
                 extra = {"streamer": first.streamer} if first.streamer is not None else {}
-                done += self.lm.complete(prompts[start : start + self.max_batch], first.settings,
-                                         stop=first.stop, logit_bias=first.logit_bias, **extra)
+                completed = self.lm.complete([prompts[i] for i in chunk], first.settings,
+                                             stop=first.stop, logit_bias=first.logit_bias, **extra)
+                for index, completion in zip(chunk, completed):
+                    done[index] = completion
                 self._last_seconds = time.monotonic() - began
         except Exception as err:  # each waiting request answers it as a 500
             logger.exception("generation failed")
