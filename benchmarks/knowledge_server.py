@@ -56,7 +56,7 @@ def serving(model: Path, *options: str) -> Iterator[str]:
 
 def client(url: str, questions: list[str], threads: int, settings: dict[str, Any]) -> None:
     """One client process (run by `clients`): `threads` threads, one request per question; prints
-    its texts and seconds as JSON once the parent says go (so every process starts together)."""
+    its texts and seconds as JSON once the parent says go (so its start-up is not timed)."""
     writer = EndpointWriter.connect(url, max_concurrency=1)
     writer.generate_knowledge(questions[:1], **settings)  # warm: connection, first generate call
     print("ready", flush=True)

@@ -327,7 +327,7 @@ class KnowledgeApp:
         ends = token_ends(tokenizer, completion.ids, full)
         starts = [0, *ends[:-1]]
         kept = [i for i, start in enumerate(starts) if start < len(text)]
-        return _Choice(text, finish, len(kept), [text[starts[i] : min(ends[i], len(text))] for i in kept],
+        return _Choice(text, finish, len(completion.ids), [text[starts[i] : min(ends[i], len(text))] for i in kept],
                        [completion.probabilities[i] for i in kept], [starts[i] for i in kept])
 
     async def _events(self, model: str, job: _Job, future: Future[list[Completion]],
