@@ -10,17 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.output_parsers import StrOutputParser
 from pydantic import BaseModel
 
 from blade_core.data.records import MCQuestion
 from blade_core.errors import LLMError
-from blade_core.llm.resolve import mask_secrets
+from blade_core.llm.answers import answer_chain, describe_failure
 from blade_core.prompts import answer_prompt, format_mcq, knowledge_or_placeholder, parse_answer
-
-NO_CONTENT = "the LLM returned no content"
-"""The error recorded for an empty reply: an endpoint that answers nothing (a wrong model name
-behind a proxy, a content filter, a token limit of 0) has not answered, so it is not scored."""
 
 
 class ScoredAnswer(BaseModel):
@@ -52,7 +47,7 @@ def ask_with_knowledge(
     """
     if len(questions) != len(knowledge):
         raise ValueError(f"{len(questions)} questions but {len(knowledge)} knowledge texts")
-    chain = answer_prompt() | llm | StrOutputParser()
+    chain = answer_prompt() | answer_chain(llm)
     inputs = [
         {"knowledge": knowledge_or_placeholder(k), "question": format_mcq(q)}
         for q, k in zip(questions, knowledge)
@@ -61,10 +56,8 @@ def ask_with_knowledge(
     scored = []
     for question, known, reply in zip(questions, knowledge, replies):
         error = None
-        if isinstance(reply, BaseException):
-            error = mask_secrets(f"{type(reply).__name__}: {reply}")
-        elif not reply.strip():
-            error = NO_CONTENT
+        if isinstance(reply, BaseException):  # an empty reply too, once asked again: not scored
+            error = describe_failure(reply)
         predicted = set() if error else parse_answer(reply, question.letters)
         scored.append(
             ScoredAnswer(

@@ -29,6 +29,7 @@ from blade_core.data import load_mcq, read_jsonl
 from blade_core.domain_lm import DomainLM
 from blade_core.errors import LLMError
 from blade_core.llm import OfflineChatModel
+from blade_core.llm.answers import EMPTY_ANSWER_ATTEMPTS
 from blade_core.retrieval import load_minilm
 from blade_core.sample_domain import load_sample_domain
 from blade_core.serve import OpenAICompatibleServer
@@ -184,7 +185,8 @@ def test_an_llm_that_says_nothing_usable_stops_the_run_before_the_budget_is_spen
     config = config_for(tiny_lm_dir, tmp_path / "out", use_cache=False)
     with OpenAICompatibleServer(FakeListChatModel(responses=[reply])) as server, pytest.raises(LLMError, match=says):
         run_bpo(config, llm=http_llm(server))
-    assert server.requests_served == N_DEV  # the baseline only: no candidate was paid for
+    asked = EMPTY_ANSWER_ATTEMPTS if not reply.strip() else 1  # an empty answer is asked again
+    assert server.requests_served == N_DEV * asked  # the baseline only: no candidate was paid for
     assert not config.out.exists()
 
 

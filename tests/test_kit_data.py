@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import BaseMessage
-from langchain_core.outputs import ChatResult
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
 from typer.testing import CliRunner
 
 from blade_core.cli import app
@@ -28,6 +28,7 @@ from blade_core.datagen.kit_data_config import KitDataConfig
 from blade_core.datagen.progress import LLM_ERROR, Outcome
 from blade_core.errors import LLMError
 from blade_core.llm import OfflineChatModel
+from blade_core.llm.answers import EMPTY_ANSWER_ATTEMPTS
 from blade_core.option_knowledge import option_pairs
 from blade_core.retrieval import load_minilm
 from blade_core.sample_domain import load_sample_domain
@@ -42,11 +43,13 @@ FAIL_MARKER = "[fail-here]"
 
 
 class RecordingModel(BaseChatModel):
-    """The offline model, recording every prompt it answers; fails on prompts with the marker."""
+    """The offline model, recording every prompt it answers; fails on prompts with the marker
+    (raises, or, with `empty`, answers them with no content)."""
 
     inner: OfflineChatModel
     seen: list[str] = []  # noqa: RUF012 - a pydantic field: each instance gets its own copy
     fail: bool = True
+    empty: bool = False
 
     @property
     def _llm_type(self) -> str:
@@ -61,7 +64,10 @@ class RecordingModel(BaseChatModel):
     ) -> ChatResult:
         text = "\n".join(str(m.text) for m in messages)
         if self.fail and FAIL_MARKER in text:
-            raise RuntimeError("injected failure")
+            if not self.empty:
+                raise RuntimeError("injected failure")
+            self.seen.append(text)
+            return ChatResult(generations=[ChatGeneration(message=AIMessage(content=""))])
         self.seen.append(text)
         return self.inner._generate(messages, stop)
 
@@ -106,6 +112,7 @@ def remote(
     reach(server, monkeypatch, SECRET)
     model.seen.clear()
     model.fail = True
+    model.empty = False
     return server, model
 
 
@@ -188,7 +195,7 @@ def test_resume_asks_nothing_twice(
 
     before = server.requests_served
     again = make_kit_data(KitDataConfig(**base, overwrite=True))  # everything again, from the cache
-    assert server.requests_served == before and again.llm_calls == 0
+    assert server.requests_served == before + 1 and again.llm_calls == 0  # + the test call before removing
     assert again.kept == final.kept and pairs_of(KitDataConfig(**base)) == pairs
 
 
@@ -217,6 +224,32 @@ def test_llm_errors_are_dropped_and_retried_on_resume(
     assert retried.done_before == 6 and LLM_ERROR not in retried.dropped
     asked = model.seen[seen:]
     assert asked and all(FAIL_MARKER in text for text in asked)
+
+
+def test_empty_answers_are_failed_calls_asked_again_not_questions_done(
+    tmp_path: Path, remote: tuple[OpenAICompatibleServer, RecordingModel]
+) -> None:
+    _server, model = remote
+    model.empty = True
+    questions_path = tmp_path / "train.jsonl"
+    write_questions(questions_path, 6, marked=(1, 4))
+    out = tmp_path / "kit.jsonl"
+    args = ["make-kit-data", "--questions", str(questions_path), "--llm", "openai:offline", "--out", str(out),
+            "--no-progress", "--max-retries", "0"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 3
+    assert "2 of 6 questions failed on LLM errors (e.g. the LLM returned no content)" in result.stderr
+    asked = [text for text in model.seen if FAIL_MARKER in text]
+    assert len(asked) == 2 * EMPTY_ANSWER_ATTEMPTS  # each empty answer asked again before it failed
+    config = KitDataConfig(questions=questions_path, llm="openai:offline", out=out)
+    failed = {o.id for o in progress_of(config) if o.reason == LLM_ERROR}
+    assert failed == {"orren-train-002", "orren-train-005"}  # failed, so not done
+
+    model.fail = False  # a working endpoint: the re-run asks exactly those again (nothing empty was cached)
+    seen = len(model.seen)
+    result = CliRunner().invoke(app, [*args, "--resume"])
+    assert result.exit_code == 0, result.output
+    assert model.seen[seen:] and all(FAIL_MARKER in text for text in model.seen[seen:])
 
 
 def test_screen_drops_letters_and_echoes() -> None:
@@ -257,7 +290,7 @@ def test_existing_output_is_trimmed_refused_or_overwritten(tmp_path: Path) -> No
 
 
 def prepare(config: KitDataConfig) -> dict[str, Outcome]:
-    return progress.prepare_output(config.out, config.progress_file, resume=config.resume,
+    return progress.prepare_output(config.out, config.progress_file, resume=config.resume, llm=OfflineChatModel(),
                                    overwrite=config.overwrite, inputs={"--questions": config.questions})
 
 
@@ -341,3 +374,20 @@ def test_sigkilled_run_resumes_without_repaying_an_answered_call(
         assert_nothing_paid_twice(server)
     assert sorted(o.id for o in progress_of(config)) == sorted(ids)
     assert len(pairs_of(config)) == resumed.pairs == sum(o.pairs for o in progress_of(config))
+
+
+def test_overwrite_with_the_endpoint_down_keeps_the_earlier_output(
+    tmp_path: Path, remote: tuple[OpenAICompatibleServer, RecordingModel], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    questions_path = tmp_path / "train.jsonl"
+    write_questions(questions_path, 3)
+    out = tmp_path / "kit.jsonl"
+    args = ["make-kit-data", "--questions", str(questions_path), "--llm", "openai:offline", "--out", str(out),
+            "--no-progress", "--max-retries", "0", "--no-cache"]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    before = out.read_text(), KitDataConfig(questions=questions_path, llm="x", out=out).progress_file.read_text()
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # nothing listens there
+    result = CliRunner().invoke(app, [*args, "--overwrite"])
+    assert result.exit_code == 3
+    assert "did not answer a test call" in result.stderr and f"--out {out} is kept" in result.stderr
+    assert (out.read_text(), KitDataConfig(questions=questions_path, llm="x", out=out).progress_file.read_text()) == before

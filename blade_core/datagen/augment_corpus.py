@@ -26,7 +26,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompt_values import PromptValue
 from langchain_core.prompts import ChatPromptTemplate
 from pydantic import BaseModel
@@ -45,6 +44,7 @@ from blade_core.datagen.progress import (
 from blade_core.errors import BladeError, LLMError
 from blade_core.llm import OfflineChatModel, resolve_llm
 from blade_core.llm.accounting import Accounted, accounted
+from blade_core.llm.answers import answer_chain, describe_failure
 from blade_core.prompts import neutralize_delimiters
 from blade_core.text import mentions, sentence_key, split_passages
 
@@ -301,7 +301,7 @@ def outcome_of(
     `pairs` is the number of records written, which a resumed run trims the output back to.
     """
     if isinstance(reply, BaseException):
-        error = redact(f"{type(reply).__name__}: {reply}")
+        error = redact(describe_failure(reply))
         return Outcome(id=task.id, kept=False, reason=LLM_ERROR, detail=error), []
     if task.kind == PARAPHRASE:
         records, drops = paraphrase_records(task.passage, reply, paraphrases)
@@ -354,13 +354,13 @@ def augment_corpus(
     model = _chat_model(config, llm)
     # After every check: it may delete.
     done = prepare_output(config.out, config.progress_file, resume=config.resume, overwrite=config.overwrite,
-                          cache=config.cache_file, inputs={"--corpus": config.corpus})
+                          cache=config.cache_file, inputs={"--corpus": config.corpus}, llm=model)
     paid = accounted(model, config.cache_file if config.cache else None)
     todo = [task for task in tasks if task.id not in done]
     config.out.parent.mkdir(parents=True, exist_ok=True)
     config.out.touch()
     outcomes = dict(done)
-    replies = (paid.model | StrOutputParser()).batch_as_completed(
+    replies = answer_chain(paid.model).batch_as_completed(
         [prompt_for(task, config.paraphrases) for task in todo],
         config={"max_concurrency": config.max_concurrency},
         return_exceptions=True,

@@ -20,7 +20,6 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel
@@ -38,6 +37,7 @@ from blade_core.datagen.progress import (
 from blade_core.errors import LLMError
 from blade_core.llm import resolve_llm
 from blade_core.llm.accounting import accounted
+from blade_core.llm.answers import answer_chain, describe_failure
 from blade_core.option_knowledge import option_pairs
 from blade_core.prompts import neutralize_delimiters
 from blade_core.retrieval import PassageIndex
@@ -189,7 +189,7 @@ class _Maker:
         self.llm = llm
         self.index = index
         self.writer: Runnable[dict[str, str], str] = (
-            knowledge_prompt(config.max_sentences) | llm | StrOutputParser()
+            knowledge_prompt(config.max_sentences) | answer_chain(llm)
         )
 
     def chunk(self, questions: Sequence[MCQuestion]) -> list[Result]:
@@ -209,7 +209,7 @@ class _Maker:
         to_verify: list[tuple[int, str]] = []
         for i, (question, reply) in enumerate(zip(questions, replies)):
             if isinstance(reply, BaseException):
-                error = redact(f"{type(reply).__name__}: {reply}")
+                error = redact(describe_failure(reply))
                 results[i] = _dropped(question, LLM_ERROR, error)
             elif reason := screen(question, reply, config.max_sentences):
                 results[i] = _dropped(question, reason)
@@ -249,7 +249,7 @@ def make_kit_data(config: KitDataConfig) -> KitDataReport:
     llm = resolve_llm(config.llm, max_retries=config.max_retries, timeout=config.timeout)
     # After everything that can fail on bad input: it may delete.
     done = prepare_output(config.out, config.progress_file, resume=config.resume,
-                          overwrite=config.overwrite, cache=config.cache_file,
+                          overwrite=config.overwrite, cache=config.cache_file, llm=llm,
                           inputs={"--questions": config.questions, "--corpus": config.corpus})
     todo = [q for q in questions if q.id not in done]
     paid = accounted(llm, config.cache_file if config.cache else None)

@@ -13,10 +13,12 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel
 
 from blade_core.data import write_jsonl
 from blade_core.errors import BladeError, LLMError, OutputPathError
+from blade_core.llm.answers import check_llm_answers
 from blade_core.llm.resolve import mask_secrets
 from blade_core.outputs import Inputs, check_not_an_input, check_writable
 
@@ -82,12 +84,13 @@ def _trim_output(out: Path, lines: int) -> None:
 
 
 def prepare_output(out: Path, progress: Path, *, resume: bool, overwrite: bool, inputs: Inputs,
-                   cache: Path | None = None) -> dict[str, Outcome]:
+                   llm: BaseChatModel, cache: Path | None = None) -> dict[str, Outcome]:
     """Make OUT and its progress file consistent; return the outcomes a resumed run keeps.
 
     make-kit-data and augment-corpus share it: both append to OUT and record each decision in
     `progress`, which is also what marks OUT as theirs. OUT, its progress file and the LLM `cache`
-    beside it must be none of `inputs`.
+    beside it must be none of `inputs`. `--overwrite` removes OUT only once `llm` has answered a
+    test call: with the endpoint down, the earlier output is still there.
     """
     for path in (out, progress):
         check_not_an_input(path, "--out", inputs)
@@ -97,6 +100,8 @@ def prepare_output(out: Path, progress: Path, *, resume: bool, overwrite: bool, 
         check_not_an_input(cache, "--cache-path", inputs)
     check_writable(out, "--out")
     if overwrite:
+        if out.exists() or progress.exists():
+            check_llm_answers(llm, before=f"--out {out}")
         out.unlink(missing_ok=True)
         progress.unlink(missing_ok=True)
         return {}

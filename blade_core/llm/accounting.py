@@ -86,6 +86,8 @@ class AnswerCache(BaseCache):
         return [loads(row[0], allowed_objects=_ROW_CLASSES) for row in rows]
 
     def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
+        if not any(generation.text.strip() for generation in return_val):
+            return  # an empty answer is a failed call (`answers`): asked again, it must reach the LLM
         key = answer_key(llm_string)
         rows = [(prompt, key, i, dumps(generation)) for i, generation in enumerate(return_val)]
         with self._lock, self._db:
