@@ -11,6 +11,8 @@ gives, as a plain `mkdir` or `open` would make it, not the private ones of a tem
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import shutil
 import tempfile
@@ -23,7 +25,9 @@ from typing import IO, Any
 from safetensors import SafetensorError
 
 from blade_core.errors import BladeError, OutputPathError
-from blade_core.outputs import is_blade_directory
+from blade_core.outputs import MANIFEST, is_blade_directory, written_by_blade
+
+logger = logging.getLogger(__name__)
 
 WRITE_FAILURES = (OSError, SafetensorError)
 """What a failed write raises: OSError, or safetensors' own error around one."""
@@ -82,13 +86,31 @@ def atomic_directory(target: str | Path) -> Iterator[Path]:
         raise
     for path in staging.rglob("*"):  # libraries save through private temporary files (0600) too
         _as_if_made_plainly(path, folder=path.is_dir())
+    written = sorted(entry.name for entry in staging.iterdir())
+    (staging / MANIFEST).write_text(json.dumps({"written_by": "blade", "files": written}, indent=1) + "\n",
+                                    encoding="utf-8")
+    _as_if_made_plainly(staging / MANIFEST, folder=False)
     previous = None
     if target.exists():
+        _keep_users_files(target, staging)
         previous = target.with_name(f".{target.name}.old-{os.getpid()}")
         os.replace(target, previous)
     os.replace(staging, target)
     if previous is not None:
         shutil.rmtree(previous, ignore_errors=True)
+
+
+def _keep_users_files(target: Path, staging: Path) -> None:
+    """Move into the new directory what a user added to the old one (notes, an evaluation), so
+    `--overwrite` replaces only what blade wrote; say which, in one line."""
+    ours = written_by_blade(target)
+    kept = [entry for entry in sorted(target.iterdir()) if entry.name not in ours
+            and not (staging / entry.name).exists()]
+    for entry in kept:
+        os.replace(entry, staging / entry.name)
+    if kept:
+        logger.warning("kept in %s what blade did not write there: %s", target,
+                       ", ".join(entry.name for entry in kept))
 
 
 @contextmanager

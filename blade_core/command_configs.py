@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from blade_core.generation_settings import GenerationSettings
 from blade_core.sample_domain import SampleLanguage
@@ -26,6 +26,8 @@ from blade_core.training.model_size import SizeChoice
 
 class InitModelConfig(BaseModel):
     """Build a small domain LM from scratch: a BPE tokenizer trained on the corpus, a Qwen2 config."""
+
+    model_config = ConfigDict(allow_inf_nan=False)  # inf and nan are no settings ("--learning-rate inf")
 
     corpus: list[Path] = Field(min_length=1, description="corpus folder, .txt/.md file or JSONL with 'text'")
     out: Path = Field(description="model directory to write")
@@ -64,6 +66,8 @@ class ExportConfig(BaseModel):
 
 class ServerOptions(BaseModel):
     """Where a server of ours listens and what it accepts (`serve-llm`, `serve`)."""
+
+    model_config = ConfigDict(allow_inf_nan=False)  # inf and nan are no settings ("--learning-rate inf")
 
     host: str = Field(default="127.0.0.1", description="bind address; keep 127.0.0.1 unless you mean to expose it")
     port: int = Field(default=8000, ge=0, le=65535, description="TCP port (0: any free port)")

@@ -10,6 +10,7 @@ import inspect
 import types
 import typing
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
@@ -18,6 +19,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from blade_core.command_errors import BladeCommand
+from blade_core.outputs import output_lock
 from blade_core.validation import build_config
 
 
@@ -78,7 +80,9 @@ def command_from_config(config_cls: type[BaseModel], run: Callable[[Any], Any], 
         if settings_file is not None:
             given = {**read_settings_file(settings_file, config_cls), **given}
         config = build_config(config_cls, **given)
-        result = run(config)
+        out = getattr(config, "out", None)
+        with output_lock(out) if isinstance(out, Path) else nullcontext():  # one run per output at a time
+            result = run(config)
         if result is not None:
             typer.echo(f"wrote {result}")
 
@@ -103,10 +107,14 @@ def read_settings_file(path: Path, config_cls: type[BaseModel]) -> dict[str, Any
 
     from blade_core.data import DataError
 
+    _UniqueKeyLoader = _unique_key_loader()
     if not path.is_file():
         raise DataError(path, "settings file not found; check the path")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+    except _RepeatedSetting as error:
+        raise DataError(path, "given twice; only one value can count: keep the right one", line=error.line,
+                        field=error.key) from None
     except UnicodeDecodeError:
         raise DataError(path, "not valid UTF-8; re-save the settings file as UTF-8") from None
     except yaml.YAMLError as error:
@@ -123,6 +131,29 @@ def read_settings_file(path: Path, config_cls: type[BaseModel]) -> dict[str, Any
             raise DataError(path, f"unknown setting; known: {', '.join(sorted(fields))}", field=str(key))
         values[name] = _from_folder(value, fields[name], path.parent)
     return values
+
+
+class _RepeatedSetting(ValueError):
+    def __init__(self, key: str, line: int) -> None:
+        super().__init__(key)
+        self.key, self.line = key, line
+
+
+def _unique_key_loader() -> type:
+    """A YAML SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    raise _RepeatedSetting(str(key), key_node.start_mark.line + 1)
+                seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    return UniqueKeyLoader
 
 
 def _from_folder(value: Any, field: FieldInfo, folder: Path) -> Any:

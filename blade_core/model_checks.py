@@ -72,12 +72,33 @@ def check_model_source(source: str) -> Path | None:
                 "; give a folder that blade init-model, pretrain, kit or bpo wrote, or that "
                 "save_pretrained() wrote")
         raise ModelDirectoryError(f"{source}: no config.json, so it is not a model directory{hint}")
+    _check_causal_lm(folder, source)
     if not any((folder / name).is_file() for name in TOKENIZER_FILES):
         raise ModelDirectoryError(
             f"{source}: no tokenizer files ({', '.join(TOKENIZER_FILES[:2])}); save the base model's "
             f"tokenizer into it with tokenizer.save_pretrained('{source}')"
         )
     return folder
+
+
+def _check_causal_lm(folder: Path, source: str) -> None:
+    """Refuse a model another tool wrote that is no causal LM (a sentence encoder, a classifier):
+    its loader would fail deep inside transformers, or build a language-model head at random."""
+    import json
+
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise ModelDirectoryError(f"{source}/config.json: not valid JSON ({err}); save the model again") from None
+    architectures = config.get("architectures") if isinstance(config, dict) else None
+    if not isinstance(architectures, list) or not architectures:
+        return
+    if not any(str(a).endswith(("ForCausalLM", "LMHeadModel", "ForConditionalGeneration")) for a in architectures):
+        encoder = " (a sentence encoder: modules.json)" if (folder / "modules.json").is_file() else ""
+        raise ModelDirectoryError(
+            f"{source}/config.json: field 'architectures' is {architectures}{encoder}, not a causal language "
+            "model; give one that writes text (…ForCausalLM, such as Qwen/Qwen2.5-0.5B) or a folder blade wrote"
+        )
 
 
 @contextmanager

@@ -19,6 +19,7 @@ from typing_extensions import Self
 
 from blade_core.atomic import atomic_directory
 from blade_core.blade_config import BladeConfig
+from blade_core.errors import OptionError
 from blade_core.model_checks import (
     ModelDirectoryError,
     check_context_fits,
@@ -37,9 +38,19 @@ DEFAULT_CONTEXT_LENGTH = 2048
 """A model's context when its config does not say (transformers' usual default)."""
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
-    if device is not None:
-        return torch.device(device)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    """`device`, refused in one line when this machine has no such device; None: CUDA if any."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        chosen = torch.device(device)
+    except RuntimeError as error:
+        raise OptionError(f"--device {device}: {error}; use cpu, cuda or cuda:N") from None
+    if chosen.type == "cuda" and (not torch.cuda.is_available()
+                                  or (chosen.index or 0) >= torch.cuda.device_count()):
+        seen = f"{torch.cuda.device_count()} CUDA device(s)" if torch.cuda.is_available() else "no CUDA device"
+        raise OptionError(f"--device {device}: this machine has {seen} (torch {torch.__version__}); "
+                          "use --device cpu, or leave it unset to use a GPU when there is one")
+    return chosen
 
 
 def resolve_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.dtype:

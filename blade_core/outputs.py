@@ -16,9 +16,13 @@ command checks its outputs here first, before it loads a model or spends an LLM 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping
+import shutil
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from blade_core.errors import InputPathError, OutputPathError
@@ -40,10 +44,40 @@ def _shown(path: str | Path) -> str:
     return str(path) or "."
 
 
+MANIFEST = ".blade-manifest.json"
+"""The files blade wrote into a model directory (`atomic.atomic_directory`): `--overwrite` replaces
+those and keeps anything a user added."""
+BLADE_FILES = ("config.json", "generation_config.json", "model.safetensors", "model-*.safetensors",
+               "model.safetensors.index.json", "tokenizer*", "special_tokens_map.json", "vocab*", "merges.txt",
+               "chat_template*", "added_tokens.json", MODEL_MARKER, "blade_prompt.json", "soft_prompt", "training")
+"""What blade writes into a model directory, for directories written before the manifest."""
+
+
+def _json_object(path: Path) -> dict[str, object] | None:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def is_blade_directory(path: str | Path) -> bool:
-    """True when `path` is a folder blade wrote: a model directory or a working folder."""
+    """True when `path` is a folder blade wrote: a model directory (its `blade.json` is a BLADE
+    config, not just any file of that name) or a working folder (its marker says so)."""
     folder = Path(path)
-    return (folder / MODEL_MARKER).is_file() or (folder / WORK_MARKER).is_file()
+    config = _json_object(folder / MODEL_MARKER)
+    work = _json_object(folder / WORK_MARKER)
+    return bool(config and {"format_version", "knowledge_template"} <= set(config)) or \
+        bool(work and work.get("written_by") == "blade")
+
+
+def written_by_blade(folder: Path) -> set[str]:
+    """The top-level entries of a model directory that blade wrote: its manifest's, or, in a
+    directory written before the manifest, the names blade gives its files (`BLADE_FILES`)."""
+    manifest = _json_object(folder / MANIFEST)
+    if manifest is not None and isinstance(manifest.get("files"), list):
+        return {str(name) for name in manifest["files"]} | {MANIFEST}
+    return {entry.name for entry in folder.iterdir() if any(entry.match(p) for p in BLADE_FILES)}
 
 
 def _paths(value: Iterable[str | Path | None] | str | Path | None) -> list[Path]:
@@ -167,6 +201,28 @@ def make_work_directory(work: str | Path) -> Path:
     return folder
 
 
+RUN_FILES = ("report.md", "report.json", "report.png", "report.questions.jsonl", "pipeline.json",
+             "eval.cache.sqlite", "quickstart-domain.txt", "kit.jsonl", "kit.jsonl.progress.jsonl",
+             "kit.jsonl.cache.sqlite", "augmented.jsonl", "augmented.jsonl.progress.jsonl",
+             "augmented.jsonl.cache.sqlite", WORK_MARKER)
+"""The files `blade train` and `blade quickstart` write into their working folder, besides the
+stages' directories (each a folder blade wrote)."""
+
+
+def clear_run_folder(folder: Path) -> list[str]:
+    """Remove what blade wrote in a run's working folder (its stage directories and `RUN_FILES`)
+    and return the names of what it kept: a user's notes and plots are never removed."""
+    kept = []
+    for entry in sorted(folder.iterdir()):
+        if entry.is_dir() and not entry.is_symlink() and is_blade_directory(entry):
+            shutil.rmtree(entry)
+        elif entry.is_file() and entry.name in RUN_FILES:
+            entry.unlink()
+        else:
+            kept.append(entry.name)
+    return kept
+
+
 def prepare_file(out: str | Path, *, inputs: Inputs, overwrite: bool, option: str = "--out",
                  beside: Iterable[Path] = ()) -> None:
     """Check that the file `out` (and the files written `beside` it) may be written."""
@@ -184,3 +240,40 @@ def prepare_file(out: str | Path, *, inputs: Inputs, overwrite: bool, option: st
                 "choose another name"
             )
         check_writable(path, option)
+
+
+@contextmanager
+def output_lock(out: str | Path, option: str = "--out") -> Iterator[None]:
+    """Hold a lock on `out` while a command writes it: a second run on the same output is refused
+    at once, naming the one that holds it, instead of both paying for the same LLM calls and
+    interleaving what they write. The lock is a file named by the output's absolute path in blade's
+    cache folder (`packaged_models.cache_dir`: nothing is made beside the output), taken with
+    `flock`, so a run that dies releases it; only the main process of a distributed run takes it."""
+    if os.environ.get("RANK", "0") != "0":
+        yield
+        return
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock, as before
+        yield
+        return
+    from blade_core.packaged_models import cache_dir
+
+    key = hashlib.sha256(str(_resolved(out)).encode()).hexdigest()[:24]
+    lock = cache_dir() / "locks" / f"{key}.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip() or "another process"
+            raise OutputPathError(
+                f"{option} {_shown(out)} is being written by another blade run ({holder}); wait for it "
+                f"to finish, or choose another {option}"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"process {os.getpid()}: {' '.join(['blade', *sys.argv[1:2]])}".encode(), 0)
+        yield
+    finally:
+        os.close(fd)

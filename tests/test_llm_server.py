@@ -191,9 +191,12 @@ def test_a_body_over_the_limit_is_refused_unread() -> None:
         assert post(small, _body(messages=[{"role": "user", "content": "Hello?"}]))[0] == 200
 
 
-def test_connections_beyond_the_limit_get_503_at_once() -> None:
+def test_connections_beyond_the_limit_and_its_waiting_room_get_503_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     import socket
 
+    from blade_core.serve import http as serve_http
+
+    monkeypatch.setattr(serve_http, "MAX_WAITING", 0)  # no room to wait (tests/test_server_soak.py: the waiting)
     with OpenAICompatibleServer(OfflineChatModel(), max_connections=2) as busy:
         held = [socket.create_connection(busy.address) for _ in range(2)]  # idle keep-alive clients
         time.sleep(0.2)

@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 from blade_core.cli import app
 from blade_core.domain_lm import DomainLM
 from blade_core.errors import OutputPathError
-from blade_core.outputs import WORK_MARKER, prepare_file, prepare_model_directory
+from blade_core.blade_config import BladeConfig
+from blade_core.outputs import MANIFEST, WORK_MARKER, prepare_file, prepare_model_directory
 
 
 @pytest.fixture()
@@ -80,7 +81,7 @@ def test_output_rules(tmp_path: Path) -> None:
 
     marked = tmp_path / "work"
     marked.mkdir()
-    (marked / WORK_MARKER).write_text("{}")
+    (marked / WORK_MARKER).write_text('{"written_by": "blade"}')  # what make_work_directory writes
     with pytest.raises(OutputPathError, match="pass --overwrite"):
         prepare_model_directory(marked, inputs={}, overwrite=False)
     prepare_model_directory(marked, inputs={}, overwrite=True)
@@ -100,9 +101,15 @@ def test_quickstart_overwrite_removes_only_its_own_folder(tmp_path: Path) -> Non
     out = tmp_path / "qs"
     prepare_out(out, "offline", None, overwrite=False)
     (out / "dp").mkdir()
+    BladeConfig().save(out / "dp")  # a stage blade wrote
+    (out / "report.md").write_text("the earlier report")
+    (out / "notes.md").write_text("my notes on the run")  # the user's
+    (out / "plots").mkdir()
+    (out / "plots" / "mine.png").write_bytes(b"png")
     assert json.loads((out / WORK_MARKER).read_text())["written_by"] == "blade"
     prepare_out(out, "offline", None, overwrite=True)
-    assert sorted(p.name for p in out.iterdir()) == [WORK_MARKER]  # the earlier run is gone
+    assert sorted(p.name for p in out.iterdir()) == [WORK_MARKER, "notes.md", "plots"]  # the earlier run is gone
+    assert (out / "notes.md").read_text() == "my notes on the run" and (out / "plots" / "mine.png").exists()
 
     theirs = tmp_path / "theirs"
     theirs.mkdir()
@@ -110,3 +117,27 @@ def test_quickstart_overwrite_removes_only_its_own_folder(tmp_path: Path) -> Non
     with pytest.raises(OutputPathError, match="blade did not write it"):
         prepare_out(theirs, "offline", None, overwrite=True)
     assert (theirs / "keep.txt").read_text() == "keep"
+
+
+def test_a_file_named_blade_json_is_not_enough_to_be_blades(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "src").mkdir(parents=True)
+    (project / "blade.json").write_text('{"theme": "dark"}')
+    (project / "main.py").write_text("print('mine')")
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps({"text": f"Zorvanil {i} treats marsh fever."}) + "\n" for i in range(20)))
+    result = CliRunner().invoke(app, ["init-model", "--corpus", str(corpus), "--out", str(project), "--overwrite"])
+    assert result.exit_code == 2 and "is a folder blade did not write" in result.stderr
+    assert sorted(p.name for p in project.iterdir()) == ["blade.json", "main.py", "src"]
+
+
+def test_overwrite_replaces_what_blade_wrote_and_keeps_what_the_user_added(tiny_lm: DomainLM, tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    tiny_lm.save_pretrained(model)
+    (model / "my-eval-notes.md").write_text("what I found")
+    manifest = json.loads((model / MANIFEST).read_text())["files"]
+    assert "blade.json" in manifest and "my-eval-notes.md" not in manifest
+    tiny_lm.config.provenance.dev_score = 0.5
+    tiny_lm.save_pretrained(model)  # what --overwrite does once the checks have passed
+    assert (model / "my-eval-notes.md").read_text() == "what I found"
+    assert DomainLM.from_pretrained(model).config.provenance.dev_score == 0.5

@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 
 from blade_core.cli import app
 from blade_core.errors import EXIT_LLM_FAILED, EXIT_USER_ERROR
+from blade_core.retrieval.minilm import minilm_path
 from blade_core.sample_domain import load_sample_domain
 from tests.local_llm_support import bypass_proxies
 
@@ -69,6 +70,8 @@ MISTAKES = [
                              "--block-size", "0"], r"--block-size: input should be greater than or equal to 2"),
     Mistake("learning rate 0", ["kit", "--model", "model", "--data", "kit.jsonl", "--out", "k",
                                 "--learning-rate", "0"], r"--learning-rate: input should be greater than 0"),
+    Mistake("learning rate inf", ["kit", "--model", "model", "--data", "kit.jsonl", "--out", "k",
+                                  "--learning-rate", "inf"], r"--learning-rate: input should be a finite number"),
     Mistake("epochs 0", ["kit", "--model", "model", "--data", "kit.jsonl", "--out", "k", "--epochs", "0"],
             r"--epochs: input should be greater than 0"),
     Mistake("unknown scheduler", ["pretrain", "--model", "model", "--corpus", "corpus.jsonl", "--out", "dp",
@@ -101,6 +104,12 @@ MISTAKES = [
     Mistake("tiny body limit", ["serve-llm", "--max-body-bytes", "10"], r"--max-body-bytes: input should be greater"),
     Mistake("knowledge server of a model that is not there", ["serve", "--model", "nomodel"],
             r"--model nomodel: file or folder not found; check the path"),
+    Mistake("a sentence encoder as the domain LM", ["generate", "--model", str(minilm_path()), "--question", "What?"],
+            r"config.json: field 'architectures' is \['BertModel'\] \(a sentence encoder: modules.json\), not a "
+            r"causal language model"),
+    Mistake("a GPU this machine does not have", ["serve", "--model", "model",
+                                                 "--device", "cuda:7"],
+            r"--device cuda:7: this machine has .*CUDA device.*; use --device cpu"),
     Mistake("knowledge server batch of zero", ["serve", "--model", "model", "--max-batch", "0"],
             r"--max-batch: input should be greater than or equal to 1"),
     Mistake("more new tokens than the context", ["generate", "--model", "model", "--question", "What?",
@@ -187,9 +196,19 @@ MISTAKES = [
     # --- data ------------------------------------------------------------------------------------------
     Mistake("corpus missing", ["pretrain", "--model", "model", "--corpus", "corpus.jsnol", "--out", "dp"],
             r"--corpus corpus.jsnol: file or folder not found"),
-    Mistake("question-forms corpus missing", ["kit", "--model", "model", "--data", "kit.jsonl", "--out", "k",
-                                              "--question-forms", "missing.jsonl"],
-            r"^error: --question-forms missing.jsonl: file or folder not found; check the path$"),
+    Mistake("KIT corpus missing", ["kit", "--model", "model", "--data", "kit.jsonl", "--out", "k",
+                                   "--corpus", "missing.jsonl"],
+            r"^error: --corpus missing.jsonl: file or folder not found; check the path$"),
+    Mistake("option key given twice", ["eval", "--test", "twice.jsonl", "--llm", "offline", "--out", "r.json"],
+            r"twice.jsonl:1: field 'A': key 'A' is given twice in one object, and only one value can count",
+            files={"twice.jsonl": '{"id": "q", "question": "Which?", "options": {"A": "x", "B": "y", "A": "z"}, '
+                                  '"answer": "A"}\n'}),
+    Mistake("setting given twice", ["train", "twice.yaml"],
+            r"twice.yaml:3: field 'dev': given twice; only one value can count: keep the right one",
+            files={"twice.yaml": "corpus: corpus.jsonl\ndev: dev.jsonl\ndev: kit.jsonl\n"}),
+    Mistake("KIT pairs and training questions both given", ["train", "--corpus", "corpus.jsonl", "--kit", "kit.jsonl",
+                                                             "--questions", "dev.jsonl", "--dev", "dev.jsonl"],
+            r"give --kit PAIRS or --questions TRAIN .*, not both"),
     Mistake("corpus in UTF-16", ["pretrain", "--model", "model", "--corpus", "utf16.txt", "--out", "dp"],
             r"utf16.txt:1: is UTF-16 text .*iconv -f UTF-16 -t UTF-8",
             files={"utf16.txt": "Zorvanil treats marsh fever.".encode("utf-16")}),
@@ -408,3 +427,18 @@ def test_the_adapters_raise_blades_own_error_for_a_bad_directory(workspace: Path
     for build in (BladeKnowledgeRunnable.from_pretrained, BladeQueryTransform):
         with pytest.raises(ModelDirectoryError, match=r"^\./nowhere: no such model directory"):
             build("./nowhere")
+
+
+def test_a_second_run_on_an_output_being_written_is_refused(workspace: Path) -> None:
+    """One run holds `--out` while it writes (here: this test, through the same lock); a second
+    run on it is refused in one line naming the first, and nothing is written."""
+    from blade_core.outputs import output_lock
+
+    before = fingerprint(workspace)
+    with output_lock(workspace / "m"):
+        result = CliRunner().invoke(app, ["init-model", "--corpus", "corpus.jsonl", "--out", "m"])
+    assert result.exit_code == EXIT_USER_ERROR
+    assert re.fullmatch(rf"error: --out m is being written by another blade run \(process {os.getpid()}: blade .*\); "
+                        r"wait for it to finish, or choose another --out\n", result.stderr)
+    assert fingerprint(workspace) == before
+    assert CliRunner().invoke(app, ["init-model", "--corpus", "corpus.jsonl", "--out", "m"]).exit_code == 0  # released

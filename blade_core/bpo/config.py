@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from blade_core.errors import require
 from blade_core.outputs import Inputs, check_not_an_input, check_work_directory, prepare_model_directory
@@ -16,6 +16,8 @@ from blade_core.outputs import Inputs, check_not_an_input, check_work_directory,
 
 class BpoConfig(BaseModel):
     """BPO: Bayesian optimization of a projected soft prompt on the black-box LLM's dev accuracy."""
+
+    model_config = ConfigDict(allow_inf_nan=False)  # inf and nan are no settings ("--learning-rate inf")
 
     model: str = Field(description="domain LM directory (after KIT) whose soft prompt is searched")
     dev: Path = Field(description="multiple-choice dev JSONL the LLM is scored on")

@@ -199,6 +199,28 @@ def _raw_lines(path: Path) -> Iterator[tuple[int, bytes]]:
                             "or re-compress it") from None
 
 
+class _DuplicateKey(ValueError):
+    """A key given twice in one JSON object: `json` would keep the later value without a word."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    record: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in record:
+            raise _DuplicateKey(key)
+        record[key] = value
+    return record
+
+
+def _duplicate(path: Path, line: int, error: _DuplicateKey) -> DataError:
+    return DataError(path, f"key '{error.key}' is given twice in one object, and only one value can count; "
+                     "keep the right one", line=line, field=error.key)
+
+
 def _parse_line(path: Path, number: int, raw: bytes) -> dict[str, Any] | DataError:
     """One line as an object, or the DataError saying why it is not one."""
     try:
@@ -206,7 +228,9 @@ def _parse_line(path: Path, number: int, raw: bytes) -> dict[str, Any] | DataErr
     except UnicodeDecodeError as exc:
         return _not_utf8(path, number, raw, exc.start)
     try:
-        record = json.loads(text)
+        record = json.loads(text, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as error:
+        return _duplicate(path, number, error)
     except json.JSONDecodeError as exc:
         cut_off = "" if raw.endswith(b"\n") else CUT_OFF
         return DataError(
@@ -243,13 +267,15 @@ def _array_records(
         ) from None
     opening = ARRAY_OPENING.match(text)
     assert opening is not None, "read_jsonl only hands over content that starts with '['"
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(object_pairs_hook=_unique_keys)
     position = opening.end()
     line = first_line + text.count("\n", 0, position)
     closed = opening.group(1) is not None
     while not closed:
         try:
             element, end = decoder.raw_decode(text, position)
+        except _DuplicateKey as error:
+            raise _duplicate(path, line, error) from None
         except json.JSONDecodeError as exc:
             raise _array_error(path, first_line, exc) from None
         if isinstance(element, dict):

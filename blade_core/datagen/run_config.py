@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class GeneratorRunConfig(BaseModel):
     """Settings `make-kit-data` and `augment-corpus` share; each adds its inputs and `out`."""
+
+    model_config = ConfigDict(allow_inf_nan=False)  # inf and nan are no settings ("--learning-rate inf")
 
     out: Path
     max_concurrency: int = Field(default=8, ge=1, description="LLM calls in flight at once")

@@ -132,3 +132,9 @@ def resolve_llm(spec: str | BaseChatModel, **kwargs: Any) -> BaseChatModel:
     if provider == "openai":
         return _openai(model, **kwargs)
     return _init_chat_model(provider, model, spec, **kwargs)
+
+
+def runs_here(model: BaseChatModel) -> bool:
+    """Whether `model` answers in this process (the offline stand-in, a local likelihood judge),
+    so that no endpoint can be down."""
+    return model._llm_type in ("blade-offline", "blade-likelihood")

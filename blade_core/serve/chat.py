@@ -34,6 +34,7 @@ from blade_core.errors import OptionError
 from blade_core.serve.api import OpenAIStyleApp
 from blade_core.serve.http import HTTPServer, error_response
 from blade_core.serve.limits import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS
+from blade_core.serve.protocol import Stop, StreamOptions
 
 logger = logging.getLogger(__name__)
 
@@ -55,23 +56,22 @@ class ChatMessage(BaseModel):
         return _ROLES[self.role](content=text)
 
 
-class StreamOptions(BaseModel):
-    include_usage: bool = False
-
-
 class ChatCompletionRequest(BaseModel):
-    """The fields this server acts on; the OpenAI API's others (max_tokens, top_p, ...) are accepted
-    and left to the model's own settings."""
+    """The fields this server acts on; the OpenAI API's others (top_p, ...) are accepted and left to
+    the model's own settings. Token limits and the temperature are checked as the OpenAI API checks
+    them, so a value no API accepts is a 400 here too, not a reply."""
 
     model_config = ConfigDict(extra="allow")
 
     messages: list[ChatMessage] = Field(min_length=1)
     model: str | None = Field(default=None, min_length=1)
     n: Literal[1] | None = 1
-    temperature: float | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_completion_tokens: int | None = Field(default=None, ge=1)
     stream: bool = False
     stream_options: StreamOptions | None = None
-    stop: str | list[str] | None = None
+    stop: Stop = None
 
     def stop_list(self) -> list[str] | None:
         return [self.stop] if isinstance(self.stop, str) else self.stop

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 import anyio
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from transformers import TextIteratorStreamer
 
@@ -51,12 +51,9 @@ from blade_core.serve.limits import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_QUEUE,
 )
+from blade_core.serve.protocol import MAX_PROMPTS, LogitBias, Stop, StreamOptions
 
 logger = logging.getLogger(__name__)
-
-class StreamOptions(BaseModel):
-    include_usage: bool = False
-
 
 class CompletionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -67,8 +64,8 @@ class CompletionRequest(BaseModel):
     temperature: float | None = Field(default=None, ge=0)
     top_p: float | None = Field(default=None, gt=0, le=1)
     n: Literal[1] = 1
-    stop: str | list[str] | None = None
-    logit_bias: dict[int, float] | None = None
+    stop: Stop = None
+    logit_bias: LogitBias = None
     logprobs: int | None = Field(default=None, ge=0, le=5)
     echo: Literal[False] = False
     stream: bool = False
@@ -76,6 +73,13 @@ class CompletionRequest(BaseModel):
     add_special_tokens: bool = True
     repetition_penalty: float | None = Field(default=None, gt=0)
     user: str | None = None
+
+    @field_validator("prompt")
+    @classmethod
+    def _bounded(cls, prompt: str | list[str] | list[int] | list[list[int]]) -> object:
+        if isinstance(prompt, list) and prompt and not isinstance(prompt[0], int) and len(prompt) > MAX_PROMPTS:
+            raise ValueError(f"at most {MAX_PROMPTS} prompts in one request, got {len(prompt)}; send several requests")
+        return prompt
 
     def prompts(self) -> list[str] | list[list[int]]:
         if isinstance(self.prompt, str):

@@ -1,11 +1,11 @@
 """Run an ASGI app on uvicorn, in the foreground (`blade serve-llm`) or on a background thread
 (tests, benchmarks, a notebook), with the limits a server that others reach needs.
 
-Why not uvicorn's own `limit_concurrency`: it answers a plain-text 503 without Retry-After, and only
-once a request has been read. Here a connection beyond `max_connections` (idle keep-alive ones
-count: each holds a place) is answered at accept with an OpenAI-style JSON 503 and ``Retry-After``,
-which the OpenAI SDK honours; a body over `max_body_bytes` is answered 413 before it is read, or as
-soon as a chunked one passes the limit. The socket is bound here, so a taken port is an option
+Why not uvicorn's own `limit_concurrency`: it answers a plain-text 503 without Retry-After. Here
+at most `max_connections` connections are served at once; one beyond them takes an idle one's
+place, or waits for a place (`_ConnectionCappedH11`), and only far beyond is it answered at accept
+with an OpenAI-style JSON 503 and ``Retry-After``, which the OpenAI SDK honours; a body over
+`max_body_bytes` is answered 413 before it is read, or as soon as a chunked one passes the limit. The socket is bound here, so a taken port is an option
 error naming ``--port`` and port 0 gives a free port the caller can read at once.
 """
 
@@ -18,6 +18,7 @@ import signal
 import socket
 import threading
 import time
+from collections import deque
 from functools import partial
 from typing import Any
 
@@ -39,6 +40,12 @@ logger = logging.getLogger(__name__)
 
 GRACEFUL_SHUTDOWN_SECONDS = 5
 """How long a stopping server lets requests in progress finish before it cancels them."""
+FIRST_REQUEST_SECONDS = 10.0
+"""A connection that sends no request within this long is closed: it holds a place otherwise."""
+IDLE_SECONDS = 2.0
+"""A connection with nothing in progress and nothing received for this long may give its place."""
+MAX_WAITING = 1024
+"""Connections over the cap that wait, unread, for a place; more are answered 503 at once."""
 
 
 def error_body(message: str, kind: str, param: str | None = None) -> dict[str, Any]:
@@ -58,19 +65,41 @@ _BUSY_RESPONSE = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: applicatio
 
 
 class _ConnectionCappedH11(H11Protocol):
-    """uvicorn's HTTP/1.1 protocol, refusing a connection beyond the cap as soon as it is accepted
-    (the set of open connections is uvicorn's own, shared by every connection of the server)."""
+    """uvicorn's HTTP/1.1 protocol with a cap on the connections served at once that no client can
+    hold the server with (the set of open connections is uvicorn's own, shared by the server's
+    connections; the queue of waiting ones is kept beside it):
+
+    * a connection that sends no request within `FIRST_REQUEST_SECONDS` is closed (uvicorn times out
+      only idle keep-alive connections, so 64 silent ones held every place for ever);
+    * at the cap, an idle connection (kept alive after its response, or silent since it opened,
+      for `IDLE_SECONDS`) is closed to make room; with none idle, the new one waits, unread, until a place frees, and a
+      response finished while others wait closes its connection, so the places turn over;
+    * beyond `MAX_WAITING` waiting ones, a connection is answered 503 with Retry-After at once.
+
+    So an OpenAI SDK client over the cap waits for its turn instead of having its connection reset
+    before it could send its request."""
 
     def __init__(self, *args: Any, max_connections: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.max_connections = max_connections
+        self.admitted = False
+        self.idle_since = time.monotonic()
+        self.waiting: deque[_ConnectionCappedH11] = vars(self.server_state).setdefault("blade_waiting", deque())
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        if len(self.connections) >= self.max_connections:
-            self.transport = transport  # connection_lost closes it
-            transport.write(_BUSY_RESPONSE)
-            transport.close()
+        self.transport = transport
+        if len(self.connections) >= self.max_connections and not self._close_an_idle_one():
+            if len(self.waiting) >= MAX_WAITING:
+                transport.write(_BUSY_RESPONSE)
+                transport.close()
+                return
+            transport.pause_reading()
+            self.waiting.append(self)
             return
+        self._admit(transport)
+
+    def _admit(self, transport: asyncio.Transport) -> None:
+        self.admitted = True
         # asyncio turns Nagle's algorithm off only for sockets made with proto=IPPROTO_TCP, which
         # a socket from socket.create_server is not; with it on, a response waits for the client's
         # delayed ACK: ~40 ms per request on a kept-alive connection, 10x the whole local round trip.
@@ -78,6 +107,42 @@ class _ConnectionCappedH11(H11Protocol):
         if connection is not None and connection.family in (socket.AF_INET, socket.AF_INET6):
             connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().connection_made(transport)
+        # uvicorn cancels this timer when data arrives, as it does the keep-alive one
+        self.timeout_keep_alive_task = self.loop.call_later(FIRST_REQUEST_SECONDS, self.timeout_keep_alive_handler)
+        transport.resume_reading()
+
+    def _close_an_idle_one(self) -> bool:
+        """Close the connection idle longest (no request in progress, nothing received for
+        `IDLE_SECONDS`: one just opened may have its request on the way), if any."""
+        now = time.monotonic()
+        idle = [c for c in self.connections if isinstance(c, _ConnectionCappedH11)
+                and (c.cycle is None or c.cycle.response_complete) and now - c.idle_since >= IDLE_SECONDS
+                and not c.transport.is_closing()]
+        if not idle:
+            return False
+        min(idle, key=lambda c: c.idle_since).shutdown()
+        return True
+
+    def data_received(self, data: bytes) -> None:
+        self.idle_since = time.monotonic()
+        super().data_received(data)
+
+    def on_response_complete(self) -> None:
+        self.idle_since = time.monotonic()
+        super().on_response_complete()
+        if self.waiting and not self.transport.is_closing():
+            self.shutdown()  # its place goes to a connection that waits
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.admitted:
+            if self in self.waiting:
+                self.waiting.remove(self)
+            return
+        super().connection_lost(exc)
+        while self.waiting and len(self.connections) < self.max_connections:
+            waiting = self.waiting.popleft()
+            if not waiting.transport.is_closing():
+                waiting._admit(waiting.transport)
 
 
 class BodyLimit:
