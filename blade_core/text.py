@@ -3,8 +3,10 @@
 It is the bottom layer (standard library only), so the domain LM, data loaders, the offline judge
 and the data generators all split text the same way and none of them imports another to do it.
 
-* Sentences end at `.`, `!` or `?` followed by white space, at `。！？` (Chinese writes no space
-  after them), and at line breaks (table rows and list items are lines); list bullets are dropped.
+* Sentences end at `.`, `!` or `?` followed by white space, but not after an abbreviation ("Dr.",
+  "No.", "e.g.", "U.S.": `_ABBREVIATIONS`), at `。！？` (Chinese writes no space after them), and
+  at line breaks (table rows and list items are lines); list bullets are dropped. A decimal ("2.5")
+  has no space after its point and never ended one.
   Knowledge a model writes is also split at semicolons (`;` `；`), so a vote or a judge compares
   clauses; a corpus is not (`corpus_sentences`): its clauses share one subject, and a rewrite that
   shuffles sentences must not separate them.
@@ -24,7 +26,12 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-_LATIN_END = r"(?<=[.!?])\s+"
+_ABBREVIATIONS = ("Dr", "Mr", "Mrs", "Ms", "Prof", "St", "No", "Nos", "Fig", "vs", "etc", "cf", "approx", "Inc",
+                  "Ltd", "Co", "Jr", "Sr", "Art", "Sec", "Vol", "Ch", "pp", "ca", "al", "Gen", "Rev", "Mt", "Ft")
+"""Words that end in a period without ending the sentence ("Dr. Venn", "No. 5", "Art. 12")."""
+_NOT_AN_END = "".join(rf"(?<!\b{word}\.)" for word in _ABBREVIATIONS) + \
+    r"(?<!\b[A-Za-z]\.[A-Za-z]\.)"  # dotted initialisms: "e.g.", "i.e.", "U.S."
+_LATIN_END = rf"(?<=[.!?]){_NOT_AN_END}\s+"
 _CJK_END = r"(?<=[。！？])"
 _CLAUSE_END = r"(?<=;)\s+|(?<=；)"
 _SENTENCE_BREAK = re.compile(rf"{_LATIN_END}|{_CJK_END}|\n+")

@@ -69,3 +69,13 @@ def test_an_options_field_takes_a_space_as_separator() -> None:
     assert parse_option_field("A 甲药\nb. 乙药\n") == {"A": "甲药", "B": "乙药"}
     with pytest.raises(ValueError, match="appears twice"):
         parse_option_field("A x\na y")
+
+
+def test_abbreviations_initialisms_and_decimals_do_not_end_a_sentence() -> None:
+    from blade_core.text import corpus_sentences
+
+    text = ("Dr. Venn makes Zorvanil. It treats e.g. marsh fever, i.e. an ague. See No. 5 of the U.S. list. "
+            "Take 2.5 mg. Art. 12 punishes theft! Vitamin A. It helps.")
+    assert corpus_sentences(text) == [
+        "Dr. Venn makes Zorvanil.", "It treats e.g. marsh fever, i.e. an ague.", "See No. 5 of the U.S. list.",
+        "Take 2.5 mg.", "Art. 12 punishes theft!", "Vitamin A.", "It helps."]

@@ -225,15 +225,13 @@ def save_result(config: BpoConfig, objective: DevObjective, start: SoftPrompt | 
 
 def plot_trace(state: BpoState, path: Path) -> None:
     """Best-so-far dev accuracy against LLM calls spent, with each evaluation and the baselines."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: a notebook's backend is left as it is
 
     calls = [e.llm_calls for e in state.evaluations]
     scores = [e.score for e in state.evaluations]
     best = [max(scores[: i + 1]) for i in range(len(scores))]
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
     ax.scatter(calls, scores, s=12, alpha=0.5, label="evaluation")
     ax.step(calls, best, where="post", label="best so far")
     for baseline, style in zip(state.baselines, (":", "--")):
@@ -242,4 +240,3 @@ def plot_trace(state: BpoState, path: Path) -> None:
     ax.legend(loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)

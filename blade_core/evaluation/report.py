@@ -51,14 +51,12 @@ def table(report: EvalReport) -> Table:
 
 def write_plot(report: EvalReport, path: Path) -> None:
     """A bar chart of accuracy per mode, saved atomically as PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: a notebook's backend is left as it is
 
     modes = list(report.results)
     scores = [report.results[m].accuracy for m in modes]
-    figure, axes = plt.subplots(figsize=(max(4.0, 1.2 * len(modes) + 1), 3.5))
+    figure = Figure(figsize=(max(4.0, 1.2 * len(modes) + 1), 3.5))
+    axes = figure.subplots()
     bars = axes.bar(modes, scores, color="tab:blue")
     axes.bar_label(bars, labels=[f"{s:.0%}" for s in scores])
     axes.set_ylim(0, 1.05)
@@ -66,8 +64,5 @@ def write_plot(report: EvalReport, path: Path) -> None:
     axes.set_title(f"{report.dataset} ({report.n} questions), LLM {report.llm}", fontsize=9)
     axes.tick_params(axis="x", labelrotation=20, labelsize=8)
     figure.tight_layout()
-    try:
-        with atomic_file(path, "wb") as handle:
-            figure.savefig(handle, format="png", dpi=120)
-    finally:
-        plt.close(figure)
+    with atomic_file(path, "wb") as handle:
+        figure.savefig(handle, format="png", dpi=120)

@@ -8,7 +8,6 @@ domain LM.
 
 from __future__ import annotations
 
-import os
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -36,8 +35,6 @@ def minilm_path() -> Path:
 
 @lru_cache(maxsize=1)
 def _load() -> SentenceTransformer:
-    # Set before sentence-transformers / huggingface_hub read it, so nothing tries the network.
-    os.environ["HF_HUB_OFFLINE"] = "1"
     from sentence_transformers import SentenceTransformer
 
     path = minilm_path()
@@ -50,7 +47,8 @@ def _load() -> SentenceTransformer:
     bar_was_on = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()  # a "Loading weights" bar on every offline run is noise
     try:
-        return SentenceTransformer(str(path), device="cpu")
+        # local_files_only: nothing tries the network, and no process-wide setting is changed
+        return SentenceTransformer(str(path), device="cpu", local_files_only=True)
     finally:
         if bar_was_on:
             hf_logging.enable_progress_bar()

@@ -171,13 +171,11 @@ def resume_checkpoint(options: TrainOptions, args: TrainingArguments) -> str | N
 
 
 def write_loss_plot(log_history: list[dict[str, Any]], path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: a notebook's backend is left as it is
 
     points = [(entry["step"], entry["loss"]) for entry in log_history if "loss" in entry]
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
     if points:
         steps, losses = zip(*points)
         ax.plot(steps, losses, marker=".")
@@ -185,7 +183,6 @@ def write_loss_plot(log_history: list[dict[str, Any]], path: Path, title: str) -
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def run_stage(
