@@ -52,6 +52,9 @@ class BladeConfig(BaseModel):
     provenance: Provenance = Field(default_factory=Provenance)
     names: list[str] = Field(default_factory=list)
     """The domain's recurring names (`knowledge_gate.domain_names` of the DP corpus)."""
+    entities: list[str] = Field(default_factory=list)
+    """The names that are entities, not values shared by many (`training.stand_alone`): those a
+    question's entity views recite (`entity_views`)."""
 
     @classmethod
     def load(cls, directory: str | Path) -> BladeConfig | None:

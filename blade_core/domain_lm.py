@@ -36,6 +36,7 @@ from transformers import (
 
 from blade_core.blade_config import BladeConfig
 from blade_core.confidence import TokenProbabilities, scored_sentences
+from blade_core.entity_views import anchor
 from blade_core.errors import OptionError
 from blade_core.generation_settings import GenerationDefaults
 from blade_core.hf_compat import CACHE
@@ -190,9 +191,11 @@ class DomainLM(ModelDirectory, KnowledgeWriter):
                batch_size: int, progress: bool, confidence: bool = True) -> list[Written]:
         """One generated text per question, with its sentences' confidence (recorded in any case:
         it costs nothing here), in batches of similar length (little compute wasted on padding), in
-        the input order."""
+        the input order. A recitation's text starts with its entity's name (`entity_views.anchor`)."""
         kwargs = self._generation_kwargs(settings, stop)
-        prompts = [self._prompt_parts(q, settings.max_new_tokens) for q in questions]
+        starts = [self.tokenizer(anchor(q), add_special_tokens=False)["input_ids"] if anchor(q) else [] for q in questions]
+        prompts = [(prefix, rest + start) for (prefix, rest), start in
+                   zip((self._prompt_parts(q, settings.max_new_tokens) for q in questions), starts)]
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i][1]))
         results: list[Written] = [Written("", [])] * len(prompts)
         batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
@@ -203,9 +206,10 @@ class DomainLM(ModelDirectory, KnowledgeWriter):
         for batch in batches:
             output, probabilities = self._recorded([prompts[i] for i in batch], kwargs)
             for row, index in enumerate(batch):
-                ids = output[row].tolist()
+                ids = starts[index] + output[row].tolist()  # an anchored view's start is its text's too
+                sure = [1.0] * len(starts[index]) + probabilities[row].tolist()
                 text = cast(str, self.tokenizer.decode(ids, skip_special_tokens=True)).strip()
-                results[index] = Written(text, scored_sentences(self.tokenizer, ids, probabilities[row].tolist()))
+                results[index] = Written(text, scored_sentences(self.tokenizer, ids, sure))
         return results
 
     def _recorded(self, prompts: Sequence[tuple[list[int], list[int]]],

@@ -36,6 +36,7 @@ import openai
 
 from blade_core.blade_config import BladeConfig
 from blade_core.confidence import scored_pieces
+from blade_core.entity_views import anchor
 from blade_core.errors import KnowledgeEndpointError, OptionError
 from blade_core.export import PROMPT_FILE, read_prompt
 from blade_core.generation_settings import GenerationDefaults
@@ -173,14 +174,16 @@ class EndpointWriter(KnowledgeWriter):
 
     def _complete(self, questions: Sequence[str], request: dict[str, Any]) -> list[Written]:
         """One request for `questions`; their texts in order, with each sentence's confidence."""
+        starts = [anchor(q) for q in questions]  # a recitation's text starts with its entity's name
         try:
-            response = self._client.completions.create(prompt=[self._prompt(q) for q in questions], **request)
+            response = self._client.completions.create(
+                prompt=[self._prompt(q) + start for q, start in zip(questions, starts)], **request)
         except openai.OpenAIError as err:
             raise self._failed(err) from err
         choices = sorted(response.choices, key=lambda choice: choice.index)
         if len(choices) != len(questions):
             raise self._failed(RuntimeError(f"{len(choices)} completions for {len(questions)} prompts"))
-        return [_written(choice) for choice in choices]
+        return [_written(choice, start) for choice, start in zip(choices, starts)]
 
     def _texts(self, questions: Sequence[str], settings: GenerationDefaults, stop: Sequence[str] | None,
                batch_size: int, progress: bool, confidence: bool = True) -> list[Written]:
@@ -244,11 +247,12 @@ def _served_models(client: openai.OpenAI, base_url: str) -> dict[str, dict[str, 
     return {model.id: dict(model.model_extra or {}) for model in models}
 
 
-def _written(choice: Any) -> Written:
-    """A completion choice as `Written`: its text and sentences, each judged by its least probable
-    token. Token texts that do not add up to the text (a character split across tokens) are cut
-    from it at their offsets. Without logprobs (not asked for, or not given), every sentence counts
-    as sure: there is nothing to judge it by, and the gate still sees every sentence."""
+def _written(choice: Any, start: str = "") -> Written:
+    """A completion choice as `Written`: its text (after the `start` the prompt ended with) and
+    sentences, each judged by its least probable token. Token texts that do not add up to the text
+    (a character split across tokens) are cut from it at their offsets. Without logprobs (not asked
+    for, or not given), every sentence counts as sure: there is nothing to judge it by, and the gate
+    still sees every sentence."""
     text: str = choice.text or ""
     logprobs = choice.logprobs
     pieces: list[str] = list(logprobs.tokens or []) if logprobs is not None else []
@@ -260,4 +264,6 @@ def _written(choice: Any) -> Written:
                   if offsets and len(offsets) == len(values) else [])
     if not pieces or len(pieces) != len(values):
         pieces, values = [text], [1.0]
+    if start:
+        text, pieces, values = start + text, [start, *pieces], [1.0, *values]
     return Written(text.strip(), scored_pieces(pieces, values))

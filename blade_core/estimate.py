@@ -17,7 +17,7 @@ from blade_core.bpo.guard import EXTRA_DEV_PASSES
 from blade_core.data import load_corpus, load_instructions, load_mcq
 from blade_core.option_knowledge import option_views
 from blade_core.recipe import DomainData, Recipe
-from blade_core.training.question_forms import with_question_forms
+from blade_core.training.corpus_pairs import with_corpus_pairs
 
 BLOCK = 256
 BATCH = 8
@@ -52,9 +52,9 @@ def estimate(model_dir: Path | str, data: DomainData, recipe: Recipe, *, bpo: bo
     sample = " ".join(d.text for d in documents[:50])
     tokens_per_char = len(lm.tokenizer(sample, add_special_tokens=False)["input_ids"]) / max(1, len(sample))
     copies = 1 + recipe.sentence_permutations + recipe.entity_documents  # what augmentation multiplies by
-    pairs = load_instructions(data.kit)
-    if recipe.question_forms:  # DP and KIT also train on the corpus's answers to the pairs' questions
-        pairs = with_question_forms(documents, pairs)[0]
+    # DP and KIT also train on the corpus's own pairs (question forms, recitations)
+    pairs = with_corpus_pairs(documents, load_instructions(data.kit) if data.kit else [],
+                              question_forms=recipe.question_forms, recitations=recipe.recitations).pairs
     pair_tokens = tokens_per_char * sum(len(p.question) + len(p.output) + 80 for p in pairs)  # + template
     dp_tokens = tokens_per_char * sum(len(d.text) for d in documents) * copies
     dp_tokens += pair_tokens * recipe.instruction_repeats if recipe.instruction_repeats else 0

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class GenerationDefaults(BaseModel):
     """Knowledge-generation settings; temperature 0 means greedy decoding."""
+
+    model_config = ConfigDict(allow_inf_nan=False)  # inf and nan are no settings ("--learning-rate inf")
 
     max_new_tokens: int = Field(default=128, ge=1)
     temperature: float = Field(default=0.0, ge=0.0)
@@ -30,12 +32,18 @@ class GenerationDefaults(BaseModel):
     min_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
     """Withhold knowledge sentences whose least probable token had at most this probability
     (`blade_core.confidence`): 0 keeps every sentence, 1 withholds all. BPO sets it from dev."""
+    recite: bool = False
+    """Also ask the model what it knows about each entity the question asks about, and add the
+    recited sentences that bear on the question (`blade_core.entity_views`). KIT turns it on in
+    the directories it trains with recitation pairs (`training.recitation`)."""
 
 
 class GenerationSettings(BaseModel):
     """Overrides of a model directory's `GenerationDefaults`, as the adapters and callers set them:
     None leaves the directory's value. The one declaration every component embeds, so the
     LangChain and LlamaIndex components take the same names and check them the same way."""
+
+    model_config = ConfigDict(allow_inf_nan=False)  # inf and nan are no settings ("--learning-rate inf")
 
     max_new_tokens: int | None = Field(default=None, ge=1, description="knowledge length in tokens; default: the model's")
     temperature: float | None = Field(default=None, ge=0.0, description="0 is greedy; default: the model's")
@@ -52,6 +60,9 @@ class GenerationSettings(BaseModel):
         default=None, ge=0.0, le=1.0,
         description="withhold knowledge sentences the model wrote with at most this confidence "
         "(0 keeps all); default: the model's, calibrated by BPO",
+    )
+    recite: bool | None = Field(
+        default=None, description="also recite what the model knows about the question's entities; default: the model's"
     )
 
     def given(self, **overrides: Any) -> dict[str, Any]:

@@ -30,38 +30,64 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from blade_core.entity_views import add_recited
 from blade_core.text import is_cjk, join_pieces, recurring_terms
 
-_SPAN = re.compile(r"(?<![\w'-])[A-Z][\w'-]*(?:[ \t]+[A-Z][\w'-]*)*")
+_SPAN = re.compile(r"(?<![\w'-])[A-Z][\w'-]*(?:[ \t]+(?:[A-Z][\w'-]*|\d+[a-z]?(?![\w'-])))*")
+"""A capitalized span: capitalized words, and numbers after one ("Article 214", "Route 9a")."""
 _LEADING = ("The ", "A ", "An ", "This ", "That ", "These ", "Those ")
+_FUNCTION_WORDS = frozenset({"The", "A", "An", "This", "That", "These", "Those", "In", "On", "At", "By", "Of",
+                             "For", "To", "From", "With", "Under", "Since", "After", "Before", "During", "And",
+                             "But", "Or", "If", "When", "As", "Its", "It", "Their"})
+"""Capitalized words that open a sentence or clause, never a name: dropped from a span's start."""
 
 
 def spans(text: str) -> list[tuple[str, int]]:
-    """(capitalized span, its start) in `text`, a leading article dropped ("The Board" -> "Board")."""
+    """(capitalized span, its start) in `text`, leading function words dropped ("The Board" ->
+    "Board", "Under Article 214" -> "Article 214"); a span left as only a number is none."""
     found = []
     for match in _SPAN.finditer(text):
         span, start = match.group(0), match.start()
-        for article in _LEADING:
-            if span.startswith(article):
-                span, start = span[len(article):], start + len(article)
-        if span:
+        while (first := span.split(maxsplit=1)[0]) in _FUNCTION_WORDS and " " in span:
+            rest = span[len(first):].lstrip()
+            span, start = rest, start + len(span) - len(rest)
+        if span and not span[0].isdigit() and span not in _FUNCTION_WORDS:
             found.append((span, start))
     return found
 
 
+def _shaped(span: str) -> bool:
+    """A span no sentence could open with by chance: several words, or a word and a number."""
+    return " " in span
+
+
 def domain_names(sentences: Sequence[str], min_sentences: int = 2, max_share: float = 0.1) -> list[str]:
-    """The recurring names of a corpus: capitalized spans seen at least once mid-sentence (so a
-    sentence's first word does not count), in at least `min_sentences` sentences and at most
-    `max_share` of them (spans that common are not one entity's name)."""
+    """The names of a corpus: capitalized spans seen mid-sentence (so a sentence's first word does
+    not count) or as a heading line of their own, in at least `min_sentences` sentences, or in one
+    when they are shaped like names (several words, or a word and a number: "Harbour Dues Act",
+    "Article 214"); none in more than `max_share` of the sentences (spans that common are not one
+    entity's name). A span opening a sentence keeps its first word only if that word is seen
+    capitalized mid-sentence somewhere ("Article 214 ..." does, "Avoid Zanthor ..." gives "Zanthor")."""
+    found = [(sentence, spans(sentence)) for sentence in sentences]
+    mid_words = {word for sentence, spans_of in found for span, start in spans_of
+                 if start > len(sentence) - len(sentence.lstrip()) for word in span.split()}
     counts: Counter[str] = Counter()
-    mid_sentence: set[str] = set()
-    for sentence in sentences:
-        found = spans(sentence)
-        counts.update({span for span, _ in found})
+    named: set[str] = set()
+    for sentence, spans_of in found:
         first = len(sentence) - len(sentence.lstrip())
-        mid_sentence.update(span for span, start in found if start > first)
+        heading = len(spans_of) == 1 and spans_of[0][0] == sentence.strip().rstrip(":")
+        kept = set()
+        for span, start in spans_of:
+            opening = start <= first and not heading
+            if opening and span.split()[0] not in mid_words:
+                span, opening = span.partition(" ")[2], False  # a capitalized first word, not a name's
+            if span:
+                kept.add(span)
+                if not opening or _shaped(span):
+                    named.add(span)
+        counts.update(kept)
     limit = max(max_share * len(sentences), min_sentences)
-    capitalized = [n for n, c in counts.items() if n in mid_sentence and min_sentences <= c <= limit]
+    capitalized = [n for n, c in counts.items() if n in named and c <= limit and (_shaped(n) or c >= min_sentences)]
     return sorted({*capitalized, *recurring_terms(sentences, min_sentences, max_share)})
 
 
@@ -174,15 +200,23 @@ class Written:
 @dataclass(frozen=True)
 class WrittenKnowledge:
     """What the domain LM wrote for one question before any guard: the question's own view first,
-    then one per option (`option_knowledge`), and what each view's sentences must name (None: no
-    entity check). Kept whole so that BPO's calibration can try thresholds without regenerating."""
+    then one per option (`option_knowledge`), then one recitation per entity in `recited`
+    (`entity_views`), and what each view's sentences must name (None: no entity check). Kept whole
+    so that BPO's calibration can try thresholds without regenerating."""
 
     views: list[Written]
     anchors: list[set[str]] | None
     names: Sequence[str]
+    recited: tuple[str, ...] = ()
+    """The entities recited, in the last views."""
+    stem: str = ""
+    options: tuple[str, ...] = ()
+    per_option: bool = False
+    """The options are the entities recited (a reverse question)."""
 
     def render(self, min_confidence: float = 0.0) -> str:
-        """The knowledge the LLM gets: each view's kept sentences, merged (`option_knowledge`)."""
+        """The knowledge the LLM gets: each view's kept sentences, merged (`option_knowledge`), and
+        the recited sentences that bear on the question (`entity_views`)."""
         from blade_core.option_knowledge import merge_option_knowledge
 
         if self.anchors is None and min_confidence <= 0:
@@ -190,4 +224,19 @@ class WrittenKnowledge:
         else:
             texts = [keep(view.sentences, None if self.anchors is None else self.anchors[i], self.names,
                           min_confidence) for i, view in enumerate(self.views)]
-        return merge_option_knowledge(texts[0], texts[1:])
+        asked = len(self.views) - len(self.recited)
+        merged = merge_option_knowledge(texts[0], texts[1:asked])
+        if not self.recited:
+            return merged
+        extra = add_recited(merged, self.stem, self.options, list(zip(self.recited, texts[asked:])), self.per_option)
+        return join_pieces([piece for piece in [merged, *extra] if piece])
+
+
+def asked_entities(stem: str, options: Sequence[str], entities: Sequence[str], most: int = 3) -> tuple[list[str], bool]:
+    """The entities a question asks about, to recite (`entity_views`), and whether they are its
+    options (a reverse question: "Which drug is made by ...?"); at most `most`, in stem order."""
+    known = set(entities)
+    if options and all(_is_name(option, known) for option in options):
+        return [sorted(names_in(option, known))[0] for option in options], True
+    found = names_in(stem, known)
+    return sorted(found, key=lambda name: stem.find(name))[:most], False

@@ -20,8 +20,9 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from blade_core.blade_config import BladeConfig
+from blade_core.entity_views import recite
 from blade_core.generation_settings import GenerationDefaults
-from blade_core.knowledge_gate import Written, WrittenKnowledge, anchors
+from blade_core.knowledge_gate import Written, WrittenKnowledge, anchors, asked_entities
 from blade_core.option_knowledge import merge_option_knowledge, option_views, split_options
 from blade_core.validation import build_config
 
@@ -82,12 +83,26 @@ class KnowledgeWriter(ABC):
         if isinstance(questions, str):
             raise TypeError("knowledge is written for a list of questions; wrap a single one in a list")
         settings = self._settings(generation)
-        views = [option_views(q) if settings.option_knowledge else [q] for q in questions]
+        asked = [self._recited(q, settings) for q in questions]
+        views = [(option_views(q) if settings.option_knowledge else [q]) + [recite(e) for e in entities]
+                 for q, (entities, _) in zip(questions, asked)]
         texts = iter(self._texts([v for group in views for v in group], settings, stop, batch_size, progress,
                                  confidence))
-        return [WrittenKnowledge([next(texts) for _ in group], self._gate_anchors(question, settings),
-                                 self.config.names)
-                for question, group in zip(questions, views)]
+        written = []
+        for question, group, (entities, per_option) in zip(questions, views, asked):
+            anchors = self._gate_anchors(question, settings)
+            stem, options = split_options(question)
+            written.append(WrittenKnowledge(
+                [next(texts) for _ in group], None if anchors is None else anchors + [{e} for e in entities],
+                self.config.names, tuple(entities), stem, tuple(options), per_option))
+        return written
+
+    def _recited(self, question: str, settings: GenerationDefaults) -> tuple[list[str], bool]:
+        """The entities to recite for `question` (`entity_views`), and whether they are its options."""
+        if not settings.recite or not self.config.entities:
+            return [], False
+        stem, options = split_options(question)
+        return asked_entities(stem, options, self.config.entities)
 
     def generate_knowledge(
         self,
@@ -132,10 +147,11 @@ class KnowledgeWriter(ABC):
         """Yield the knowledge for one question piece by piece, as it is generated; with
         `option_knowledge`, the option sentences follow in one piece once the question's own
         knowledge is complete, so the streamed text equals `generate_knowledge`'s. When a guard
-        applies (the entity gate, or `min_confidence`), sentences are judged whole, so the
-        knowledge comes in one piece."""
+        applies (the entity gate, or `min_confidence`) or entities are recited, sentences are
+        judged whole, so the knowledge comes in one piece."""
         settings = self._settings(generation)
-        if self._gate_anchors(question, settings) is not None or settings.min_confidence > 0:
+        if self._gate_anchors(question, settings) is not None or settings.min_confidence > 0 \
+                or self._recited(question, settings)[0]:
             # a sentence is judged once it is complete
             yield self.generate_knowledge([question], stop=stop, **generation)[0]
             return

@@ -14,7 +14,6 @@ expects to take; as it goes, it prints a line per stage; at the end it writes `r
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,8 +28,10 @@ from blade_core.errors import OptionError, require
 from blade_core.estimate import estimate
 from blade_core.evaluation import EvalReport
 from blade_core.llm import resolve_llm
+from blade_core.llm.answers import check_llm_answers
+from blade_core.llm.resolve import runs_here
 from blade_core.model_checks import check_model_source
-from blade_core.outputs import Inputs, check_work_directory, make_work_directory
+from blade_core.outputs import Inputs, check_work_directory, clear_run_folder, make_work_directory
 from blade_core.recipe import FAST, FULL, DomainData, Recipe, TrainConfig
 from blade_core.sample_domain import SampleLanguage
 from blade_core.training.configs import KitConfig, PretrainConfig
@@ -45,6 +46,9 @@ class PipelineReport(BaseModel):
     evaluation: EvalReport | None
     fact_recall: str | None = None
     """The DP model's storage check (`training.fact_recall`), as one line."""
+    access: list[str] = []
+    """Whether the KIT and BPO models' knowledge reaches the asked entity's facts on dev
+    (`training.access`), a line each."""
     stage_seconds: dict[str, float]
     seconds: float
 
@@ -70,6 +74,7 @@ def _dp_config(recipe: Recipe, data: DomainData, model: Path | str, out: Path,
         sentence_permutations=recipe.sentence_permutations, entity_documents=recipe.entity_documents,
         mix_instructions=data.kit if recipe.instruction_repeats else None,
         instruction_repeats=max(recipe.instruction_repeats, 1), question_forms=recipe.question_forms,
+        recitations=recipe.recitations,
         epochs=recipe.dp_epochs,
         stop_when_stored=recipe.dp_stop_when_stored,
         learning_rate=recipe.pretrained_learning_rate if recipe.base else recipe.dp_learning_rate, **common)
@@ -78,7 +83,8 @@ def _dp_config(recipe: Recipe, data: DomainData, model: Path | str, out: Path,
 def _kit_config(recipe: Recipe, data: DomainData, model: Path | str, out: Path,
                 common: dict[str, Any]) -> KitConfig:
     return KitConfig(model=str(model), out=out, data=data.kit, epochs=recipe.kit_epochs,
-                     question_forms=data.corpus if recipe.question_forms else None,
+                     corpus=data.corpus, question_forms=recipe.question_forms, recitations=recipe.recitations,
+                     dev=data.dev,
                      learning_rate=recipe.pretrained_learning_rate if recipe.base else recipe.kit_learning_rate,
                      **common)
 
@@ -141,18 +147,43 @@ def check_storage(dp: Path, data: DomainData, epochs: float) -> str:
     return line
 
 
+def check_access(models: dict[str, Path], data: DomainData) -> list[str]:
+    """The access check of each trained model on dev, printed as stage lines: does the knowledge
+    state a corpus fact about the asked entity, and the answer (`training.access`)."""
+    from blade_core.domain_lm import DomainLM
+    from blade_core.training.access import CorpusFacts, knowledge_access
+    from blade_core.training.stand_alone import stand_alone
+
+    facts = CorpusFacts(stand_alone(load_corpus(data.corpus)))
+    questions = load_mcq(data.dev)
+    lines = []
+    for stage in ("kit", "bpo"):
+        if stage in models:
+            knowledge = DomainLM.from_pretrained(models[stage]).generate_knowledge(
+                [q.with_options_text() for q in questions])
+            lines.append(knowledge_access(questions, knowledge, facts).line(f"the {stage.upper()} model"))
+            console.print(lines[-1], markup=False)
+    return lines
+
+
 def prepare_out(out: Path, llm_spec: str, base: str | None, overwrite: bool,
                 inputs: Inputs | None = None) -> None:
     """Everything that can be wrong with the options, found before minutes of training: a bad
-    LLM spec, a mistyped --base, an --out that is not blade's. With `overwrite`, an earlier run in
-    `out` (a folder blade marked as its own) is removed."""
+    LLM spec, a mistyped --base, an --out that is not blade's. With `overwrite`, what an earlier run
+    wrote in `out` (a folder blade marked as its own) is removed, once a remote LLM has answered a
+    test call; anything else there is kept and named."""
     require("botorch", "matplotlib", "sentence_transformers")  # the train extra, before any folder is made
-    resolve_llm(llm_spec)
+    llm = resolve_llm(llm_spec)
     if base is not None:
         check_model_source(base)
     check_work_directory(out, inputs={"--base": base, **(inputs or {})})  # type: ignore[dict-item]
-    if overwrite and out.is_dir():
-        shutil.rmtree(out)  # blade's own: check_work_directory refuses any other non-empty folder
+    if overwrite and out.is_dir() and any(out.iterdir()):
+        if not runs_here(llm):  # the endpoint answers before the earlier run is removed
+            check_llm_answers(llm, before=f"--out {out}")
+        kept = clear_run_folder(out)  # blade's own stages and reports; check_work_directory refused anyone else's
+        if kept:
+            console.print(f"--overwrite: kept in {out} what blade did not write there: {', '.join(kept)}",
+                          markup=False)
     make_work_directory(out)
 
 
@@ -170,6 +201,27 @@ def _make_kit_pairs(config: TrainConfig) -> Path:
     return out
 
 
+def _pairs_from_the_corpus(config: TrainConfig) -> tuple[list[Path], Path]:
+    """No KIT pairs and an LLM that writes: it rewrites the corpus (`augment-corpus`: paraphrases
+    and question-answer pairs of each passage; resumable, cached); DP reads the rewrites too, and
+    the question-answer pairs are KIT pairs. Without an LLM, the corpus's own pairs do instead
+    (`training.corpus_pairs`)."""
+    from blade_core.data import read_jsonl
+    from blade_core.datagen.augment_corpus import augment_corpus, qa_pairs
+    from blade_core.datagen.augment_corpus_config import AugmentCorpusConfig
+
+    rewrites, kit = config.out / "augmented.jsonl", config.out / "kit.jsonl"
+    report = augment_corpus(AugmentCorpusConfig(corpus=config.corpus, llm=config.llm, out=rewrites, progress=False))
+    console.print(f"stage augment: {report.summary()}", markup=False)
+    report.raise_if_incomplete()
+    pairs = [{"instruction": question, "input": "", "output": answer}
+             for _, record in read_jsonl(rewrites) if str(record.get("source", "")).endswith("#qa")
+             for question, answer in qa_pairs(str(record["text"]))]
+    kit.write_text("".join(json.dumps(pair, ensure_ascii=False) + "\n" for pair in pairs), encoding="utf-8")
+    console.print(f"stage kit-data: {len(pairs)} KIT pairs from the LLM's question-answer rewrites", markup=False)
+    return [*config.corpus, rewrites], kit
+
+
 def run_train(config: TrainConfig) -> PipelineReport:
     """Every stage for the user's domain under `config.out`; see the module docstring."""
     started = time.perf_counter()
@@ -182,17 +234,22 @@ def run_train(config: TrainConfig) -> PipelineReport:
     if config.kit is not None:
         load_instructions(config.kit)
     prepare_out(config.out, config.llm, config.base, config.overwrite, inputs)
-    kit = config.kit if config.kit is not None else _make_kit_pairs(config)
-    data = DomainData(corpus=config.corpus, kit=kit, dev=config.dev, test=config.test)
+    corpus, kit = config.corpus, config.kit
+    if config.questions is not None:
+        kit = _make_kit_pairs(config)
+    elif kit is None and not runs_here(resolve_llm(config.llm)):
+        corpus, kit = _pairs_from_the_corpus(config)
+    data = DomainData(corpus=corpus, kit=kit, dev=config.dev, test=config.test)
     recipe = config.recipe()
     models, timings = train_all(config.out, recipe, config.llm, data, ablations=False)
     recall = check_storage(models["dp"], data, recipe.dp_epochs)
+    access = check_access(models, data)
     evaluation = None
     if config.test is not None:
         evaluation = _evaluate(config.out, config.llm, data, {"blade": models["bpo"]}, recipe,
                                dataset=str(config.test))
-    report = PipelineReport(recipe=recipe.name, evaluation=evaluation, fact_recall=recall, stage_seconds=timings,
-                            seconds=round(time.perf_counter() - started, 1))
+    report = PipelineReport(recipe=recipe.name, evaluation=evaluation, fact_recall=recall, access=access,
+                            stage_seconds=timings, seconds=round(time.perf_counter() - started, 1))
     write_report_md(report, config.out, "BLADE training report")
     return report
 
@@ -224,14 +281,15 @@ def run_quickstart(out: Path, *, llm_spec: str = "offline", fast: bool = False,
     data = DomainData.sample(domain)
     models, timings = train_all(out, recipe, llm_spec, data)
     recall = check_storage(models["dp"], data, recipe.dp_epochs)
+    access = check_access(models, data)
     evaluation = _evaluate(out, llm_spec, data, {
         "blade": models["bpo"],
         "without BPO": models["kit"],
         "without KIT": models["dp"],
         "without DP": models["kit-without-dp"],
     }, recipe, dataset=f"sample domain ({domain}) test split")
-    report = PipelineReport(recipe=recipe.name, evaluation=evaluation, fact_recall=recall, stage_seconds=timings,
-                            seconds=round(time.perf_counter() - started, 1))
+    report = PipelineReport(recipe=recipe.name, evaluation=evaluation, fact_recall=recall, access=access,
+                            stage_seconds=timings, seconds=round(time.perf_counter() - started, 1))
     write_report_md(report, out, "BLADE quickstart report")
     return report
 
@@ -248,6 +306,8 @@ def check_same_domain(out: Path, domain: SampleLanguage) -> None:
 
 
 def write_report_md(report: PipelineReport, out: Path, title: str) -> None:
+    """`report.md` for people, and the same as `pipeline.json` (stage times, storage, access)."""
+    (out / "pipeline.json").write_text(report.model_dump_json(indent=1, exclude={"evaluation"}) + "\n", encoding="utf-8")
     lines = [f"# {title}", ""]
     evaluation = report.evaluation
     if evaluation is not None:
@@ -270,6 +330,10 @@ def write_report_md(report: PipelineReport, out: Path, title: str) -> None:
         lines += ["", f"Storage: {report.fact_recall}. Low recall means DP did not store the facts "
                   "(more DP epochs or a larger model); high recall with low blade accuracy means KIT "
                   "and BPO do not bring them out."]
+    if report.access:
+        lines += ["", "Access (dev): " + "; ".join(report.access) + ". Low access with high storage means the "
+                  "model does not write the asked entity's facts; high access with low accuracy means the LLM "
+                  "does not read them."]
     lines += ["", "Stage times (s, 0 when reused): "
               + ", ".join(f"{k} {v}" for k, v in report.stage_seconds.items())]
     plots = sorted((out / "bpo" / "training").glob("*.png")) + sorted((out / "bpo" / "bpo").glob("*.png"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from blade_core.sample_domain import SampleLanguage, load_sample_domain
 from blade_core.training.configs import KitConfig, PretrainConfig, TrainOptions
@@ -22,19 +22,23 @@ class Recipe(BaseModel):
     name: str
     size: SizeChoice = "auto"
     """A from-scratch model's size; "auto" lets the corpus's facts choose (`model_size.size_for`)."""
-    sentence_permutations: int = 12
-    entity_documents: int = 6
+    sentence_permutations: int = PretrainConfig.model_fields["sentence_permutations"].default
+    entity_documents: int = PretrainConfig.model_fields["entity_documents"].default
     instruction_repeats: int = 1
     """Copies of the KIT pairs mixed into DP; 0 mixes none."""
     question_forms: bool = True
     """Corpus facts also mixed into DP as answers to the KIT pairs' own questions (`question_forms`)."""
+    recitations: bool = True
+    """DP and KIT also train 'What is known about NAME?' for every entity, and the model recites
+    the question's entities at inference (`training.recitation`, `entity_views`)."""
     dp_epochs: float = 8
     dp_learning_rate: float = PretrainConfig.SCRATCH_LEARNING_RATE
     dp_stop_when_stored: bool = True
     """DP stops once its per-epoch storage check stops rising (`training.storage_stop`);
     `dp_epochs` is then the most it trains."""
-    kit_epochs: float = 2
-    """0: no separate KIT stage (the KIT pairs mixed into DP then do its work)."""
+    kit_epochs: float = 4
+    """The most KIT trains: it stops once access on dev stops rising (`training.access_stop`); 0: no
+    separate KIT stage (the KIT pairs mixed into DP then do its work)."""
     kit_learning_rate: float = KitConfig.SCRATCH_LEARNING_RATE
     base: str | None = None
     """A pretrained model directory or hub id to start from instead of a from-scratch model."""
@@ -57,8 +61,11 @@ class TrainConfig(BaseModel):
     """Train a domain LM on your domain through every stage (init or --base, DP, KIT, BPO) and report
     how much its knowledge helps the LLM on your test questions. Resumable; from options or a file."""
 
+    model_config = ConfigDict(allow_inf_nan=False)  # inf and nan are no settings ("--learning-rate inf")
+
     corpus: list[Path] = Field(min_length=1, description="corpus folders / .txt / JSONL files")
-    kit: Path | None = Field(default=None, description="KIT pairs (alpaca JSONL); without them, made from --questions")
+    kit: Path | None = Field(default=None, description="KIT pairs (alpaca JSONL); optional: the corpus gives "
+                             "pairs of its own, and --questions makes more with --llm")
     questions: Path | None = Field(
         default=None, description="training questions to make KIT pairs from with --llm (make-kit-data)")
     dev: Path = Field(description="dev questions: BPO tunes the soft prompt on them")
@@ -72,15 +79,19 @@ class TrainConfig(BaseModel):
     dp_stop_when_stored: bool = Field(default=True, description="stop DP once its per-epoch storage check stops rising")
     question_forms: bool = Field(
         default=True, description="mix corpus facts into DP as answers to the KIT pairs' own questions")
-    kit_epochs: float = Field(default=FULL.kit_epochs, ge=0, description="passes over the KIT pairs (0: none)")
+    recitations: bool = Field(
+        default=True, description="train 'What is known about NAME?' for every entity of the corpus, and recite "
+        "the question's entities at inference")
+    kit_epochs: float = Field(default=FULL.kit_epochs, ge=0,
+                              description="the most passes over the KIT pairs; KIT stops once access on dev stops rising (0: no KIT)")
     bpo_budget: int = Field(default=FULL.bpo_budget, ge=1, description="BPO candidate evaluations on dev")
     seed: int = Field(default=0, description="seeds the weights, data order and BPO")
     overwrite: bool = Field(default=False, description="discard an earlier run in --out and start again")
 
     @model_validator(mode="after")
     def _kit_or_questions(self) -> TrainConfig:
-        if self.kit is None and self.questions is None:
-            raise ValueError("give --kit PAIRS, or --questions TRAIN to make them with --llm")
+        if self.kit is not None and self.questions is not None:
+            raise ValueError("give --kit PAIRS or --questions TRAIN (to make pairs with --llm), not both")
         return self
 
     def recipe(self) -> Recipe:
@@ -88,6 +99,7 @@ class TrainConfig(BaseModel):
         return FULL.model_copy(update={"name": name, "size": self.size, "dp_epochs": self.dp_epochs,
                                        "dp_stop_when_stored": self.dp_stop_when_stored,
                                        "question_forms": self.question_forms,
+                                       "recitations": self.recitations,
                                        "kit_epochs": self.kit_epochs, "bpo_budget": self.bpo_budget,
                                        "seed": self.seed, "base": self.base})
 
@@ -96,7 +108,8 @@ class DomainData(BaseModel):
     """A domain's files, as the stages read them."""
 
     corpus: list[Path]
-    kit: Path
+    kit: Path | None
+    """None: DP and KIT train on the corpus's own pairs alone (`training.corpus_pairs`)."""
     dev: Path
     test: Path | None = None
 

@@ -23,6 +23,7 @@ from blade_core.text import (
     text_units,
 )
 from blade_core.training.augmentation import entity_documents
+from blade_core.training.stand_alone import stand_alone
 
 ZH = load_sample_domain(language="zh")
 
@@ -86,7 +87,7 @@ def test_the_gate_keeps_the_gold_knowledge_and_withholds_other_regulations(sente
 
 
 def test_entity_documents_gather_each_regulations_facts(sentences: list[str], regulations: list[str]) -> None:
-    documents = entity_documents(load_corpus(ZH.corpus), copies=1)
+    documents = entity_documents(stand_alone(load_corpus(ZH.corpus)), copies=1)
     by_name = {d.source.split(":", 1)[1].split("#")[0]: d.text for d in documents}
     assert set(regulations) <= set(by_name)
     text = by_name[regulations[0]]
@@ -152,7 +153,7 @@ def test_question_forms_are_learned_from_chinese_kit_pairs() -> None:
     """Chinese answers share an opening in characters, not words: "违反{}的，最高罚金为..."."""
     from blade_core.training.question_forms import with_question_forms
 
-    pairs, line = with_question_forms(load_corpus(ZH.corpus), load_instructions(ZH.kit))
+    pairs, line = with_question_forms(stand_alone(load_corpus(ZH.corpus)), load_instructions(ZH.kit))
     assert "{}规定的最高罚金是多少？ -> 违反{}的，最高罚金为" in line
     added = pairs[len(load_instructions(ZH.kit)):]
     assert len(added) >= 50

@@ -1,11 +1,16 @@
 """`blade train` on a domain it was not tuned on: a settings file, every stage, a report; a re-run
-reuses the finished stages; without KIT pairs it makes them from training questions."""
+reuses the finished stages; without KIT pairs it makes them from training questions, or from the
+corpus with an LLM that writes, or trains on the corpus's own pairs."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import pytest
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
 from typer.testing import CliRunner
 
 from blade_core.cli import app
@@ -66,6 +71,50 @@ def test_train_options_reach_the_stage_configs(tmp_path: Path) -> None:
     default = _dp_config(TrainConfig(**{**config.model_dump(), "dp_stop_when_stored": True,
                                         "question_forms": True}).recipe(), data, "init", tmp_path / "dp", {})
     assert default.stop_when_stored and default.question_forms
-    assert _kit_config(config.recipe(), data, "dp", tmp_path / "kit", {}).question_forms is None
-    recipe = TrainConfig(**{**config.model_dump(), "question_forms": True}).recipe()
-    assert _kit_config(recipe, data, "dp", tmp_path / "kit", {}).question_forms == config.corpus
+    kit = _kit_config(config.recipe(), data, "dp", tmp_path / "kit", {})
+    assert (kit.corpus, kit.question_forms, kit.recitations, kit.dev) == (config.corpus, False, True, config.dev)
+    recipe = TrainConfig(**{**config.model_dump(), "question_forms": True, "recitations": False}).recipe()
+    assert _kit_config(recipe, data, "dp", tmp_path / "kit", {}).question_forms
+    assert not _kit_config(recipe, data, "dp", tmp_path / "kit", {}).recitations
+
+
+def test_train_without_kit_pairs_trains_on_the_corpus_own_pairs_and_reports_access(tmp_path: Path) -> None:
+    domain = generate("towns", tmp_path / "towns", entities=12)
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["train", "--corpus", str(domain / "corpus.jsonl"), "--dev",
+                                      str(domain / "dev.jsonl"), "--out", str(out), *QUICK, "--dp-epochs", "0.1"])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stderr.split())
+    assert "recitations:" in said and "question forms" not in said  # forms need KIT pairs; recitations do not
+    access = json.loads((out / "pipeline.json").read_text())["access"]
+    assert [line.split("'s knowledge")[0] for line in access] == ["access: the KIT model", "access: the BPO model"]
+    assert "Access (dev): access: the KIT model" in (out / "report.md").read_text()
+    assert json.loads((out / "kit" / "blade.json").read_text())["generation"]["recite"] is True
+
+
+def test_train_without_kit_pairs_has_an_llm_that_writes_make_them_from_the_corpus(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from blade_core.serve import OpenAICompatibleServer
+    from tests.local_llm_support import reach
+    from tests.test_augment_corpus import RewritingModel
+
+    class WritingAndAnswering(RewritingModel):
+        """Rewrites passages; answers a multiple-choice question with its first option."""
+
+        def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None,
+                      **kwargs: Any) -> ChatResult:
+            if "<question>" in str(messages[-1].text):
+                return ChatResult(generations=[ChatGeneration(message=AIMessage(content="A"))])
+            return super()._generate(messages, stop, run_manager, **kwargs)
+
+    domain = generate("towns", tmp_path / "towns", entities=12)
+    out = tmp_path / "run"
+    with OpenAICompatibleServer(WritingAndAnswering()) as server:
+        reach(server, monkeypatch, "sk-test")
+        result = CliRunner().invoke(app, ["train", "--corpus", str(domain / "corpus.jsonl"), "--dev",
+                                          str(domain / "dev.jsonl"), "--llm", "openai:writer", "--out", str(out),
+                                          *QUICK, "--dp-epochs", "0.1", "--bpo-budget", "1"])
+    assert result.exit_code == 0, result.output
+    assert "stage augment:" in result.stderr and "KIT pairs from the LLM's question-answer rewrites" in result.stderr
+    pairs = [json.loads(line) for line in (out / "kit.jsonl").read_text().splitlines()]
+    assert pairs and all(pair["instruction"].startswith("What does the text say about") for pair in pairs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -13,11 +14,9 @@ from blade_core.cli import app
 from blade_core.data.records import InstructionPair
 from blade_core.domain_lm import DomainLM
 from blade_core.errors import OutputPathError
-from blade_core.knowledge_gate import domain_names
 from blade_core.model_directory import encode_knowledge_prompt
 from blade_core.prompts import KnowledgeTemplate
 from blade_core.sample_domain import load_sample_domain
-from blade_core.text import corpus_sentences
 from blade_core.training import (
     KitConfig,
     PretrainConfig,
@@ -32,6 +31,7 @@ from blade_core.training.pretrain import (
     pack,
     split_unpacked,
 )
+from blade_core.training.stand_alone import stand_alone
 
 FAST = {"max_steps": 4, "batch_size": 4, "save_steps": 2, "logging_steps": 1, "progress": False}
 
@@ -64,15 +64,17 @@ def test_kit_loss_covers_the_knowledge_only(tiny_lm: DomainLM) -> None:
 
 def blocks(config: PretrainConfig, lm: DomainLM) -> list[list[int]]:
     data = PretrainData.load(config)
-    names = domain_names([s for d in data.corpus for s in corpus_sentences(d.text)])
-    return build_blocks(config, data, lm.tokenizer, lm.template, lm.context_length, names)
+    return build_blocks(config, data, lm.tokenizer, lm.template, lm.context_length, stand_alone(data.corpus))
 
 
 def test_instruction_mixing_adds_templated_pairs_to_the_stream(tiny_lm_dir: Path, tiny_lm: DomainLM,
                                                                  sample) -> None:
     base = PretrainConfig(model=str(tiny_lm_dir), out=Path("unused"), corpus=[sample.corpus], block_size=128,
-                          sentence_permutations=0, entity_documents=0)
+                          sentence_permutations=0, entity_documents=0, recitations=False)
     plain = blocks(base, tiny_lm)
+    recited = blocks(base.model_copy(update={"recitations": True}), tiny_lm)  # every entity, asked by name
+    assert len(recited) > len(plain) * 1.3
+    assert "What is known about Flunovane?" in tiny_lm.tokenizer.decode([i for ids in recited for i in ids])
     mixed = blocks(base.model_copy(update={"mix_instructions": sample.kit, "question_forms": False}), tiny_lm)
     assert len(mixed) > len(plain) * 1.3
     # question forms: corpus facts the KIT pairs do not ask about, asked in the KIT pairs' words
@@ -86,7 +88,8 @@ def test_instruction_mixing_adds_templated_pairs_to_the_stream(tiny_lm_dir: Path
 
 def test_dp_augments_the_corpus_by_default(tiny_lm_dir: Path, tiny_lm: DomainLM, sample) -> None:
     """Each sentence permutation adds about one corpus; entity documents add the rest."""
-    default = PretrainConfig(model=str(tiny_lm_dir), out=Path("unused"), corpus=[sample.corpus], block_size=128)
+    default = PretrainConfig(model=str(tiny_lm_dir), out=Path("unused"), corpus=[sample.corpus], block_size=128,
+                             recitations=False)
     sizes = {
         (perms, entities): len(blocks(default.model_copy(update={"sentence_permutations": perms,
                                                                   "entity_documents": entities}), tiny_lm))
@@ -102,12 +105,14 @@ def test_dp_then_kit_write_complete_model_directories(tiny_lm_dir: Path, sample,
     dp = run_pretrain(PretrainConfig(model=str(tiny_lm_dir), out=tmp_path / "dp", corpus=[sample.corpus],
                                      block_size=64, **FAST))
     kit = run_kit(KitConfig(model=str(dp), out=tmp_path / "kit", data=sample.kit, max_length=128,
-                            question_forms=[sample.corpus], **FAST))
+                            corpus=[sample.corpus], **FAST))
     said = " ".join(capsys.readouterr().err.split())  # the console wraps long lines
-    assert "question forms: 14 from the KIT pairs" in said and "corpus sentences as answers" in said
+    forms = re.search(r"question forms: (\d+) from the KIT pairs .*: (\d+) corpus sentences as answers", said)
+    assert forms and int(forms[1]) >= 14 and int(forms[2]) >= 153  # what the sample's pairs gave before alignment
+    assert "recitations: " in said
     lm = DomainLM.from_pretrained(kit)
     assert lm.config.provenance.stages[-2:] == ["dp", "kit"]
-    assert {"dp:corpus0", "kit:data", "kit:question_forms0"} <= set(lm.config.provenance.data_hashes)
+    assert {"dp:corpus0", "kit:data", "kit:corpus0"} <= set(lm.config.provenance.data_hashes)
     logs = {p.name for p in (kit / "training").iterdir()}
     assert {"dp_log.json", "dp_loss.png", "kit_log.json", "kit_loss.png"} <= logs
     history = json.loads((kit / "training" / "kit_log.json").read_text())
@@ -212,3 +217,21 @@ def test_report_to_reaches_the_trainer(tmp_path: Path) -> None:
     assert training_arguments(default, 1e-3).report_to == []
     tracked = default.model_copy(update={"report_to": ["tensorboard"]})
     assert training_arguments(tracked, 1e-3).report_to == ["tensorboard"]
+
+
+def test_kit_with_no_pairs_of_the_users_trains_on_the_corpus_and_stops_by_access(
+        tiny_lm_dir: Path, sample, tmp_path: Path, capsys) -> None:
+    """Zero KIT pairs: the corpus's own pairs (question forms need KIT pairs; recitations do not);
+    after each epoch the dev questions' knowledge access is measured, logged and printed."""
+    dev = tmp_path / "dev.jsonl"
+    dev.write_text("".join(sample.dev.read_text().splitlines(keepends=True)[:8]))
+    kit = run_kit(KitConfig(model=str(tiny_lm_dir), out=tmp_path / "kit", corpus=[sample.corpus], dev=dev,
+                            epochs=2, batch_size=8, max_length=128, progress=False, save_steps=1000))
+    said = " ".join(capsys.readouterr().err.split())
+    assert "recitations:" in said and "KIT epoch 1: access:" in said
+    lm = DomainLM.from_pretrained(kit)
+    assert lm.config.generation.recite and "Flunovane" in lm.config.entities
+    checks = [e for e in json.loads((kit / "training" / "kit_log.json").read_text()) if "access_reached" in e]
+    assert checks and all(c["access_questions"] == 8 for c in checks)
+    with pytest.raises(TrainingError, match="no KIT pairs"):
+        run_kit(KitConfig(model=str(tiny_lm_dir), out=tmp_path / "none", progress=False))

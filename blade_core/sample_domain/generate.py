@@ -278,7 +278,7 @@ def _contraindication_warning(drugs: Sequence[Drug], value: str) -> str:
 
 
 def _formulary_tables(drugs: Sequence[Drug], rows_per_table: int = 8) -> list[str]:
-    header = "drug | class | indication | maximum daily dose | maker | contraindication"
+    header = "drug | class | indication | maximum daily dose | contraindication | maker"
     tables = []
     for start in range(0, len(drugs), rows_per_table):
         chunk = drugs[start:start + rows_per_table]

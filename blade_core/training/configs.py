@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from blade_core.errors import require
 from blade_core.outputs import Inputs, check_inputs_exist, check_work_directory, prepare_model_directory
@@ -21,6 +21,8 @@ Scheduler = Literal["cosine", "linear", "constant", "constant_with_warmup", "cos
 
 class TrainOptions(BaseModel):
     """Optimizer, schedule, precision, checkpointing: shared by DP and KIT."""
+
+    model_config = ConfigDict(allow_inf_nan=False)  # inf and nan are no settings ("--learning-rate inf")
 
     model: str = Field(description="model directory or hub id to start from")
     out: Path = Field(description="model directory to write")
@@ -115,14 +117,16 @@ class PretrainConfig(TrainOptions):
     corpus: list[Path] = Field(min_length=1, description="corpus folders / .txt / JSONL files")
     block_size: int | None = Field(default=None, ge=2, description="tokens per block; default min(512, context)")
     packing: bool = Field(default=True, description="pack documents into full blocks (else pad each)")
-    # 12 and 6 measured best on the sample domain's dev split (benchmarks/knowledge_quality.md):
-    # without them a from-scratch model recalls almost no fact by question. Set both to 0 for a
-    # corpus too large to multiply by ~19.
+    # Without augmentation a from-scratch model recalls almost no fact by question. 12 and 6 were
+    # best on the sample domain's dev split; with stand-alone sentences and recitations (every
+    # entity's facts also as one answer), 4 and 3 store as much on the family's tuning shapes at
+    # 0.7 of DP's steps (benchmarks/knowledge_quality.md, "The family"). Set both to 0 for a corpus
+    # too large to multiply by ~8.
     sentence_permutations: int = Field(
-        default=12, ge=0, description="copies of each document with its sentences shuffled (augmentation)"
+        default=4, ge=0, description="copies of each document with its sentences shuffled (augmentation)"
     )
     entity_documents: int = Field(
-        default=6, ge=0, description="documents per recurring name, gathering its sentences (augmentation)"
+        default=3, ge=0, description="documents per recurring name, gathering its sentences (augmentation)"
     )
     mix_instructions: Path | None = Field(default=None, description="KIT pairs to mix into the stream")
     instruction_repeats: int = Field(default=1, ge=1, description="copies of each mixed pair")
@@ -130,6 +134,11 @@ class PretrainConfig(TrainOptions):
         default=True,
         description="also mix in every corpus sentence that answers one of the mixed KIT pairs' question "
         "templates, as an answer to that question about its own entity (needs --mix-instructions)",
+    )
+    recitations: bool = Field(
+        default=True,
+        description="also mix in, for every entity of the corpus, 'What is known about NAME?' answered by "
+        "its stand-alone sentences (so any entity's facts can be asked for, whatever the KIT pairs cover)",
     )
     stop_when_stored: bool = Field(
         default=True,
@@ -153,19 +162,30 @@ class KitConfig(TrainOptions):
     test facts, the KIT model 43); at 1e-4 it keeps them. Chosen on four domains' dev splits
     (`benchmarks/knowledge_quality.md`, "Transfer")."""
 
-    data: Path = Field(description="alpaca JSONL of question -> knowledge pairs")
-    question_forms: list[Path] | None = Field(
+    data: Path | None = Field(default=None, description="alpaca JSONL of question -> knowledge pairs (optional "
+                              "with --corpus: the corpus's own pairs are then all KIT trains on)")
+    corpus: list[Path] | None = Field(
         default=None,
-        description="corpus whose sentences that answer one of the pairs' question templates are added "
-        "as pairs, asked about their own entity (`blade train` passes its corpus)",
+        description="the domain corpus: its own pairs are added (question forms of the pairs' questions, "
+        "recitations of every entity); `blade train` passes its corpus",
     )
+    question_forms: bool = Field(
+        default=True, description="with --corpus: add every corpus sentence that answers one of the pairs' "
+        "question templates, asked about its own entity")
+    recitations: bool = Field(
+        default=True, description="with --corpus: also train 'What is known about NAME?' for every "
+        "entity of the corpus, answered by its stand-alone sentences, and recite at inference")
+    dev: Path | None = Field(
+        default=None, description="with --corpus: dev questions; after each epoch KIT measures whether "
+        "the knowledge reaches the asked entity's corpus facts, and stops once that no longer rises "
+        "(--epochs is then the most it trains)")
     template: str | None = Field(default=None, description="knowledge template; default: the model's own")
     max_length: int | None = Field(default=None, ge=8, description="tokens per example; default: the context")
     epochs: float = Field(default=2.0, gt=0, description="passes over the pairs (the quickstart recipe's)")
 
     @property
     def inputs(self) -> Inputs:
-        return {**super().inputs, "--data": self.data, "--question-forms": self.question_forms}
+        return {**super().inputs, "--data": self.data, "--corpus": self.corpus, "--dev": self.dev}
 
     @field_validator("template")
     @classmethod

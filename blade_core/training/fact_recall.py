@@ -9,7 +9,9 @@ fine under the Bridge Tithe Act" | "is 150 crowns.", not "The highest fine under
 corpus sentences will not write them as knowledge either, whatever KIT or BPO do.
 
 The facts are the test questions' reference knowledge when the test set has it (the facts that
-matter), else corpus sentences that name one of the domain's names (what DP trained on).
+matter), each as the corpus states it (a test's knowledge in other words than the corpus's, "X is
+indicated for Y." where the corpus has "X indication: Y.", is replaced by the corpus's sentence),
+else the corpus's stand-alone sentences that name one of its entities (what DP trained on).
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from blade_core.data import load_corpus, load_mcq
-from blade_core.knowledge_gate import domain_names, name_pattern
-from blade_core.text import is_cjk, split_sentences
+from blade_core.knowledge_gate import name_pattern
+from blade_core.text import is_cjk
+from blade_core.training.stand_alone import StandAlone, stand_alone
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -48,15 +51,33 @@ class FactRecall:
 
 def facts_to_check(corpus: Sequence[Path], test: Path | None, limit: int = 60, seed: int = 0) -> tuple[list[str], str]:
     """Up to `limit` facts: the test set's reference knowledge, else corpus sentences with a name."""
+    alone = stand_alone(load_corpus(list(corpus)))
     if test is not None:
         facts = [q.knowledge for q in load_mcq(test) if q.knowledge and len(_words(q.knowledge)) >= 4]
-        if facts:
-            return facts[:limit], "test facts"
-    sentences = [s for d in load_corpus(list(corpus)) for s in split_sentences(d.text)]
-    names = domain_names(sentences)
-    named = [s for s in sentences if len(_words(s)) >= 4 and any(n in s for n in names)]
+        text = "\n".join(alone.sentences())
+        stated = list(dict.fromkeys(sentence for fact in facts for sentence in (
+            [fact] if _split(fact, alone.names)[0] in text else _as_the_corpus_states(alone, fact))))
+        if stated:
+            return stated[:limit], "test facts"
+    return corpus_facts(alone, limit, seed), "corpus sentences"
+
+
+def _as_the_corpus_states(corpus: StandAlone, fact: str) -> list[str]:
+    """The corpus's sentence for a test fact whose opening the corpus does not have (a test's
+    reference knowledge is worded its own way: "X is indicated for Y." where the corpus has "X
+    indication: Y."): the first of those that share the most words with it, about its entity."""
+    named = [e for e in corpus.entities if name_pattern(e).search(fact)]
+    found = [sentence for entity in named for sentence in corpus.stating(entity, fact)
+             if len(_words(sentence)) >= 4]
+    return found[:1]
+
+
+def corpus_facts(corpus: StandAlone, limit: int, seed: int = 0) -> list[str]:
+    """Up to `limit` of the corpus's stand-alone sentences that name an entity (`stand_alone`: a
+    pronoun's, a field's or a table row's fact too), at random."""
+    named = list(dict.fromkeys(f.text for f in corpus.facts if len(_words(f.text)) >= 4))
     random.Random(seed).shuffle(named)
-    return named[:limit], "corpus sentences"
+    return named[:limit]
 
 
 def fact_recall(model_dir: Path | str, facts: Sequence[str], source: str, batch_size: int = 16) -> FactRecall:

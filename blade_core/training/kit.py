@@ -13,13 +13,15 @@ from pathlib import Path
 from rich.console import Console
 from transformers import PreTrainedTokenizerBase
 
-from blade_core.data import load_corpus, load_instructions
+from blade_core.data import load_corpus, load_instructions, load_mcq
 from blade_core.data.records import InstructionPair
 from blade_core.model_directory import encode_knowledge_prompt
 from blade_core.prompts import KnowledgeTemplate
+from blade_core.training.access import CorpusFacts
+from blade_core.training.access_stop import StopWhenReached
 from blade_core.training.configs import KitConfig
+from blade_core.training.corpus_pairs import with_corpus_pairs
 from blade_core.training.pretrain import TokenExamples, pad_batch
-from blade_core.training.question_forms import with_question_forms
 from blade_core.training.runner import TrainingError, load_for_training, run_stage
 
 IGNORE = -100
@@ -42,13 +44,22 @@ def sft_example(tokenizer: PreTrainedTokenizerBase, template: KnowledgeTemplate,
 def run_kit(config: KitConfig) -> Path | None:
     """KIT: returns the written model directory (None on ranks other than 0)."""
     config.check_outputs()
-    pairs = load_instructions(config.data)  # a bad line fails before the model loads
-    files: dict[str, str | Path] = {"data": config.data}
-    if config.question_forms:
-        pairs, line = with_question_forms(load_corpus(config.question_forms), pairs)
-        console.print(line, markup=False)
-        files.update({f"question_forms{i}": p for i, p in enumerate(config.question_forms)})
+    pairs = load_instructions(config.data) if config.data else []  # a bad line fails before the model loads
+    files: dict[str, str | Path] = {"data": config.data} if config.data else {}
+    made = None
+    if config.corpus:
+        made = with_corpus_pairs(load_corpus(config.corpus), pairs, question_forms=config.question_forms,
+                                 recitations=config.recitations, seed=config.seed)
+        for line in made.lines:
+            console.print(line, markup=False)
+        pairs = made.pairs
+        files.update({f"corpus{i}": p for i, p in enumerate(config.corpus)})
+    if not pairs:
+        raise TrainingError("no KIT pairs: give --data PAIRS, or --corpus CORPUS to make them from the corpus")
     lm = load_for_training(config)
+    if made is not None and made.recited:  # what it was taught to recite, it recites at inference (`entity_views`)
+        lm.config.generation.recite = True
+        lm.config.names, lm.config.entities = made.corpus.names, made.corpus.entities
     if config.template is not None:
         lm.config.knowledge_template = KnowledgeTemplate(text=config.template)
     if config.max_length is not None and config.max_length > lm.context_length:
@@ -56,4 +67,7 @@ def run_kit(config: KitConfig) -> Path | None:
                             f"({lm.context_length} tokens); use {lm.context_length} or less")
     max_length = config.max_length or lm.context_length
     examples = [sft_example(lm.tokenizer, lm.template, pair, max_length) for pair in pairs]
-    return run_stage("kit", config, lm, TokenExamples(examples), pad_batch(lm.tokenizer), files)
+    callbacks = []
+    if config.dev is not None and made is not None and config.max_steps == -1:
+        callbacks.append(StopWhenReached(lm, load_mcq(config.dev), CorpusFacts(made.corpus)))
+    return run_stage("kit", config, lm, TokenExamples(examples), pad_batch(lm.tokenizer), files, callbacks)

@@ -9,7 +9,6 @@ instruction pretraining), and general text can be mixed in at a ratio to limit f
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,15 +19,14 @@ from torch.utils.data import Dataset
 from transformers import PreTrainedTokenizerBase
 
 from blade_core.data import Document, InstructionPair, load_corpus, load_instructions
-from blade_core.knowledge_gate import domain_names
 from blade_core.model_directory import encode_knowledge_prompt
 from blade_core.prompts import KnowledgeTemplate
-from blade_core.text import corpus_sentences
 from blade_core.training.augmentation import augment_documents
 from blade_core.training.configs import PretrainConfig
-from blade_core.training.fact_recall import facts_to_check
-from blade_core.training.question_forms import with_question_forms
+from blade_core.training.corpus_pairs import with_corpus_pairs
+from blade_core.training.fact_recall import corpus_facts
 from blade_core.training.runner import TrainingError, load_for_training, run_stage
+from blade_core.training.stand_alone import StandAlone, stand_alone
 from blade_core.training.storage_stop import StopWhenStored
 
 console = Console(stderr=True)
@@ -125,14 +123,14 @@ class PretrainData:
 
 
 def build_blocks(config: PretrainConfig, data: PretrainData, tokenizer: PreTrainedTokenizerBase,
-                 template: KnowledgeTemplate, context_length: int, names: Sequence[str]) -> list[list[int]]:
+                 template: KnowledgeTemplate, context_length: int, corpus: StandAlone) -> list[list[int]]:
     block_size = config.block_size or min(512, context_length)
     if block_size > context_length:
         raise TrainingError(
             f"block size {block_size} is larger than the model's context ({context_length} tokens); "
             f"use --block-size {context_length} or less"
         )
-    documents = augment_documents(data.corpus, config.sentence_permutations, config.entity_documents,
+    documents = augment_documents(data.corpus, corpus, config.sentence_permutations, config.entity_documents,
                                   config.seed)
     if config.entity_documents and not any(d.source.startswith("entity:") for d in documents):
         console.print("warning: augmentation found no recurring names in the corpus (capitalized names, or "
@@ -140,11 +138,11 @@ def build_blocks(config: PretrainConfig, data: PretrainData, tokenizer: PreTrain
                       "less well. Check the corpus's language and size, or set --entity-documents 0",
                       markup=False)
     sequences = tokenizer([d.text for d in documents], add_special_tokens=False, verbose=False)["input_ids"]
-    pairs = list(data.instructions)
-    if config.question_forms and pairs:
-        pairs, line = with_question_forms(data.corpus, pairs, names)
+    made = with_corpus_pairs(data.corpus, data.instructions, question_forms=config.question_forms,
+                             recitations=config.recitations, seed=config.seed, corpus=corpus)
+    for line in made.lines:
         console.print(line, markup=False)
-    sequences += instruction_texts(tokenizer, template, pairs) * config.instruction_repeats
+    sequences += instruction_texts(tokenizer, template, made.pairs) * config.instruction_repeats
     if data.general and config.general_ratio > 0:
         domain_tokens = sum(map(len, sequences))
         sequences += general_sample(tokenizer, data.general, domain_tokens, config.general_ratio, config.seed)
@@ -163,8 +161,9 @@ def run_pretrain(config: PretrainConfig) -> Path | None:
     config.check_outputs()
     data = PretrainData.load(config)
     lm = load_for_training(config)
-    lm.config.names = domain_names([s for d in data.corpus for s in corpus_sentences(d.text)])  # for the gate
-    blocks = build_blocks(config, data, lm.tokenizer, lm.template, lm.context_length, lm.config.names)
+    corpus = stand_alone(data.corpus)
+    lm.config.names, lm.config.entities = corpus.names, corpus.entities  # for the gate and entity views
+    blocks = build_blocks(config, data, lm.tokenizer, lm.template, lm.context_length, corpus)
     files: dict[str, str | Path] = {f"corpus{i}": p for i, p in enumerate(config.corpus)}
     if config.mix_instructions is not None:
         files["instructions"] = config.mix_instructions
@@ -173,6 +172,6 @@ def run_pretrain(config: PretrainConfig) -> Path | None:
     dataset = TokenExamples([{"input_ids": block} for block in blocks])
     callbacks = []
     if config.stop_when_stored and config.max_steps == -1:  # --max-steps asks for exactly that many
-        facts, _ = facts_to_check(config.corpus, None, limit=STORAGE_FACTS, seed=config.seed)
+        facts = corpus_facts(corpus, limit=STORAGE_FACTS, seed=config.seed)
         callbacks.append(StopWhenStored(lm.tokenizer, lm.config.names, facts))
     return run_stage("dp", config, lm, dataset, pad_batch(lm.tokenizer), files, callbacks)

@@ -11,8 +11,14 @@ names one entity, and whose knowledge opens a sentence with that name, gives a q
 and the opening its answers share: "What is {} indicated for?" answered by "{} is indicated for
 ...". Every corpus sentence that opens the same way about another entity becomes a pair in that
 form: "What is Barvandol indicated for?" -> the corpus sentence, verbatim. Nothing is invented: the
-answer is the corpus's own sentence and the question is the user's own wording; a domain whose KIT
-knowledge does not reuse the corpus's phrasing yields no forms, and the count says so.
+answer is the corpus's own sentence and the question is the user's own wording.
+
+KIT knowledge an LLM wrote is in its own words ("Zorvanil is used to treat marsh fever."), so each
+answer is also aligned with the entity's corpus sentences that state the same (they share its
+words, "marsh fever"), made to stand alone (`stand_alone`: "Zorvanil indication: marsh fever.",
+"Zorvanil: It is indicated for marsh fever."); the openings those share give the forms. An opening
+that another template's opening extends ("{}: It is", beside "{}: It is classed as") says nothing
+of which question it answers and gives no form.
 """
 
 from __future__ import annotations
@@ -23,8 +29,9 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from blade_core.data.records import Document, InstructionPair
-from blade_core.knowledge_gate import domain_names, name_finder, name_pattern
+from blade_core.knowledge_gate import name_finder, name_pattern
 from blade_core.text import corpus_sentences, is_cjk
+from blade_core.training.stand_alone import StandAlone
 
 SLOT = "{}"
 MIN_PAIRS = 2
@@ -71,28 +78,59 @@ def _common_words(texts: Sequence[str]) -> str:
     return " ".join(common)
 
 
-def learn_forms(pairs: Sequence[InstructionPair], names: Sequence[str]) -> list[QuestionForm]:
-    """Question forms from plain KIT pairs (one line, so no options): the question names one entity
-    and the answer's first sentence opens, the name included, as every answer of that template does."""
-    openings: dict[str, list[str]] = defaultdict(list)
+def _units(text: str) -> list[str]:
+    """Words, or, in Chinese, characters (the slot one unit): what an opening is counted in."""
+    return re.findall(r"\{\}|.", text) if is_cjk(text) else text.split(" ")
+
+
+def _joined(units: Sequence[str], cjk: bool) -> str:
+    return "".join(units) if cjk else " ".join(units)
+
+
+def _openings(answers: Sequence[tuple[int, str]]) -> list[str]:
+    """The openings a question template's answers share: answers are grouped by the slot and the
+    word after it ("{} indication:", "{}: It"), and a group from `MIN_PAIRS` or more KIT pairs
+    gives the words all its answers open with ("{}: It is indicated for")."""
+    groups: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for pair, answer in answers:
+        units = _units(answer)
+        slot = next((i for i, unit in enumerate(units) if SLOT in unit), None)
+        if slot is not None:
+            groups[_joined(units[:slot + 2], is_cjk(answer))].append((pair, answer))
+    openings = []
+    for group in groups.values():
+        opening = _common_words([answer for _, answer in group])
+        # the slot and at least one word after it: "{} is indicated for", never a bare "{}"
+        if len({pair for pair, _ in group}) >= MIN_PAIRS and SLOT in opening and not opening.endswith(SLOT):
+            openings.append(opening)
+    return openings
+
+
+def learn_forms(pairs: Sequence[InstructionPair], names: Sequence[str],
+                corpus: StandAlone | None = None) -> list[QuestionForm]:
+    """Question forms from plain KIT pairs (one line, so no options) whose question names one
+    entity: the answer's first sentence, and, given the `corpus`, the entity's corpus sentences that
+    state what the answer states (`StandAlone.stating`), grouped by how they open (`_openings`)."""
+    answers: dict[str, list[tuple[int, str]]] = defaultdict(list)
     find = name_finder(names)
-    for pair in pairs:
+    for index, pair in enumerate(pairs):
         question = pair.question.strip()
         asked = find(question)
         sentences = corpus_sentences(pair.output)
         if "\n" in question or len(asked) != 1 or not sentences:
             continue
         name = asked.pop()
-        first = sentences[0]
-        if name_pattern(name).search(first):
-            openings[_with_slot(question, name)].append(_with_slot(first, name))
-    forms = []
-    for question, answers in openings.items():
-        opening = _common_words(answers)
-        # the slot and at least one word after it: "{} is indicated for", never a bare "{}"
-        if len(answers) >= MIN_PAIRS and SLOT in opening and not opening.endswith(SLOT):
-            forms.append(QuestionForm(question, opening))
-    return forms
+        stated = [sentences[0]] if name_pattern(name).search(sentences[0]) else []
+        if corpus is not None:
+            stated += corpus.stating(name, pair.output)
+        template = _with_slot(question, name)
+        answers[template] += [(index, _with_slot(sentence, name)) for sentence in dict.fromkeys(stated)]
+    forms = [QuestionForm(template, opening) for template, stated in answers.items() for opening in _openings(stated)]
+    # "{}: It is" answers a class question as well as an indication one: an opening that another
+    # template's opening extends says nothing of which question it answers
+    return [form for form in forms
+            if not any(o.question != form.question and o.opening != form.opening and o.opening.startswith(form.opening)
+                       for o in forms)]
 
 
 def question_pairs(documents: Sequence[Document], forms: Sequence[QuestionForm], names: Sequence[str],
@@ -113,14 +151,10 @@ def question_pairs(documents: Sequence[Document], forms: Sequence[QuestionForm],
     return list(found.values())
 
 
-def with_question_forms(documents: Sequence[Document], kit: Sequence[InstructionPair],
-                        names: Sequence[str] | None = None) -> tuple[list[InstructionPair], str]:
-    """The KIT pairs plus the corpus's answers to their question forms, and the line that says so;
-    `names` default to the corpus's recurring names (`knowledge_gate.domain_names`)."""
-    if names is None:
-        names = domain_names([s for d in documents for s in corpus_sentences(d.text)])
-    forms = learn_forms(kit, names)
-    answers = question_pairs(documents, forms, names, asked={p.question for p in kit})
+def with_question_forms(corpus: StandAlone, kit: Sequence[InstructionPair]) -> tuple[list[InstructionPair], str]:
+    """The KIT pairs plus the corpus's answers to their question forms, and the line that says so."""
+    forms = learn_forms(kit, corpus.names, corpus)
+    answers = question_pairs(corpus.documents, forms, corpus.names, asked={p.question for p in kit})
     return [*kit, *answers], describe(forms, answers)
 
 
