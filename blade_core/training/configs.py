@@ -117,16 +117,16 @@ class PretrainConfig(TrainOptions):
     corpus: list[Path] = Field(min_length=1, description="corpus folders / .txt / JSONL files")
     block_size: int | None = Field(default=None, ge=2, description="tokens per block; default min(512, context)")
     packing: bool = Field(default=True, description="pack documents into full blocks (else pad each)")
-    # Without augmentation a from-scratch model recalls almost no fact by question. 12 and 6 were
-    # best on the sample domain's dev split; with stand-alone sentences and recitations (every
-    # entity's facts also as one answer), 4 and 3 store as much on the family's tuning shapes at
-    # 0.7 of DP's steps (benchmarks/knowledge_quality.md, "The family"). Set both to 0 for a corpus
-    # too large to multiply by ~8.
+    # Without augmentation a from-scratch model recalls almost no fact by question; 12 and 6 were
+    # best on the sample domain's dev split. 4 and 3 stored as much where each fact is stated twice
+    # (the family's drugs-a: 84 of 96) but not where once (drugs-zero: 37 of 96, blade 26% against
+    # rag 88%): the facts need the exposures (benchmarks/knowledge_quality.md, "The family"). Set
+    # both to 0 for a corpus too large to multiply by ~19.
     sentence_permutations: int = Field(
-        default=4, ge=0, description="copies of each document with its sentences shuffled (augmentation)"
+        default=12, ge=0, description="copies of each document with its sentences shuffled (augmentation)"
     )
     entity_documents: int = Field(
-        default=3, ge=0, description="documents per recurring name, gathering its sentences (augmentation)"
+        default=6, ge=0, description="documents per recurring name, gathering its sentences (augmentation)"
     )
     mix_instructions: Path | None = Field(default=None, description="KIT pairs to mix into the stream")
     instruction_repeats: int = Field(default=1, ge=1, description="copies of each mixed pair")
