@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 
 from blade_core.bpo import BpoConfig, run_bpo
-from blade_core.domain_lm import DomainLM
-from blade_core.packaged_models import GEMMA_270M, packaged_model_dir
+from blade_core.model.packaged import GEMMA_270M, packaged_model_dir
 from blade_core.sample_domain import load_sample_domain
 from blade_core.training import KitConfig, PretrainConfig, run_kit, run_pretrain
+from blade_core.writers.domain_lm import DomainLM
 
 
 def main() -> None:

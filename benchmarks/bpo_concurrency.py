@@ -26,12 +26,12 @@ from langchain_openai import ChatOpenAI
 
 from blade_core.bpo.objective import DevObjective
 from blade_core.data import load_corpus, load_mcq
-from blade_core.domain_lm import DomainLM
 from blade_core.llm import OfflineChatModel
+from blade_core.model.soft_prompt import RandomProjection
 from blade_core.sample_domain import load_sample_domain
 from blade_core.serve import OpenAICompatibleServer
-from blade_core.soft_prompt import RandomProjection
 from blade_core.training.model_builder import build_scratch_model
+from blade_core.writers.domain_lm import DomainLM
 
 
 def http_llm(server: OpenAICompatibleServer) -> ChatOpenAI:

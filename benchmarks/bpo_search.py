@@ -34,16 +34,16 @@ from pathlib import Path
 
 import torch
 
-from blade_core.blade_config import BladeConfig
 from blade_core.bpo import BpoConfig, run_bpo
 from blade_core.bpo.optimizer import propose, sobol_points
 from blade_core.data import load_corpus, load_mcq
-from blade_core.domain_lm import DomainLM
 from blade_core.llm import resolve_llm
+from blade_core.llm.scoring import accuracy, ask_with_knowledge
+from blade_core.model.config import BladeConfig
 from blade_core.sample_domain import load_sample_domain
-from blade_core.scoring import accuracy, ask_with_knowledge
 from blade_core.training import KitConfig, PretrainConfig, run_kit, run_pretrain
 from blade_core.training.model_builder import init_model
+from blade_core.writers.domain_lm import DomainLM
 
 INIT_TEXT = "State the facts about the drug or disease in the question."
 

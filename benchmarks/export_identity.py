@@ -3,7 +3,7 @@ transformers against DomainLM's greedy knowledge, on every question of a test sp
 
     python benchmarks/export_identity.py --model runs/qs/bpo --test blade_core/sample_domain/data/test.jsonl
 
-`blade export` turns the soft prompt into special tokens (`blade_core.export`); this runs the
+`blade export` turns the soft prompt into special tokens (`blade_core.model.export`); this runs the
 export into a temporary folder, then generates each question's knowledge both ways (one question
 at a time for transformers, as an engine's single request would; knowledge per option and the
 gate off on DomainLM's side, since an engine writes the raw text) and prints how many are
@@ -21,8 +21,8 @@ from pathlib import Path
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from blade_core.data import load_mcq
-from blade_core.domain_lm import DomainLM
-from blade_core.export import export_model, read_prompt
+from blade_core.model.export import export_model, read_prompt
+from blade_core.writers.domain_lm import DomainLM
 
 
 def main() -> None:

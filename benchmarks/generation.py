@@ -37,9 +37,9 @@ from machine import CpuShare, machine
 from shapes import SIZES, build_lm
 
 from blade_core.data import load_mcq
-from blade_core.domain_lm import DomainLM
+from blade_core.model.soft_prompt import RandomProjection
 from blade_core.sample_domain import load_sample_domain
-from blade_core.soft_prompt import RandomProjection
+from blade_core.writers.domain_lm import DomainLM
 
 PARTS = ("loop", "ttft", "runnable", "rss")
 

@@ -2,7 +2,7 @@
 
     python benchmarks/knowledge_quality.py [--levers default,no-augmentation,...] [--work DIR] [--domain zh]
 
-Every lever is the default recipe (`blade_core.recipe.FULL`) with one thing changed. For each,
+Every lever is the default recipe (`blade_core.pipeline.recipe.FULL`) with one thing changed. For each,
 the script trains init -> DP -> KIT (reusing finished stages in the work directory: `blade
 quickstart --out WORK/default` trains the default), and scores the
 offline general LLM on a packaged sample domain's dev and test splits (`--domain`: en, the
@@ -24,12 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from blade_core.data import MCQuestion, load_mcq
-from blade_core.domain_lm import DomainLM
 from blade_core.evaluation import EvalSettings, evaluate
-from blade_core.pipeline import FULL, train_all
-from blade_core.recipe import DomainData
+from blade_core.pipeline.recipe import DomainData
+from blade_core.pipeline.run import FULL, train_all
 from blade_core.retrieval import Retriever
 from blade_core.sample_domain import SAMPLE_LANGUAGES, load_sample_domain
+from blade_core.writers.domain_lm import DomainLM
 
 TRAINING_LEVERS: dict[str, dict[str, Any]] = {
     "default": {},

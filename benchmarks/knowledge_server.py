@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from blade_core.data import load_mcq
-from blade_core.domain_lm import DomainLM
-from blade_core.endpoint_writer import EndpointWriter
+from blade_core.writers.domain_lm import DomainLM
+from blade_core.writers.endpoint import EndpointWriter
 
 
 @contextmanager

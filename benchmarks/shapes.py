@@ -14,12 +14,12 @@ from __future__ import annotations
 import torch
 from transformers import Qwen2Config, Qwen2ForCausalLM
 
-from blade_core.blade_config import BladeConfig
 from blade_core.data import Document, load_corpus, load_instructions
-from blade_core.domain_lm import DomainLM
-from blade_core.prompts import KnowledgeTemplate
+from blade_core.model.config import BladeConfig
+from blade_core.model.template import KnowledgeTemplate
 from blade_core.sample_domain import load_sample_domain
 from blade_core.training.model_builder import build_scratch_model, train_tokenizer
+from blade_core.writers.domain_lm import DomainLM
 
 SIZES = ("tiny", "small", "0.5b")
 QWEN25_05B = {"vocab_size": 151936, "hidden_size": 896, "num_hidden_layers": 24, "num_attention_heads": 14,

@@ -1,7 +1,7 @@
 """Does the recipe transfer? `blade train` with its defaults on generated domains of other shapes,
 judged by the offline stand-in and by a real LM (Gemma 3 270M), per domain.
 
-For each shape (`blade_core.sample_domain.shapes`): generate the domain, `blade train` it with the
+For each shape (`scripts.domain_shapes`): generate the domain, `blade train` it with the
 offline LLM (BPO included), then score the test split with each judge: none, blade, rag, hybrid,
 gold; and blade with the entity gate off, to see what withholding knowledge about other entities
 does. Also: how many test facts the DP model completes from their own opening ("storage"), a
@@ -26,8 +26,8 @@ from pathlib import Path
 
 from blade_core.data import load_mcq
 from blade_core.evaluation import EvalSettings, evaluate
-from blade_core.sample_domain.shapes import SHAPES, generate
 from blade_core.training.fact_recall import fact_recall, facts_to_check
+from scripts.domain_shapes import SHAPES, generate
 
 
 def main() -> None:

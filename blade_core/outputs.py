@@ -75,8 +75,9 @@ def written_by_blade(folder: Path) -> set[str]:
     """The top-level entries of a model directory that blade wrote: its manifest's, or, in a
     directory written before the manifest, the names blade gives its files (`BLADE_FILES`)."""
     manifest = _json_object(folder / MANIFEST)
-    if manifest is not None and isinstance(manifest.get("files"), list):
-        return {str(name) for name in manifest["files"]} | {MANIFEST}
+    files = manifest.get("files") if manifest is not None else None
+    if isinstance(files, list):
+        return {str(name) for name in files} | {MANIFEST}
     return {entry.name for entry in folder.iterdir() if any(entry.match(p) for p in BLADE_FILES)}
 
 
@@ -201,6 +202,15 @@ def make_work_directory(work: str | Path) -> Path:
     return folder
 
 
+def cache_dir() -> Path:
+    """blade's cache folder: `$BLADE_CACHE_DIR`, else `$XDG_CACHE_HOME/blade`, else `~/.cache/blade`
+    (converted packaged models, output locks)."""
+    if os.environ.get("BLADE_CACHE_DIR"):
+        return Path(os.environ["BLADE_CACHE_DIR"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "blade"
+
+
 RUN_FILES = ("report.md", "report.json", "report.png", "report.questions.jsonl", "pipeline.json",
              "eval.cache.sqlite", "quickstart-domain.txt", "kit.jsonl", "kit.jsonl.progress.jsonl",
              "kit.jsonl.cache.sqlite", "augmented.jsonl", "augmented.jsonl.progress.jsonl",
@@ -247,7 +257,7 @@ def output_lock(out: str | Path, option: str = "--out") -> Iterator[None]:
     """Hold a lock on `out` while a command writes it: a second run on the same output is refused
     at once, naming the one that holds it, instead of both paying for the same LLM calls and
     interleaving what they write. The lock is a file named by the output's absolute path in blade's
-    cache folder (`packaged_models.cache_dir`: nothing is made beside the output), taken with
+    cache folder (`cache_dir`: nothing is made beside the output), taken with
     `flock`, so a run that dies releases it; only the main process of a distributed run takes it."""
     if os.environ.get("RANK", "0") != "0":
         yield
@@ -257,8 +267,6 @@ def output_lock(out: str | Path, option: str = "--out") -> Iterator[None]:
     except ImportError:  # not POSIX: no lock, as before
         yield
         return
-    from blade_core.packaged_models import cache_dir
-
     key = hashlib.sha256(str(_resolved(out)).encode()).hexdigest()[:24]
     lock = cache_dir() / "locks" / f"{key}.lock"
     lock.parent.mkdir(parents=True, exist_ok=True)

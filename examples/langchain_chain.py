@@ -23,7 +23,7 @@ from langchain_core.runnables import RunnablePassthrough
 from blade_core.data.corpus import load_corpus
 from blade_core.data.mcq import load_mcq
 from blade_core.llm import resolve_llm
-from blade_core.prompts import format_mcq, parse_answer
+from blade_core.llm.answer_prompt import format_mcq, parse_answer
 from blade_core.sample_domain import load_sample_domain
 from blade_core.training.model_builder import init_model
 from langchain_blade import BladeKnowledgeRunnable

@@ -23,9 +23,9 @@ from llama_index.core.prompts import PromptTemplate
 from llama_index.core.query_engine import RetrieverQueryEngine
 
 from blade_core.data import load_corpus
-from blade_core.domain_lm import DomainLM
 from blade_core.sample_domain import load_sample_domain
 from blade_core.training.model_builder import init_model
+from blade_core.writers.domain_lm import DomainLM
 from llamaindex_blade import (
     BladeKnowledgeNodePostprocessor,
     BladeKnowledgeRetriever,

@@ -8,7 +8,7 @@
 * `stream_stripped` / `aiterate`: streaming helpers that keep streamed text equal to the batched text
   and keep blocking generation off the event loop.
 
-All generation itself is the writer's (`blade_core.knowledge_writer`); nothing here re-implements it.
+All generation itself is the writer's (`blade_core.knowledge.writer`); nothing here re-implements it.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from langchain_core.runnables.config import run_in_executor
 from pydantic import ConfigDict, Field, model_validator
 from typing_extensions import Self
 
-from blade_core.domain_lm import DomainLM
-from blade_core.endpoint_writer import CONNECT_OPTIONS, EndpointWriter
-from blade_core.generation_settings import GenerationSettings
-from blade_core.knowledge_writer import KnowledgeWriter
-from blade_core.writers import load_writer
+from blade_core.knowledge.writer import KnowledgeWriter
+from blade_core.model.generation_settings import GenerationSettings
+from blade_core.writers.domain_lm import DomainLM
+from blade_core.writers.endpoint import CONNECT_OPTIONS, EndpointWriter
+from blade_core.writers.load import load_writer
 
 T = TypeVar("T")
 

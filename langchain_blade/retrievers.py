@@ -21,7 +21,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables.config import run_in_executor
 from pydantic import Field
 
-from blade_core.consistency import sample_knowledge
+from blade_core.knowledge.consistency import sample_knowledge
 from langchain_blade._domain import DomainLMFields
 
 SOURCE = "blade"

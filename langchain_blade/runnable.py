@@ -43,8 +43,8 @@ from langchain_core.runnables.utils import AddableDict
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 from typing_extensions import Self
 
-from blade_core.consistency import SampleMode, check_samples, combine_samples, sample_knowledge
-from blade_core.prompts import answer_prompt, knowledge_or_placeholder, neutralize_delimiters
+from blade_core.knowledge.consistency import SampleMode, check_samples, combine_samples, sample_knowledge
+from blade_core.llm.answer_prompt import answer_prompt, knowledge_or_placeholder, neutralize_delimiters
 from langchain_blade._domain import DomainLMFields, aiterate, stream_stripped
 
 OutputMode = Literal["prompt", "dict", "str"]

@@ -13,9 +13,9 @@ from typing import Any
 from llama_index.core.schema import QueryBundle, TextNode
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError
 
-from blade_core.generation_settings import GenerationDefaults
-from blade_core.knowledge_writer import KnowledgeWriter
-from blade_core.writers import WriterSource, load_writer
+from blade_core.knowledge.writer import KnowledgeWriter
+from blade_core.model.generation_settings import GenerationDefaults
+from blade_core.writers.load import WriterSource, load_writer
 
 DomainLMSource = WriterSource
 """A loaded `DomainLM` or `EndpointWriter`, a model directory (or hub id), or an endpoint reference

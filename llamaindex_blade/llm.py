@@ -20,7 +20,7 @@ from llama_index.core.base.llms.types import (
 from llama_index.core.llms import CustomLLM
 from llama_index.core.llms.callbacks import llm_completion_callback
 
-from blade_core.generation_settings import GenerationSettings
+from blade_core.model.generation_settings import GenerationSettings
 from llamaindex_blade._common import (
     DomainLMComponent,
     check_generation,

@@ -33,8 +33,8 @@ from llama_index.core.query_engine import TransformQueryEngine
 from llama_index.core.retrievers import TransformRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, QueryType
 
-from blade_core.prompts import KNOWLEDGE_CLOSE, KNOWLEDGE_OPEN, knowledge_or_placeholder
-from blade_core.writers import load_writer
+from blade_core.llm.answer_prompt import KNOWLEDGE_CLOSE, KNOWLEDGE_OPEN, knowledge_or_placeholder
+from blade_core.writers.load import load_writer
 from llamaindex_blade._common import (
     DomainLMSource,
     check_generation,

@@ -14,8 +14,8 @@ from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.callbacks import CallbackManager
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
-from blade_core.consistency import check_samples, sample_knowledge
-from blade_core.writers import load_writer
+from blade_core.knowledge.consistency import check_samples, sample_knowledge
+from blade_core.writers.load import load_writer
 from llamaindex_blade._common import (
     DomainLMSource,
     check_generation,

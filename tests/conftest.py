@@ -43,7 +43,7 @@ def _overfit(lm, texts: list[str], steps: int = 60) -> None:
 def tiny_lm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A saved model directory: tiny Qwen2 from scratch, briefly trained on FACTS."""
     from blade_core.data.records import Document
-    from blade_core.prompts import KnowledgeTemplate
+    from blade_core.model.template import KnowledgeTemplate
     from blade_core.training.model_builder import build_scratch_model
 
     lm = build_scratch_model([Document(text=t) for t in FACTS * 4], "tiny", seed=0)
@@ -56,7 +56,7 @@ def tiny_lm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture()
 def tiny_lm(tiny_lm_dir: Path):
-    from blade_core.domain_lm import DomainLM
+    from blade_core.writers.domain_lm import DomainLM
 
     return DomainLM.from_pretrained(tiny_lm_dir)
 
@@ -67,8 +67,8 @@ def soft_prompted_lm_dir(tiny_lm_dir: Path, tmp_path_factory: pytest.TempPathFac
     little off every token's (random vectors far from them, the tiny model ignores)."""
     import shutil
 
-    from blade_core.domain_lm import DomainLM
-    from blade_core.soft_prompt import SoftPrompt
+    from blade_core.model.soft_prompt import SoftPrompt
+    from blade_core.writers.domain_lm import DomainLM
 
     model = tmp_path_factory.mktemp("soft") / "model"
     shutil.copytree(tiny_lm_dir, model)

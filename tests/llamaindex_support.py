@@ -18,8 +18,8 @@ from llama_index.core.instrumentation.events.llm import LLMChatStartEvent, LLMCo
 from pydantic import Field
 
 from blade_core.data import load_corpus
-from blade_core.domain_lm import DomainLM
 from blade_core.sample_domain import load_sample_domain
+from blade_core.writers.domain_lm import DomainLM
 from llamaindex_blade import GeneralLLM, MiniLMEmbedding
 
 QUESTION = "What is Zorvanil indicated for?"

@@ -26,13 +26,13 @@ from blade_core.bpo.search_space import build_projection, text_soft_prompt
 from blade_core.bpo.state import BpoState, Evaluation, ResumeError, write_answers
 from blade_core.cli import app
 from blade_core.data import load_mcq, read_jsonl
-from blade_core.domain_lm import DomainLM
 from blade_core.errors import LLMError
 from blade_core.llm import OfflineChatModel
 from blade_core.llm.answers import EMPTY_ANSWER_ATTEMPTS
 from blade_core.retrieval import load_minilm
 from blade_core.sample_domain import load_sample_domain
 from blade_core.serve import OpenAICompatibleServer
+from blade_core.writers.domain_lm import DomainLM
 from tests.fault_server import FaultInjectingServer
 from tests.local_llm_support import kill_while_held, reach
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from blade_core.data import load_corpus, load_instructions, load_mcq
-from blade_core.knowledge_gate import anchors, domain_names, names_in
-from blade_core.option_knowledge import option_pairs
+from blade_core.knowledge.gate import anchors
+from blade_core.knowledge.names import domain_names, names_in
+from blade_core.knowledge.options import option_pairs
 from blade_core.sample_domain import load_sample_domain
-from blade_core.sample_domain.shapes import generate
 from blade_core.text import (
     corpus_sentences,
     is_cjk,
@@ -24,6 +24,7 @@ from blade_core.text import (
 )
 from blade_core.training.augmentation import entity_documents
 from blade_core.training.stand_alone import stand_alone
+from scripts.domain_shapes import generate
 
 ZH = load_sample_domain(language="zh")
 
@@ -120,7 +121,7 @@ def test_bm25_is_chosen_for_a_chinese_corpus_and_finds_the_facts(caplog: pytest.
 def test_the_offline_judge_reads_chinese_knowledge() -> None:
     """With the gold knowledge it answers nearly all; with none it is near chance."""
     from blade_core.llm import OfflineChatModel
-    from blade_core.scoring import ask_with_knowledge
+    from blade_core.llm.scoring import ask_with_knowledge
 
     questions = load_mcq(ZH.test)
     judge = OfflineChatModel()
@@ -137,7 +138,7 @@ def test_the_offline_judge_reads_chinese_knowledge() -> None:
     "A、走私牛脂  B、夜间捕鱼  C、伪造印章",
 ])
 def test_options_printed_on_one_line_are_read(written: str) -> None:
-    from blade_core.option_knowledge import split_options
+    from blade_core.knowledge.options import split_options
 
     assert split_options(f"下列哪些行为被禁止？\n{written}") == ("下列哪些行为被禁止？", ["走私牛脂", "夜间捕鱼", "伪造印章"])
 

@@ -9,8 +9,8 @@ import torch
 from transformers import LogitsProcessorList
 
 from blade_core.bpo.guard import candidate_thresholds
-from blade_core.confidence import TokenProbabilities, scored_sentences
-from blade_core.domain_lm import DomainLM
+from blade_core.knowledge.confidence import TokenProbabilities, scored_sentences
+from blade_core.writers.domain_lm import DomainLM
 
 
 def test_recorded_probabilities_are_the_decoders_own(tiny_lm: DomainLM) -> None:

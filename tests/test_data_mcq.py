@@ -180,7 +180,7 @@ def test_a_1_mb_question_loads_whole_and_the_domain_lm_keeps_its_end(
     [question] = load_mcq(path)
 
     assert len(question.question.encode()) > 1_000_000 and question.question == text.strip()
-    with caplog.at_level(logging.WARNING, logger="blade_core.domain_lm"):
+    with caplog.at_level(logging.WARNING, logger="blade_core.writers.domain_lm"):
         [knowledge] = tiny_lm.generate_knowledge([question.with_options_text()], max_new_tokens=4)
     assert isinstance(knowledge, str) and "truncated from the left" in caplog.text
 

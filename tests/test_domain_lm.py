@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from blade_core.domain_lm import DomainLM
-from blade_core.soft_prompt import RandomProjection, SoftPrompt, SoftPromptError
+from blade_core.model.soft_prompt import RandomProjection, SoftPrompt, SoftPromptError
+from blade_core.writers.domain_lm import DomainLM
 
 QUESTIONS = [
     "What is Zorvanil indicated for?",
@@ -101,7 +101,7 @@ def test_stream_matches_generate(tiny_lm: DomainLM) -> None:
 
 def test_long_question_is_truncated_with_warning(tiny_lm: DomainLM, caplog) -> None:
     long_question = "marsh fever " * 2000
-    with caplog.at_level(logging.WARNING, logger="blade_core.domain_lm"):
+    with caplog.at_level(logging.WARNING, logger="blade_core.writers.domain_lm"):
         out = tiny_lm.generate_knowledge([long_question, QUESTIONS[0]], max_new_tokens=8)
     assert len(out) == 2
     assert "truncated from the left" in caplog.text

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from blade_core.data import load_corpus, load_instructions, load_mcq
-from blade_core.sample_domain.shapes import SHAPES, generate
+from scripts.domain_shapes import SHAPES, generate
 
 
 @pytest.mark.parametrize("shape", sorted(SHAPES))

@@ -4,11 +4,12 @@ the question join its knowledge, and access counts knowledge that states the ask
 from __future__ import annotations
 
 from blade_core.data.records import Document, MCQuestion
-from blade_core.domain_lm import DomainLM
-from blade_core.entity_views import anchor, recite, relevant
-from blade_core.knowledge_gate import Sentence, Written, WrittenKnowledge, asked_entities
+from blade_core.knowledge.entity_views import anchor, recite, relevant
+from blade_core.knowledge.gate import WrittenKnowledge, asked_entities
+from blade_core.knowledge.types import Sentence, Written
 from blade_core.training.access import CorpusFacts, knowledge_access
 from blade_core.training.stand_alone import stand_alone
+from blade_core.writers.domain_lm import DomainLM
 
 ENTITIES = ["Zorvanil", "Cormuarin", "Ixvorex", "Flunovane"]
 RECITED = ("Zorvanil indication: marsh fever. Zorvanil: It is made by Orrin Brothers. "

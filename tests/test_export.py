@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from blade_core.domain_lm import DomainLM
-from blade_core.export import export_model, read_prompt
+from blade_core.model.export import export_model, read_prompt
+from blade_core.writers.domain_lm import DomainLM
 
 QUESTIONS = ["What is Zorvanil indicated for?", "Which house makes Brantovex?\nA. Saltgate\nB. Orrin Brothers",
              "潮港渔税条例由哪个机关负责执行？"]

@@ -9,7 +9,6 @@ from pathlib import Path
 from transformers import TrainerControl, TrainerState, TrainingArguments
 
 from blade_core.data import load_corpus
-from blade_core.domain_lm import DomainLM
 from blade_core.text import split_sentences
 from blade_core.training import PretrainConfig, run_pretrain
 from blade_core.training.fact_recall import (
@@ -20,6 +19,7 @@ from blade_core.training.fact_recall import (
 )
 from blade_core.training.model_builder import init_model
 from blade_core.training.storage_stop import StopWhenStored
+from blade_core.writers.domain_lm import DomainLM
 from tests.conftest import FACTS as CONFTEST_FACTS
 
 FACTS = [

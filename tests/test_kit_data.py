@@ -27,12 +27,12 @@ from blade_core.datagen.kit_data import LEAK, make_kit_data, screen
 from blade_core.datagen.kit_data_config import KitDataConfig
 from blade_core.datagen.progress import LLM_ERROR, Outcome
 from blade_core.errors import LLMError
+from blade_core.knowledge.options import option_pairs
 from blade_core.llm import OfflineChatModel
 from blade_core.llm.answers import EMPTY_ANSWER_ATTEMPTS
-from blade_core.option_knowledge import option_pairs
+from blade_core.llm.scoring import ask_with_knowledge
 from blade_core.retrieval import load_minilm
 from blade_core.sample_domain import load_sample_domain
-from blade_core.scoring import ask_with_knowledge
 from blade_core.serve import OpenAICompatibleServer
 from tests.fault_server import FaultInjectingServer
 from tests.local_llm_support import kill_while_held, reach

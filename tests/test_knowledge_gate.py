@@ -3,9 +3,11 @@ as it would without BLADE rather than follow a fluent sentence about the wrong e
 
 from __future__ import annotations
 
-from blade_core.domain_lm import DomainLM
-from blade_core.knowledge_gate import Sentence, anchors, domain_names, keep, names_in
+from blade_core.knowledge.gate import anchors, keep
+from blade_core.knowledge.names import domain_names, names_in
+from blade_core.knowledge.types import Sentence
 from blade_core.text import split_sentences
+from blade_core.writers.domain_lm import DomainLM
 
 CORPUS = [
     "The highest fine under the Harbour Dues Act is 400 crowns.",

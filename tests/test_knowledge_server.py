@@ -21,14 +21,14 @@ import pytest
 from langchain_core.load import dumps, loads
 from langchain_openai import ChatOpenAI
 
-from blade_core.blade_config import BladeConfig
-from blade_core.domain_lm import DomainLM
-from blade_core.endpoint_writer import EndpointWriter
 from blade_core.errors import KnowledgeEndpointError, OptionError
-from blade_core.export import export_model
 from blade_core.llm.offline import OfflineChatModel
+from blade_core.model.config import BladeConfig
+from blade_core.model.export import export_model
 from blade_core.serve import OpenAICompatibleServer
 from blade_core.serve.completions import KnowledgeServer
+from blade_core.writers.domain_lm import DomainLM
+from blade_core.writers.endpoint import EndpointWriter
 from langchain_blade import BladeKnowledgeRetriever, BladeKnowledgeRunnable
 from llamaindex_blade import BladeKnowledgeRetriever as LlamaIndexRetriever
 from tests.local_llm_support import bypass_proxies

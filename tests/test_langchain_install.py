@@ -12,8 +12,8 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_openai import ChatOpenAI
 
-from blade_core.domain_lm import DomainLM
 from blade_core.serve import OpenAICompatibleServer
+from blade_core.writers.domain_lm import DomainLM
 from langchain_blade import BladeKnowledgeRunnable
 
 QUESTION = "What is Zorvanil indicated for?"

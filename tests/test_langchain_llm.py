@@ -11,7 +11,7 @@ from langchain_core.callbacks import AsyncCallbackHandler, BaseCallbackHandler
 from langchain_core.load import dumps, loads
 from langchain_core.prompts import PromptTemplate
 
-from blade_core.domain_lm import DomainLM
+from blade_core.writers.domain_lm import DomainLM
 from langchain_blade import BladeLLM
 from langchain_blade.llms import _stop_stream
 

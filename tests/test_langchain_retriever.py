@@ -15,11 +15,11 @@ from langchain_core.runnables import RunnablePassthrough
 from langchain_core.vectorstores import InMemoryVectorStore
 from langchain_tests.integration_tests import RetrieversIntegrationTests
 
-from blade_core.domain_lm import DomainLM
 from blade_core.llm import OfflineChatModel
-from blade_core.prompts import answer_prompt
+from blade_core.llm.answer_prompt import answer_prompt
 from blade_core.retrieval import MiniLMEmbeddings
 from blade_core.text import split_sentences
+from blade_core.writers.domain_lm import DomainLM
 from langchain_blade import BladeHybridRetriever, BladeKnowledgeRetriever
 
 QUERY = "What is Zorvanil indicated for?"

@@ -22,12 +22,12 @@ from langchain_core.runnables import ConfigurableField, RunnableLambda, Runnable
 from langchain_core.runnables.utils import AddableDict
 from langchain_openai import ChatOpenAI
 
-from blade_core.consistency import combine_samples
-from blade_core.domain_lm import DomainLM
+from blade_core.knowledge.consistency import combine_samples
 from blade_core.llm import OfflineChatModel
-from blade_core.prompts import KNOWLEDGE_OPEN, NO_KNOWLEDGE
+from blade_core.llm.answer_prompt import KNOWLEDGE_OPEN, NO_KNOWLEDGE
 from blade_core.retrieval import load_minilm
 from blade_core.serve import OpenAICompatibleServer
+from blade_core.writers.domain_lm import DomainLM
 from langchain_blade import SERIALIZABLE_MAPPING, BladeKnowledgeRunnable, BladePromptValue
 from tests.local_llm_support import bypass_proxies
 

@@ -11,10 +11,10 @@ import torch
 
 from blade_core.data.records import MCQuestion
 from blade_core.llm import resolve_llm
+from blade_core.llm.answer_prompt import answer_prompt, format_mcq
 from blade_core.llm.likelihood import LikelihoodChatModel
 from blade_core.llm.offline import MCQPrompt
-from blade_core.prompts import answer_prompt, format_mcq
-from blade_core.scoring import ask_with_knowledge
+from blade_core.llm.scoring import ask_with_knowledge
 
 QUESTION = MCQuestion(id="q1", question="What is Zorvanil indicated for?",
                       options={"A": "copper lung", "B": "marsh fever", "C": "ash fever"}, answer="B")

@@ -11,8 +11,8 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.indices.query.query_transform import HyDEQueryTransform
 from llama_index.core.prompts.default_prompts import DEFAULT_HYDE_PROMPT
 
-from blade_core.domain_lm import DomainLM
 from blade_core.llm.offline import UNKNOWN_REPLY
+from blade_core.writers.domain_lm import DomainLM
 from llamaindex_blade import BladeLLM, GeneralLLM, MiniLMEmbedding
 from tests.llamaindex_support import QUESTION, spy_generation_threads
 

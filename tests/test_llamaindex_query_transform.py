@@ -11,7 +11,7 @@ from llama_index.core.query_engine import TransformQueryEngine
 from llama_index.core.retrievers import TransformRetriever
 from llama_index.core.schema import QueryBundle
 
-from blade_core.domain_lm import DomainLM
+from blade_core.writers.domain_lm import DomainLM
 from llamaindex_blade import (
     BladeQueryBundle,
     BladeQueryTransform,

@@ -10,7 +10,7 @@ import torch
 from llama_index.core.query_engine import RetrieverQueryEngine
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from blade_core.domain_lm import DomainLM
+from blade_core.writers.domain_lm import DomainLM
 from llamaindex_blade import BladeKnowledgeNodePostprocessor, BladeKnowledgeRetriever
 from tests.llamaindex_support import (
     QUESTION,

@@ -17,7 +17,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from blade_core.data.records import MCQuestion
 from blade_core.llm import resolve_llm
-from blade_core.scoring import ask_with_knowledge
+from blade_core.llm.scoring import ask_with_knowledge
 from tests.fault_server import Fault, FaultInjectingServer
 from tests.local_llm_support import reach
 

@@ -11,7 +11,7 @@ from langchain_core.prompt_values import PromptValue
 
 from blade_core.data.records import MCQuestion
 from blade_core.llm import UNKNOWN_REPLY, OfflineChatModel
-from blade_core.prompts import answer_prompt, format_mcq, knowledge_or_placeholder, parse_answer
+from blade_core.llm.answer_prompt import answer_prompt, format_mcq, knowledge_or_placeholder, parse_answer
 from blade_core.retrieval import load_minilm
 
 COLOR = MCQuestion(

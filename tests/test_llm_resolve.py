@@ -11,8 +11,8 @@ from langchain_openai import ChatOpenAI
 from blade_core.data.records import MCQuestion
 from blade_core.errors import OptionError
 from blade_core.llm import OfflineChatModel, resolve_llm
+from blade_core.llm.answer_prompt import answer_prompt, format_mcq
 from blade_core.llm.resolve import PLACEHOLDER_API_KEY
-from blade_core.prompts import answer_prompt, format_mcq
 from blade_core.serve import OpenAICompatibleServer
 from tests.local_llm_support import PROXY_VARS
 

@@ -15,7 +15,7 @@ from langchain_openai import ChatOpenAI
 
 from blade_core.data.records import MCQuestion
 from blade_core.llm import OfflineChatModel
-from blade_core.prompts import answer_prompt, format_mcq
+from blade_core.llm.answer_prompt import answer_prompt, format_mcq
 from blade_core.retrieval import load_minilm
 from blade_core.serve import OpenAICompatibleServer
 from tests.local_llm_support import bypass_proxies

@@ -9,7 +9,7 @@ from transformers import AutoConfig, AutoTokenizer
 from typer.testing import CliRunner
 
 from blade_core.cli import app
-from blade_core.domain_lm import DomainLM
+from blade_core.writers.domain_lm import DomainLM
 from tests.conftest import FACTS
 
 

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 import torch
 
-from blade_core import model_directory
-from blade_core.blade_config import BladeConfigError
-from blade_core.domain_lm import DomainLM
-from blade_core.model_checks import ModelDirectoryError
-from blade_core.model_directory import encode_knowledge_prompt
-from blade_core.soft_prompt import SoftPrompt, SoftPromptError
+from blade_core.model import directory as model_directory
+from blade_core.model.checks import ModelDirectoryError
+from blade_core.model.config import BladeConfigError
+from blade_core.model.directory import encode_knowledge_prompt
+from blade_core.model.soft_prompt import SoftPrompt, SoftPromptError
+from blade_core.writers.domain_lm import DomainLM
 
 
 @pytest.fixture
@@ -119,7 +119,7 @@ def test_context_too_short_for_soft_prompt_and_template_is_refused_at_load(model
 
 DISK_FULL = """
 import resource, signal, sys
-from blade_core.domain_lm import DomainLM
+from blade_core.writers.domain_lm import DomainLM
 
 lm = DomainLM.from_pretrained(sys.argv[1])
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG instead

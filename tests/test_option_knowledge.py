@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from blade_core.data.records import MCQuestion
-from blade_core.domain_lm import DomainLM
-from blade_core.option_knowledge import merge_option_knowledge, option_pairs, option_views, split_options
+from blade_core.knowledge.options import merge_option_knowledge, option_pairs, option_views, split_options
+from blade_core.writers.domain_lm import DomainLM
 
 MCQ = MCQuestion(id="q", question="Which drug is indicated for marsh fever?",
                  options={"A": "Zorvanil", "B": "Quelmora", "C": "Brantovex"}, answer="A")

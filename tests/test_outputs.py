@@ -12,10 +12,10 @@ import pytest
 from typer.testing import CliRunner
 
 from blade_core.cli import app
-from blade_core.domain_lm import DomainLM
 from blade_core.errors import OutputPathError
-from blade_core.blade_config import BladeConfig
+from blade_core.model.config import BladeConfig
 from blade_core.outputs import MANIFEST, WORK_MARKER, prepare_file, prepare_model_directory
+from blade_core.writers.domain_lm import DomainLM
 
 
 @pytest.fixture()
@@ -96,7 +96,7 @@ def test_output_rules(tmp_path: Path) -> None:
 
 
 def test_quickstart_overwrite_removes_only_its_own_folder(tmp_path: Path) -> None:
-    from blade_core.pipeline import prepare_out
+    from blade_core.pipeline.run import prepare_out
 
     out = tmp_path / "qs"
     prepare_out(out, "offline", None, overwrite=False)

@@ -30,11 +30,13 @@ def test_every_package_is_marked_typed() -> None:
 
 def test_the_domain_lm_path_does_not_load_the_llm_side() -> None:
     """Loading and running the domain LM needs no general LLM, judge or encoder: a fresh process
-    that imports `DomainLM` has not imported `blade_core.llm`, retrieval or their libraries."""
+    that imports the inference core (model/, knowledge/, writers/) has not imported `blade_core.llm`,
+    retrieval, LangChain or LlamaIndex."""
     code = (
-        "import sys, blade_core.domain_lm, blade_core.soft_prompt\n"
+        "import sys, blade_core.writers.domain_lm, blade_core.writers.endpoint, blade_core.writers.load\n"
+        "import blade_core.model.soft_prompt, blade_core.model.export, blade_core.knowledge.writer\n"
         "print(sorted(m for m in sys.modules if m.startswith(('blade_core.llm', 'blade_core.retrieval',"
-        " 'sentence_transformers', 'botorch', 'llama_index', 'langchain_openai'))))"
+        " 'sentence_transformers', 'botorch', 'llama_index', 'langchain_core', 'langchain_openai'))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

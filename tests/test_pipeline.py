@@ -14,7 +14,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from typer.testing import CliRunner
 
 from blade_core.cli import app
-from blade_core.sample_domain.shapes import generate
+from scripts.domain_shapes import generate
 
 QUICK = ["--size", "tiny", "--dp-epochs", "0.3", "--kit-epochs", "0.5", "--bpo-budget", "1"]
 
@@ -59,8 +59,8 @@ def test_train_makes_kit_pairs_from_training_questions(tmp_path: Path) -> None:
 
 
 def test_train_options_reach_the_stage_configs(tmp_path: Path) -> None:
-    from blade_core.pipeline import _dp_config, _kit_config
-    from blade_core.recipe import DomainData, TrainConfig
+    from blade_core.pipeline.recipe import DomainData, TrainConfig
+    from blade_core.pipeline.run import _dp_config, _kit_config
 
     config = TrainConfig(corpus=[tmp_path / "c.jsonl"], kit=tmp_path / "k.jsonl", dev=tmp_path / "d.jsonl",
                          dp_epochs=3, dp_stop_when_stored=False, question_forms=False, out=tmp_path / "run")

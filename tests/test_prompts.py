@@ -16,15 +16,15 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from blade_core.data.records import MCQuestion
 from blade_core.datagen.kit_data import knowledge_prompt, prompt_values
 from blade_core.llm import OfflineChatModel
-from blade_core.prompts import (
+from blade_core.llm.answer_prompt import (
     ANSWER_SYSTEM,
     answer_prompt,
     format_mcq,
     knowledge_or_placeholder,
     parse_answer,
 )
+from blade_core.llm.scoring import ask_with_knowledge
 from blade_core.retrieval import load_minilm
-from blade_core.scoring import ask_with_knowledge
 from tests.fault_server import FaultInjectingServer
 
 REPLIES = [

@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from blade_core.cli import app
-from blade_core.domain_lm import DomainLM
-from blade_core.pipeline import FAST, train_all
+from blade_core.pipeline.run import FAST, train_all
+from blade_core.writers.domain_lm import DomainLM
 
 
 @pytest.mark.timeout(600)  # the whole pipeline, twice

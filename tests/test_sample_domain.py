@@ -16,7 +16,7 @@ import pytest
 
 from blade_core.data.records import Document, InstructionPair, MCQuestion
 from blade_core.sample_domain import SampleDomain, load_sample_domain, sample_domain_dir
-from blade_core.sample_domain.generate import (
+from scripts.sample_domain import (
     ATTRIBUTES,
     DEFAULT_SEED,
     generate,

@@ -9,8 +9,8 @@ from langchain_openai import ChatOpenAI
 
 from blade_core.data import load_mcq
 from blade_core.llm import resolve_llm
+from blade_core.llm.scoring import accuracy, ask_with_knowledge
 from blade_core.sample_domain import load_sample_domain
-from blade_core.scoring import accuracy, ask_with_knowledge
 
 
 @pytest.fixture(scope="module")

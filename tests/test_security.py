@@ -17,9 +17,9 @@ from typer.testing import CliRunner
 from blade_core.cli import app
 from blade_core.data.records import MCQuestion
 from blade_core.llm import OfflineChatModel, resolve_llm
+from blade_core.llm.scoring import ask_with_knowledge
 from blade_core.retrieval import load_minilm
 from blade_core.sample_domain import load_sample_domain
-from blade_core.scoring import ask_with_knowledge
 from tests.fault_server import FaultInjectingServer
 from tests.local_llm_support import reach
 

@@ -10,8 +10,8 @@ import torch
 from peft import PeftModel
 from transformers import AutoModelForCausalLM
 
-from blade_core.domain_lm import DomainLM
-from blade_core.soft_prompt import ProjectionConfig, RandomProjection, SoftPrompt, SoftPromptError
+from blade_core.model.soft_prompt import ProjectionConfig, RandomProjection, SoftPrompt, SoftPromptError
+from blade_core.writers.domain_lm import DomainLM
 
 
 def test_projection_is_fixed_by_its_seed_and_scaled_to_embeddings() -> None:
@@ -69,7 +69,7 @@ def test_peft_loads_our_soft_prompt_and_generates_the_same(tiny_lm: DomainLM, tm
 
 
 def _prompt_parts(lm: DomainLM, question: str):
-    from blade_core.model_directory import encode_knowledge_prompt
+    from blade_core.model.directory import encode_knowledge_prompt
 
     return encode_knowledge_prompt(lm.tokenizer, lm.template, question)
 

@@ -4,7 +4,7 @@ sentence that names the entity they are about; values shared by many entities ar
 from __future__ import annotations
 
 from blade_core.data import Document
-from blade_core.knowledge_gate import domain_names
+from blade_core.knowledge.names import domain_names
 from blade_core.training.stand_alone import stand_alone
 
 MAKERS = ["Orrin Brothers", "Blackmoor Works"]

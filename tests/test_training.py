@@ -12,10 +12,9 @@ from typer.testing import CliRunner
 
 from blade_core.cli import app
 from blade_core.data.records import InstructionPair
-from blade_core.domain_lm import DomainLM
 from blade_core.errors import OutputPathError
-from blade_core.model_directory import encode_knowledge_prompt
-from blade_core.prompts import KnowledgeTemplate
+from blade_core.model.directory import encode_knowledge_prompt
+from blade_core.model.template import KnowledgeTemplate
 from blade_core.sample_domain import load_sample_domain
 from blade_core.training import (
     KitConfig,
@@ -32,6 +31,7 @@ from blade_core.training.pretrain import (
     split_unpacked,
 )
 from blade_core.training.stand_alone import stand_alone
+from blade_core.writers.domain_lm import DomainLM
 
 FAST = {"max_steps": 4, "batch_size": 4, "save_steps": 2, "logging_steps": 1, "progress": False}
 

@@ -420,7 +420,7 @@ def test_blade_alone_shows_the_help(workspace: Path) -> None:
 
 def test_the_adapters_raise_blades_own_error_for_a_bad_directory(workspace: Path) -> None:
     """Not a pydantic ValidationError wrapped around it: the same one-line message as the CLI."""
-    from blade_core.model_checks import ModelDirectoryError
+    from blade_core.model.checks import ModelDirectoryError
     from langchain_blade import BladeKnowledgeRunnable
     from llamaindex_blade import BladeQueryTransform
 

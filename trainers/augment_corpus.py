@@ -6,8 +6,8 @@
 Thin on purpose: the options and the logic live in blade_core.datagen.augment_corpus.
 """
 
-from blade_core.config_command import run_command
-from blade_core.datagen.commands import augment_corpus_command
+from blade_core.cli.config_command import run_command
+from blade_core.cli.datagen import augment_corpus_command
 
 if __name__ == "__main__":
     run_command(augment_corpus_command)

@@ -6,8 +6,8 @@
 Thin on purpose: the options and the logic live in blade_core.bpo.
 """
 
-from blade_core.bpo.commands import bpo_command
-from blade_core.config_command import run_command
+from blade_core.cli.bpo import bpo_command
+from blade_core.cli.config_command import run_command
 
 if __name__ == "__main__":
     run_command(bpo_command)

@@ -7,8 +7,8 @@
 Thin on purpose: the options and the logic live in blade_core.training.
 """
 
-from blade_core.config_command import run_command
-from blade_core.training.commands import kit_command
+from blade_core.cli.config_command import run_command
+from blade_core.cli.training import kit_command
 
 if __name__ == "__main__":
     run_command(kit_command)

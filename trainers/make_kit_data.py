@@ -6,8 +6,8 @@
 Thin on purpose: the options and the logic live in blade_core.datagen.
 """
 
-from blade_core.config_command import run_command
-from blade_core.datagen.commands import make_kit_data_command
+from blade_core.cli.config_command import run_command
+from blade_core.cli.datagen import make_kit_data_command
 
 if __name__ == "__main__":
     run_command(make_kit_data_command)

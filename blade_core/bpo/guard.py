@@ -1,6 +1,6 @@
 """Do no harm, calibrated: the confidence below which the domain LM's knowledge is withheld.
 
-A sentence's confidence (`blade_core.confidence`) says how sure the small LM was of it, but what
+A sentence's confidence (`blade_core.knowledge.confidence`) says how sure the small LM was of it, but what
 probability is "too unsure" depends on the model, the domain and the LLM that reads the knowledge.
 So it is measured where BPO measures everything, on the dev set with the black-box LLM: the
 winning soft prompt writes its knowledge once, and the LLM answers the dev questions with the
@@ -23,7 +23,7 @@ from pydantic import BaseModel
 
 if TYPE_CHECKING:  # the estimate imports this module before torch is needed
     from blade_core.bpo.objective import DevObjective
-    from blade_core.soft_prompt import SoftPrompt
+    from blade_core.model.soft_prompt import SoftPrompt
 
 QUANTILES = (0.05, 0.1, 0.2, 0.3, 0.5)
 """Where between 0 and 1 the candidate thresholds sit in the written sentences' confidences."""

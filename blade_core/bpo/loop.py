@@ -23,7 +23,6 @@ from rich.console import Console
 from tqdm.auto import tqdm
 
 from blade_core.atomic import write_text_atomic
-from blade_core.blade_config import BladeConfig, file_hash
 from blade_core.bpo.config import BpoConfig
 from blade_core.bpo.guard import EXTRA_DEV_PASSES, calibrate_guard
 from blade_core.bpo.objective import DevObjective, Outcome
@@ -32,13 +31,14 @@ from blade_core.bpo.search_space import build_projection, starting_prompt
 from blade_core.bpo.state import ANSWERS_DIR, BpoState, Evaluation, write_answers
 from blade_core.data import load_mcq
 from blade_core.data.records import MCQuestion
-from blade_core.domain_lm import DomainLM
 from blade_core.errors import OptionError
 from blade_core.llm import resolve_llm
 from blade_core.llm.accounting import accounted
+from blade_core.llm.answer_prompt import answer_prompt, format_mcq
+from blade_core.model.config import BladeConfig, file_hash
+from blade_core.model.soft_prompt import RandomProjection, SoftPrompt
 from blade_core.outputs import make_work_directory
-from blade_core.prompts import answer_prompt, format_mcq
-from blade_core.soft_prompt import RandomProjection, SoftPrompt
+from blade_core.writers.domain_lm import DomainLM
 
 REPORT_DIR = "bpo"
 console = Console(stderr=True)

@@ -20,16 +20,16 @@ import torch
 from langchain_core.language_models import BaseChatModel
 
 from blade_core.data.records import MCQuestion
-from blade_core.domain_lm import DomainLM
 from blade_core.errors import LLMError
-from blade_core.scoring import (
+from blade_core.llm.scoring import (
     ScoredAnswer,
     accuracy,
     ask_with_knowledge,
     require_answers,
     unreadable_replies,
 )
-from blade_core.soft_prompt import RandomProjection, SoftPrompt
+from blade_core.model.soft_prompt import RandomProjection, SoftPrompt
+from blade_core.writers.domain_lm import DomainLM
 
 RESUME_ADVICE = "fix the endpoint and re-run with --resume: finished evaluations are kept"
 

@@ -12,8 +12,8 @@ import math
 import torch
 
 from blade_core.bpo.config import BpoConfig
-from blade_core.domain_lm import DomainLM
-from blade_core.soft_prompt import RandomProjection, SoftPrompt
+from blade_core.model.soft_prompt import RandomProjection, SoftPrompt
+from blade_core.writers.domain_lm import DomainLM
 
 DEFAULT_N_TOKENS = 5
 

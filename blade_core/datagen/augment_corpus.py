@@ -44,8 +44,8 @@ from blade_core.datagen.progress import (
 from blade_core.errors import BladeError, LLMError
 from blade_core.llm import OfflineChatModel, resolve_llm
 from blade_core.llm.accounting import Accounted, accounted
+from blade_core.llm.answer_prompt import neutralize_delimiters
 from blade_core.llm.answers import answer_chain, describe_failure
-from blade_core.prompts import neutralize_delimiters
 from blade_core.text import mentions, sentence_key, split_passages
 
 PARAPHRASE = "paraphrase"

@@ -35,13 +35,13 @@ from blade_core.datagen.progress import (
     stop_if_all_failed,
 )
 from blade_core.errors import LLMError
+from blade_core.knowledge.options import option_pairs
 from blade_core.llm import resolve_llm
 from blade_core.llm.accounting import accounted
+from blade_core.llm.answer_prompt import neutralize_delimiters
 from blade_core.llm.answers import answer_chain, describe_failure
-from blade_core.option_knowledge import option_pairs
-from blade_core.prompts import neutralize_delimiters
+from blade_core.llm.scoring import ask_with_knowledge
 from blade_core.retrieval import PassageIndex
-from blade_core.scoring import ask_with_knowledge
 from blade_core.text import sentence_key
 
 # Why a question was dropped; LLM_ERROR is the one reason a resumed run tries again.

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from blade_core.generation_settings import GenerationSettings
+from blade_core.model.generation_settings import GenerationSettings
 from blade_core.retrieval.kinds import Retriever
 
 MODES = ("none", "blade", "rag", "hybrid", "gold")

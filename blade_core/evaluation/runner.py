@@ -26,17 +26,17 @@ from blade_core.evaluation.config import MODES, EvalSettings
 from blade_core.evaluation.rag import with_passages
 from blade_core.llm import resolve_llm
 from blade_core.llm.accounting import accounted
-from blade_core.retrieval import PassageIndex
-from blade_core.scoring import (
+from blade_core.llm.scoring import (
     ScoredAnswer,
     accuracy,
     ask_with_knowledge,
     require_answers,
     unreadable_replies,
 )
+from blade_core.retrieval import PassageIndex
 
 if TYPE_CHECKING:
-    from blade_core.domain_lm import DomainLM
+    from blade_core.writers.domain_lm import DomainLM
 
 T = TypeVar("T")
 Knowledge = list[str | None]
@@ -153,7 +153,7 @@ class _Sources:
         """Model `name`'s knowledge for every question, written from the question with its options."""
 
         def make() -> list[str]:
-            from blade_core.domain_lm import DomainLM
+            from blade_core.writers.domain_lm import DomainLM
 
             source = self.models[name]
             lm = source if isinstance(source, DomainLM) else DomainLM.from_pretrained(source)

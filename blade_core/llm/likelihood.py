@@ -30,8 +30,8 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field, PrivateAttr
 
-from blade_core.hf_compat import CACHE
 from blade_core.llm.offline import MCQPrompt, choose_options, read_answer_prompt
+from blade_core.model.hf_compat import CACHE
 from blade_core.text import cut_at_stop
 
 MAX_CONTEXT_TOKENS = 1536
@@ -64,7 +64,7 @@ class LikelihoodChatModel(BaseChatModel):
             import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
-            from blade_core.model_checks import check_model_source, naming_the_source
+            from blade_core.model.checks import check_model_source, naming_the_source
 
             folder = check_model_source(self.model_path)
             source = str(folder) if folder is not None else self.model_path

@@ -40,7 +40,7 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field, PrivateAttr
 
-from blade_core.prompts import (
+from blade_core.llm.answer_prompt import (
     KNOWLEDGE_CLOSE,
     KNOWLEDGE_OPEN,
     MULTI_HINT,

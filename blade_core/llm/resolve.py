@@ -27,7 +27,7 @@ from pydantic import SecretStr
 
 from blade_core.errors import OptionError
 from blade_core.llm.offline import OfflineChatModel
-from blade_core.packaged_models import is_packaged
+from blade_core.model.packaged import is_packaged
 
 ACCEPTED_FORMS = (
     "a LangChain BaseChatModel instance, 'offline', 'gemma-270m', 'hf:MODEL_DIR', 'openai:MODEL' (OpenAI or any "

@@ -58,7 +58,7 @@ def load_sample_domain(root: Path | str | None = None, language: SampleLanguage 
     missing = sorted(str(p) for p in paths.values() if not p.is_file())
     if missing:
         raise FileNotFoundError(
-            "sample domain files missing (run `python -m blade_core.sample_domain.generate`): "
+            "sample domain files missing (run `python -m scripts.sample_domain`): "
             + ", ".join(missing)
         )
     general = folder / "general.jsonl"

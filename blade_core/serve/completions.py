@@ -36,12 +36,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from transformers import TextIteratorStreamer
 
-from blade_core.confidence import token_ends
-from blade_core.domain_lm import Completion, DomainLM
 from blade_core.errors import OptionError
-from blade_core.export import PROMPT_FILE, exported, read_prompt
-from blade_core.generation_settings import GenerationDefaults
-from blade_core.model_directory import ModelDirectory
+from blade_core.knowledge.confidence import token_ends
+from blade_core.model.directory import ModelDirectory
+from blade_core.model.export import PROMPT_FILE, exported, read_prompt
+from blade_core.model.generation_settings import GenerationDefaults
 from blade_core.serve.api import OpenAIStyleApp
 from blade_core.serve.http import HTTPServer, error_response
 from blade_core.serve.limits import (
@@ -52,6 +51,7 @@ from blade_core.serve.limits import (
     DEFAULT_MAX_QUEUE,
 )
 from blade_core.serve.protocol import MAX_PROMPTS, LogitBias, Stop, StreamOptions
+from blade_core.writers.domain_lm import Completion, DomainLM
 
 logger = logging.getLogger(__name__)
 

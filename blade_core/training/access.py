@@ -23,8 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from blade_core.data.records import MCQuestion
-from blade_core.entity_views import relevant
-from blade_core.knowledge_gate import asked_entities, names_in
+from blade_core.knowledge.entity_views import relevant
+from blade_core.knowledge.gate import asked_entities
+from blade_core.knowledge.names import names_in
 from blade_core.text import lexical_tokens, mentions, split_sentences
 from blade_core.training.stand_alone import StandAlone
 

@@ -20,7 +20,7 @@ from rich.console import Console
 from transformers import TrainerCallback
 
 from blade_core.data.records import MCQuestion
-from blade_core.model_directory import ModelDirectory
+from blade_core.model.directory import ModelDirectory
 from blade_core.training.access import Access, CorpusFacts, knowledge_access
 
 console = Console(stderr=True)
@@ -53,7 +53,7 @@ class StopWhenReached(TrainerCallback):
         self.history = [(e["access_answered"], e[ACCESS_KEY]) for e in state.log_history if ACCESS_KEY in e]
 
     def on_epoch_end(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
-        from blade_core.domain_lm import DomainLM
+        from blade_core.writers.domain_lm import DomainLM
 
         if not self.questions or model is None or args.deepspeed:
             return

@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from blade_core.data.records import Document
-from blade_core.knowledge_gate import name_finder
+from blade_core.knowledge.names import name_finder
 from blade_core.text import corpus_sentences, join_sentences
 from blade_core.training.stand_alone import StandAlone
 

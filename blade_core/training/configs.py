@@ -190,6 +190,6 @@ class KitConfig(TrainOptions):
     @field_validator("template")
     @classmethod
     def _one_question_slot(cls, text: str | None) -> str | None:
-        from blade_core.prompts import check_template  # here, so `blade --help` stays light
+        from blade_core.model.template import check_template
 
         return None if text is None else check_template(text)

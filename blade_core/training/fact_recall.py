@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from blade_core.data import load_corpus, load_mcq
-from blade_core.knowledge_gate import name_pattern
+from blade_core.knowledge.names import name_pattern
 from blade_core.text import is_cjk
 from blade_core.training.stand_alone import StandAlone, stand_alone
 
@@ -82,7 +82,7 @@ def corpus_facts(corpus: StandAlone, limit: int, seed: int = 0) -> list[str]:
 
 def fact_recall(model_dir: Path | str, facts: Sequence[str], source: str, batch_size: int = 16) -> FactRecall:
     """Greedy completion of each fact's opening, compared word for word with the rest."""
-    from blade_core.domain_lm import DomainLM
+    from blade_core.writers.domain_lm import DomainLM
 
     lm = DomainLM.from_pretrained(model_dir)
     return FactRecall(completed_facts(lm.model, lm.tokenizer, lm.config.names, facts, batch_size), len(facts), source)

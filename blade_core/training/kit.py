@@ -15,8 +15,8 @@ from transformers import PreTrainedTokenizerBase
 
 from blade_core.data import load_corpus, load_instructions, load_mcq
 from blade_core.data.records import InstructionPair
-from blade_core.model_directory import encode_knowledge_prompt
-from blade_core.prompts import KnowledgeTemplate
+from blade_core.model.directory import encode_knowledge_prompt
+from blade_core.model.template import KnowledgeTemplate
 from blade_core.training.access import CorpusFacts
 from blade_core.training.access_stop import StopWhenReached
 from blade_core.training.configs import KitConfig

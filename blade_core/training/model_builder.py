@@ -15,9 +15,9 @@ import torch
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 
-from blade_core.blade_config import BladeConfig
 from blade_core.data.records import Document
-from blade_core.model_directory import ModelDirectory
+from blade_core.model.config import BladeConfig
+from blade_core.model.directory import ModelDirectory
 from blade_core.text import CJK_CHARACTER
 from blade_core.training.model_size import SIZES, ModelSize, ScratchModelConfig
 

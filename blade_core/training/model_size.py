@@ -26,7 +26,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from blade_core.data.records import Document
-from blade_core.knowledge_gate import domain_names, name_finder
+from blade_core.knowledge.names import domain_names, name_finder
 from blade_core.text import corpus_sentences
 
 ModelSize = Literal["tiny", "small", "medium"]

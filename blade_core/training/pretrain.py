@@ -19,8 +19,8 @@ from torch.utils.data import Dataset
 from transformers import PreTrainedTokenizerBase
 
 from blade_core.data import Document, InstructionPair, load_corpus, load_instructions
-from blade_core.model_directory import encode_knowledge_prompt
-from blade_core.prompts import KnowledgeTemplate
+from blade_core.model.directory import encode_knowledge_prompt
+from blade_core.model.template import KnowledgeTemplate
 from blade_core.training.augmentation import augment_documents
 from blade_core.training.configs import PretrainConfig
 from blade_core.training.corpus_pairs import with_corpus_pairs

@@ -29,7 +29,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from blade_core.data.records import Document, InstructionPair
-from blade_core.knowledge_gate import name_finder, name_pattern
+from blade_core.knowledge.names import name_finder, name_pattern
 from blade_core.text import corpus_sentences, is_cjk
 from blade_core.training.stand_alone import StandAlone
 

@@ -1,6 +1,6 @@
 """Recitation pairs: for every entity of the corpus, "What is known about {name}?" answered by the
 corpus's stand-alone sentences about it, so KIT teaches the model to write an entity's facts from
-its name alone, in no particular wording (`blade_core.entity_views` says why and how inference asks).
+its name alone, in no particular wording (`blade_core.knowledge.entity_views` says why and how inference asks).
 
 Nothing is invented: the answers are the corpus's own sentences (`stand_alone`), all of an entity's
 in a pair, in two random orders, so that every stored fact is recited and none depends on the
@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 
 from blade_core.data.records import InstructionPair
-from blade_core.entity_views import recite
+from blade_core.knowledge.entity_views import recite
 from blade_core.text import is_cjk, join_sentences
 from blade_core.training.stand_alone import StandAlone
 

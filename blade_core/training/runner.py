@@ -21,10 +21,10 @@ import torch
 from torch.utils.data import Dataset
 from transformers import PreTrainedModel, Trainer, TrainerCallback, TrainingArguments
 
-from blade_core.blade_config import file_hash
 from blade_core.errors import BladeError
-from blade_core.hf_compat import CHECKPOINTING
-from blade_core.model_directory import ModelDirectory
+from blade_core.model.config import file_hash
+from blade_core.model.directory import ModelDirectory
+from blade_core.model.hf_compat import CHECKPOINTING
 from blade_core.outputs import make_work_directory
 from blade_core.training.configs import TrainOptions
 

@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from blade_core.data.records import Document
-from blade_core.knowledge_gate import domain_names, name_finder
+from blade_core.knowledge.names import domain_names, name_finder
 from blade_core.text import corpus_sentences, is_cjk, join_sentences
 
 VALUE_SHARE = 3.0
@@ -160,7 +160,7 @@ class StandAlone:
     def stating(self, entity: str, text: str) -> list[str]:
         """The entity's sentences that share the most content words with `text`: what a sentence in
         other words ("X is used to treat Y.") states in the corpus's ("X indication: Y.")."""
-        from blade_core.entity_views import content_words
+        from blade_core.knowledge.entity_views import content_words
 
         stated = content_words(text, [entity])
         scored = [(len(content_words(sentence, [entity]) & stated), sentence) for sentence in self.about(entity)]

@@ -1,0 +1,99 @@
+"""Do no harm: knowledge about another entity than the question asks about is withheld.
+
+A small domain LM that has not stored a fact still writes a fluent sentence, often about another
+entity: asked about Cormuarin, it writes "Ixvorex is indicated for Quor croup." Handed that, a
+general LLM follows it and answers worse than with no knowledge at all. So each sentence of the
+knowledge must be about the question's entities, as the domain's names tell them:
+
+* the domain's names are the capitalized spans ("Zorvanil", "Harbour Dues Act", "North
+  Fellbridge") that recur mid-sentence in the DP corpus, and in Chinese text, which has no capitals,
+  the character strings it uses as units ("渎职罪", `text.recurring_terms`) (`domain_names`); DP
+  stores them in `blade.json`;
+* when the options are names ("Which drug is indicated for marsh fever?"), a sentence is kept
+  only if it names one of the options (a one-option view's sentence: its own option);
+* otherwise, when the question names entities ("What is Zorvanil indicated for?"), a sentence is
+  kept only if it names one of them;
+* a question that names none, with options that are not names, is left as it is.
+
+The second guard is confidence: a sentence whose least probable token is below the model's
+`min_confidence` (calibrated on dev by BPO, `bpo.guard`) is withheld too; see `blade_core.knowledge.confidence`.
+
+What is withheld is logged; knowledge left empty reaches the LLM as "(no reference knowledge)", so
+it answers as it would without BLADE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from blade_core.knowledge.entity_views import add_recited
+from blade_core.knowledge.names import _is_name, names_in
+from blade_core.knowledge.types import Sentence, Written
+from blade_core.text import join_pieces
+
+
+def anchors(stem: str, options: Sequence[str], names: Sequence[str]) -> list[set[str]] | None:
+    """What each sentence must name: one set per view (whole question first, then each option), or
+    None when the question gives nothing to check against."""
+    known = set(names)
+    if options and all(_is_name(option, known) for option in options):
+        option_names = [names_in(option, known) for option in options]
+        return [set().union(*option_names), *option_names]
+    asked = names_in(stem, known)
+    if not asked:
+        return None
+    return [asked] * (1 + len(options))
+
+
+def keep(sentences: Sequence[Sentence], anchor: set[str] | None, names: Sequence[str],
+         min_confidence: float = 0.0) -> str:
+    """The sentences that name one of `anchor` (every sentence when `anchor` is None) and whose
+    confidence is above `min_confidence`, joined."""
+    return join_pieces([s.text for s in sentences
+                        if s.confidence > min_confidence and (anchor is None or names_in(s.text, names) & anchor)])
+
+
+@dataclass(frozen=True)
+class WrittenKnowledge:
+    """What the domain LM wrote for one question before any guard: the question's own view first,
+    then one per option (`option_knowledge`), then one recitation per entity in `recited`
+    (`entity_views`), and what each view's sentences must name (None: no entity check). Kept whole
+    so that BPO's calibration can try thresholds without regenerating."""
+
+    views: list[Written]
+    anchors: list[set[str]] | None
+    names: Sequence[str]
+    recited: tuple[str, ...] = ()
+    """The entities recited, in the last views."""
+    stem: str = ""
+    options: tuple[str, ...] = ()
+    per_option: bool = False
+    """The options are the entities recited (a reverse question)."""
+
+    def render(self, min_confidence: float = 0.0) -> str:
+        """The knowledge the LLM gets: each view's kept sentences, merged (`option_knowledge`), and
+        the recited sentences that bear on the question (`entity_views`)."""
+        from blade_core.knowledge.options import merge_option_knowledge
+
+        if self.anchors is None and min_confidence <= 0:
+            texts = [view.text for view in self.views]  # nothing to withhold: the text as written
+        else:
+            texts = [keep(view.sentences, None if self.anchors is None else self.anchors[i], self.names,
+                          min_confidence) for i, view in enumerate(self.views)]
+        asked = len(self.views) - len(self.recited)
+        merged = merge_option_knowledge(texts[0], texts[1:asked])
+        if not self.recited:
+            return merged
+        extra = add_recited(merged, self.stem, self.options, list(zip(self.recited, texts[asked:])), self.per_option)
+        return join_pieces([piece for piece in [merged, *extra] if piece])
+
+
+def asked_entities(stem: str, options: Sequence[str], entities: Sequence[str], most: int = 3) -> tuple[list[str], bool]:
+    """The entities a question asks about, to recite (`entity_views`), and whether they are its
+    options (a reverse question: "Which drug is made by ...?"); at most `most`, in stem order."""
+    known = set(entities)
+    if options and all(_is_name(option, known) for option in options):
+        return [sorted(names_in(option, known))[0] for option in options], True
+    found = names_in(stem, known)
+    return sorted(found, key=lambda name: stem.find(name))[:most], False

@@ -1,0 +1,1 @@
+"""Scripts that make the packaged data (the sample domains) and domains of other shapes; not shipped."""
