@@ -10,7 +10,7 @@ and the data generators all split text the same way and none of them imports ano
   Knowledge a model writes is also split at semicolons (`;` `；`), so a vote or a judge compares
   clauses; a corpus is not (`corpus_sentences`): its clauses share one subject, and a rewrite that
   shuffles sentences must not separate them.
-* A reply ends at the earliest of the caller's stop sequences (`cut_at_stop`).
+* A reply ends at the earliest of the caller's stop sequences (`cut_at_stop`; streamed: `StopCutter`).
 * Passages count Latin words and Chinese characters (`text_units`): Chinese writes no spaces, so a
   4,500-character document is not one "word".
 * Names in text without capitals (Chinese) are the recurring character strings a corpus uses as
@@ -232,6 +232,32 @@ def parse_option_field(text: str) -> dict[str, str]:
 
 
 def cut_at_stop(text: str, stop: Sequence[str] | None) -> str:
-    """`text` up to the earliest stop sequence in it (LangChain's `stop`)."""
+    """`text` up to the earliest stop sequence in it (LangChain's `stop`, the OpenAI API's: the
+    stop sequence itself is left out)."""
     ends = [text.find(s) for s in stop or [] if s and s in text]
     return text[: min(ends)] if ends else text
+
+
+class StopCutter:
+    """A text streamed piece by piece, cut at its earliest stop sequence: `feed` returns what may be
+    sent, holding back the end that could still be the start of one; `rest` what is left at the end."""
+
+    def __init__(self, stop: Sequence[str] | None) -> None:
+        self.stop = [s for s in stop or [] if s]
+        self.hold = max((len(s) for s in self.stop), default=1) - 1
+        self.text, self.sent, self.stopped = "", 0, False
+
+    def feed(self, piece: str) -> str:
+        if self.stopped:
+            return ""
+        self.text += piece
+        cut = cut_at_stop(self.text, self.stop)
+        self.stopped = len(cut) < len(self.text)
+        ready = len(cut) if self.stopped else max(self.sent, len(self.text) - self.hold)
+        out, self.sent = cut[self.sent:ready], max(self.sent, ready)
+        return out
+
+    def rest(self) -> str:
+        out = "" if self.stopped else self.text[self.sent:]
+        self.sent = len(self.text)
+        return out

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from blade_core.errors import OptionError
+from blade_core.errors import BladeError, OptionError
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -21,8 +21,9 @@ def setting_name(location: tuple[int | str, ...], prefix: str) -> str:
     """The name a pydantic error location refers to: `max_steps` -> `--max-steps` on the CLI."""
     if not location:
         return ""
-    name = str(location[0])
-    return prefix + name.replace("_", "-") if prefix else name
+    if not prefix:  # a Python caller's names, nested ones too: "generation.temperature"
+        return ".".join(str(part) for part in location)
+    return prefix + str(location[0]).replace("_", "-")
 
 
 def settings_error(error: ValidationError, prefix: str = "--") -> OptionError:
@@ -46,3 +47,14 @@ def build_config(config_cls: type[Model], *, prefix: str = "--", **values: Any) 
         return config_cls(**values)
     except ValidationError as error:
         raise settings_error(error, prefix) from None
+
+
+def one_line(error: ValidationError) -> Exception:
+    """What a component raises when its fields fail: blade's own error where a validator raised one
+    (a model directory that is not there), else the problems in one `OptionError` line, with the
+    field names a Python caller used ("temperature: ...")."""
+    for problem in error.errors():
+        cause = (problem.get("ctx") or {}).get("error")
+        if isinstance(cause, BladeError):
+            return cause
+    return settings_error(error, prefix="")

@@ -19,11 +19,12 @@ from typing import Any, TypeVar
 
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import run_in_executor
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 from typing_extensions import Self
 
 from blade_core.knowledge.writer import KnowledgeWriter
 from blade_core.model.generation_settings import GenerationSettings
+from blade_core.validation import one_line
 from blade_core.writers.domain_lm import DomainLM
 from blade_core.writers.endpoint import CONNECT_OPTIONS, EndpointWriter
 from blade_core.writers.load import load_writer
@@ -45,6 +46,12 @@ class DomainLMFields(GenerationSettings):
     """Device to load `model_path` on (default: CUDA when available, else CPU)."""
     batch_size: int = Field(default=32, ge=1)
     """Most questions per forward pass of one batched generation."""
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as error:  # one line, as the CLI says it, not pydantic's report
+            raise one_line(error) from None
 
     @model_validator(mode="after")
     def _load_model(self) -> Self:

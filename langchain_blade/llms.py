@@ -19,7 +19,7 @@ from langchain_core.language_models.llms import BaseLLM
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
 from langchain_core.runnables.config import run_in_executor
 
-from blade_core.text import cut_at_stop
+from blade_core.text import StopCutter, cut_at_stop
 from langchain_blade._domain import DomainLMFields, aiterate, stream_stripped
 
 
@@ -90,22 +90,11 @@ class BladeLLM(DomainLMFields, BaseLLM):
 
 def _stop_stream(pieces: Iterator[str], stop: list[str] | None) -> Iterator[str]:
     """Stream `pieces` cut at the first stop sequence, holding back text that could start one."""
-    stop = [s for s in stop or [] if s]
-    if not stop:
-        yield from pieces
-        return
-    hold = max(len(s) for s in stop) - 1
-    text, sent = "", 0
+    cutter = StopCutter(stop)
     for piece in pieces:
-        text += piece
-        cut = cut_at_stop(text, stop)
-        if len(cut) < len(text):
-            if cut[sent:]:
-                yield cut[sent:]
+        if out := cutter.feed(piece):
+            yield out
+        if cutter.stopped:
             return
-        safe = len(text) - hold
-        if safe > sent:
-            yield text[sent:safe]
-            sent = safe
-    if text[sent:]:
-        yield text[sent:]
+    if out := cutter.rest():
+        yield out

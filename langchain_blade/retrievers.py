@@ -74,25 +74,28 @@ class BladeHybridRetriever(BaseRetriever):
     """Usually a `BladeKnowledgeRetriever`."""
     retriever: BaseRetriever
     """The real retriever (vector store, BM25, web search, ...)."""
+    k: int | None = Field(default=None, ge=1)
+    """The most documents returned, knowledge first (None: all); `invoke(query, k=...)` overrides it."""
 
     def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None
     ) -> list[Document]:
         callbacks = run_manager.get_child()
-        return _merge(
+        merged = _merge(
             self.knowledge.invoke(query, {"callbacks": callbacks}),
             self.retriever.invoke(query, {"callbacks": callbacks}),
         )
+        return merged[: k or self.k]
 
     async def _aget_relevant_documents(
-        self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun
+        self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun, k: int | None = None
     ) -> list[Document]:
         callbacks = run_manager.get_child()
         generated, retrieved = await asyncio.gather(
             self.knowledge.ainvoke(query, {"callbacks": callbacks}),
             self.retriever.ainvoke(query, {"callbacks": callbacks}),
         )
-        return _merge(generated, retrieved)
+        return _merge(generated, retrieved)[: k or self.k]
 
 
 def _merge(*lists: list[Document]) -> list[Document]:

@@ -14,7 +14,8 @@ from llama_index.core.schema import QueryBundle, TextNode
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError
 
 from blade_core.knowledge.writer import KnowledgeWriter
-from blade_core.model.generation_settings import GenerationDefaults
+from blade_core.model.generation_settings import GenerationDefaults, GenerationSettings
+from blade_core.validation import one_line
 from blade_core.writers.load import WriterSource, load_writer
 
 DomainLMSource = WriterSource
@@ -48,30 +49,25 @@ class DomainLMComponent(BaseModel):
 
     def __init__(self, model: DomainLMSource | None = None, **data: Any) -> None:
         lm, data["model_path"] = domain_lm_and_path(model, data.get("model_path"))
-        super().__init__(**data)
+        try:
+            super().__init__(**data)
+        except ValidationError as error:  # one line, as the CLI says it, not pydantic's report
+            raise one_line(error) from None
         self._lm = lm
 
 
-def check_generation(lm: KnowledgeWriter, generation: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The non-None generation overrides, checked now: a typo fails at construction, not mid-query."""
-    overrides = {key: value for key, value in (generation or {}).items() if value is not None}
-    unknown = set(overrides) - set(GenerationDefaults.model_fields)
-    if unknown:
-        raise ValueError(
-            f"unknown generation settings {sorted(unknown)}; "
-            f"known: {sorted(GenerationDefaults.model_fields)}"
-        )
-    try:
-        GenerationDefaults.model_validate({**lm.config.generation.model_dump(), **overrides})
-    except ValidationError as err:
-        first = err.errors()[0]
-        raise ValueError(f"generation setting {first['loc'][0]!r}: {first['msg']}") from None
-    return overrides
+def check_generation(lm: KnowledgeWriter, generation: GenerationSettings | Mapping[str, Any] | None) -> dict[str, Any]:
+    """The generation overrides a component was given (typed `GenerationSettings`, or a dict of the
+    same names), checked now against the model's defaults by the writer's own check, so a typo
+    fails at construction, not mid-query."""
+    given = generation.given() if isinstance(generation, GenerationSettings) else dict(generation or {})
+    lm.settings(given)
+    return {key: value for key, value in given.items() if value is not None}
 
 
 def effective_generation(lm: KnowledgeWriter, overrides: Mapping[str, Any]) -> GenerationDefaults:
     """The settings generation will really use: the model directory's defaults plus `overrides`."""
-    return lm.config.generation.model_copy(update=dict(overrides))
+    return lm.settings(overrides)
 
 
 def require_text(text: str | None, what: str = "query") -> str:

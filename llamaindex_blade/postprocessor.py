@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Literal
 
-from llama_index.core.bridge.pydantic import Field
+from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
+from blade_core.model.generation_settings import GenerationSettings
 from llamaindex_blade._common import (
     DomainLMComponent,
     DomainLMSource,
@@ -32,14 +33,16 @@ class BladeKnowledgeNodePostprocessor(DomainLMComponent, BaseNodePostprocessor):
     position: Literal["first", "last"] = Field(
         default="first", description="Where the knowledge node goes among the retrieved nodes."
     )
-    generation: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Overrides of the model directory's generation defaults.",
+    generation: GenerationSettings = Field(
+        default_factory=GenerationSettings,
+        description="Overrides of the model directory's generation defaults (a dict of the same names works too).",
     )
+    _overrides: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     def __init__(self, model: DomainLMSource | None = None, **data: Any) -> None:
+        given = data.get("generation")  # as given: a dict's unknown names are refused, not dropped
         super().__init__(model, **data)
-        self.generation = check_generation(self._lm, self.generation)
+        self._overrides = check_generation(self._lm, self.generation if given is None else given)
 
     @classmethod
     def class_name(cls) -> str:
@@ -49,7 +52,7 @@ class BladeKnowledgeNodePostprocessor(DomainLMComponent, BaseNodePostprocessor):
         self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None
     ) -> list[NodeWithScore]:
         question = query_text(query_bundle)
-        knowledge = self._lm.generate_knowledge([question], **self.generation)[0]
+        knowledge = self._lm.generate_knowledge([question], **self._overrides)[0]
         return self._merge(nodes, question, knowledge)
 
     async def _apostprocess_nodes(
@@ -57,7 +60,7 @@ class BladeKnowledgeNodePostprocessor(DomainLMComponent, BaseNodePostprocessor):
     ) -> list[NodeWithScore]:
         question = query_text(query_bundle)
         knowledge = (
-            await asyncio.to_thread(self._lm.generate_knowledge, [question], **self.generation)
+            await asyncio.to_thread(self._lm.generate_knowledge, [question], **self._overrides)
         )[0]
         return self._merge(nodes, question, knowledge)
 

@@ -34,6 +34,7 @@ from llama_index.core.retrievers import TransformRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, QueryType
 
 from blade_core.llm.answer_prompt import KNOWLEDGE_CLOSE, KNOWLEDGE_OPEN, knowledge_or_placeholder
+from blade_core.model.generation_settings import GenerationSettings
 from blade_core.writers.load import load_writer
 from llamaindex_blade._common import (
     DomainLMSource,
@@ -86,7 +87,7 @@ class BladeQueryTransform(BaseQueryTransform):
         *,
         include_original: bool = True,
         prompt: BasePromptTemplate | None = None,
-        generation: dict[str, Any] | None = None,
+        generation: GenerationSettings | dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         if mode not in get_args(Mode):

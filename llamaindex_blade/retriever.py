@@ -15,6 +15,7 @@ from llama_index.core.callbacks import CallbackManager
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
 from blade_core.knowledge.consistency import check_samples, sample_knowledge
+from blade_core.model.generation_settings import GenerationSettings
 from blade_core.writers.load import load_writer
 from llamaindex_blade._common import (
     DomainLMSource,
@@ -37,19 +38,23 @@ class BladeKnowledgeRetriever(BaseRetriever):
         model: DomainLMSource,
         *,
         n_samples: int = 1,
-        generation: dict[str, Any] | None = None,
+        generation: GenerationSettings | dict[str, Any] | None = None,
+        batch_size: int = 32,
         callback_manager: CallbackManager | None = None,
         verbose: bool = False,
     ) -> None:
-        check_samples(n_samples, (generation or {}).get("temperature"))  # before the model loads
+        settings = GenerationSettings.model_validate(generation or {})
+        check_samples(n_samples, settings.temperature)  # before the model loads
         self._lm = load_writer(model)
-        self._generation = check_generation(self._lm, generation)
+        self._generation = check_generation(self._lm, settings)
         self._n_samples = n_samples
+        self._batch_size = batch_size
         super().__init__(callback_manager=callback_manager, verbose=verbose)
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         question = query_text(query_bundle)
-        samples = sample_knowledge(self._lm, [question], self._n_samples, self._generation, batch_size=32)[0]
+        samples = sample_knowledge(self._lm, [question], self._n_samples, self._generation,
+                                   batch_size=self._batch_size)[0]
         return [
             NodeWithScore(node=knowledge_node(text, question, self._lm, sample=index))
             for index, text in enumerate(samples)

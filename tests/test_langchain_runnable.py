@@ -446,3 +446,14 @@ def test_a_caller_waits_for_a_place_no_longer_than_pending_timeout(lm: DomainLM)
     assert 0.3 <= time.perf_counter() - started < 2
     "".join(holding)  # the stream ends and gives its place back
     assert runnable.invoke(Q1) == lm.generate_knowledge([Q1], max_new_tokens=4)[0]
+
+
+def test_a_bad_field_is_one_line_as_the_cli_says_it(tmp_path: Path) -> None:
+    """A wrong path or a nonsense setting: blade's own one-line error, not pydantic's report."""
+    from blade_core.errors import OptionError
+    from blade_core.model.checks import ModelDirectoryError
+
+    with pytest.raises(ModelDirectoryError, match=r"^\S*nowhere: no such model directory; check the path"):
+        BladeKnowledgeRunnable(model_path=str(tmp_path / "nowhere"))
+    with pytest.raises(OptionError, match=r"^temperature: input should be greater than or equal to 0, got -1$"):
+        BladeKnowledgeRunnable(model_path=str(tmp_path / "nowhere"), temperature=-1)

@@ -153,3 +153,18 @@ def test_postprocessor_round_trips_through_to_dict(tiny_lm_dir: Path, lm: Domain
     assert revived.model_path == str(tiny_lm_dir) and revived.position == "last"
     nodes = revived.postprocess_nodes([], query_str=QUESTION)
     assert [n.node.get_content() for n in nodes] == [knowledge]
+
+
+def test_components_take_the_typed_generation_settings(lm: DomainLM) -> None:
+    """The same `GenerationSettings` every component embeds (BladeLLM's fields, LangChain's), or a
+    dict of its names; one check, the writer's, refuses a bad value in either form."""
+    from blade_core.model.generation_settings import GenerationSettings
+
+    typed = GenerationSettings(max_new_tokens=6, option_knowledge=False)
+    retriever = BladeKnowledgeRetriever(lm, generation=typed, batch_size=2)
+    assert [n.node.get_content() for n in retriever.retrieve(QUESTION)] == \
+        lm.generate_knowledge([QUESTION], max_new_tokens=6, option_knowledge=False)
+    post = BladeKnowledgeNodePostprocessor(lm, generation=typed)
+    assert post.generation == typed and post.to_dict()["generation"]["max_new_tokens"] == 6
+    with pytest.raises(ValueError, match=r"^generation.temperature: input should be greater than or equal to 0"):
+        BladeKnowledgeNodePostprocessor(lm, generation={"temperature": -1})

@@ -191,7 +191,7 @@ MISTAKES = [
     Mistake("model without tokenizer", ["generate", "--model", "bare", "--question", "What?"],
             r"bare: no tokenizer files", files={"bare/config.json": "{}"}),
     Mistake("model config not JSON", ["generate", "--model", "broken", "--question", "What?"],
-            r"broken: cannot load the model", files={"broken/config.json": "{not json", "broken/tokenizer.json": "{}",
+            r"broken/config.json: not valid JSON .*; save the model again", files={"broken/config.json": "{not json", "broken/tokenizer.json": "{}",
                                                      "broken/model.safetensors": b"\0" * 16}),
     # --- data ------------------------------------------------------------------------------------------
     Mistake("corpus missing", ["pretrain", "--model", "model", "--corpus", "corpus.jsnol", "--out", "dp"],

@@ -39,8 +39,10 @@ class InstructionPair(BaseModel):
         return f"{self.instruction}\n{self.input}" if self.input else self.instruction
 
 
-ANSWER_SEPARATORS = re.compile(r"(?:[\s,;/&+\u3001\uff0c\uff1b]|\band\b)+")
-"""Between the letters of a multi-answer: spaces, commas, semicolons, 、，；, "and"."""
+LETTER_SEPARATOR = r"[\s,，、;；/&+]|(?i:\band\b)|和|及"
+"""Between the letters of a multi-answer, in a data file or an LLM's reply: spaces, commas,
+semicolons, 、，；, slashes, "and", 和, 及 (one set: `llm.answer_prompt` reads replies with it)."""
+ANSWER_SEPARATORS = re.compile(rf"(?:{LETTER_SEPARATOR})+")
 
 
 def normalize_answer(value: str | Sequence[str]) -> tuple[str, ...]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from blade_core.knowledge.entity_views import recite
@@ -24,8 +24,7 @@ from blade_core.knowledge.gate import WrittenKnowledge, anchors, asked_entities
 from blade_core.knowledge.options import merge_option_knowledge, option_views, split_options
 from blade_core.knowledge.types import Written
 from blade_core.model.config import BladeConfig
-from blade_core.model.generation_settings import GenerationDefaults
-from blade_core.validation import build_config
+from blade_core.model.generation_settings import GenerationDefaults, apply_settings
 
 logger = logging.getLogger(__name__)
 
@@ -58,15 +57,10 @@ class KnowledgeWriter(ABC):
                      stop: Sequence[str] | None) -> Iterator[str]:
         """One question's generated text, piece by piece as it is written."""
 
-    def _settings(self, overrides: dict[str, Any]) -> GenerationDefaults:
+    def settings(self, overrides: Mapping[str, Any]) -> GenerationDefaults:
         """The directory's generation defaults with the caller's non-None `overrides` applied and
-        checked: a nonsense value (a negative temperature) is refused, never replaced."""
-        unknown = set(overrides) - set(GenerationDefaults.model_fields)
-        if unknown:
-            raise TypeError(f"unknown generation settings {sorted(unknown)}; "
-                            f"known: {sorted(GenerationDefaults.model_fields)}")
-        given = {k: v for k, v in overrides.items() if v is not None}
-        return build_config(GenerationDefaults, prefix="", **{**self.config.generation.model_dump(), **given})
+        checked (`generation_settings.apply_settings`)."""
+        return apply_settings(self.config.generation, overrides)
 
     def write_knowledge(
         self,
@@ -83,7 +77,7 @@ class KnowledgeWriter(ABC):
         `confidence`, sentences may all count as sure)."""
         if isinstance(questions, str):
             raise TypeError("knowledge is written for a list of questions; wrap a single one in a list")
-        settings = self._settings(generation)
+        settings = self.settings(generation)
         asked = [self._recited(q, settings) for q in questions]
         views = [(option_views(q) if settings.option_knowledge else [q]) + [recite(e) for e in entities]
                  for q, (entities, _) in zip(questions, asked)]
@@ -124,7 +118,7 @@ class KnowledgeWriter(ABC):
         (`min_confidence`) are withheld (`knowledge_gate`). Results come back in the input order.
         Generation ends at any of the `stop` strings.
         """
-        min_confidence = self._settings(generation).min_confidence
+        min_confidence = self.settings(generation).min_confidence
         results = []
         for written in self.write_knowledge(questions, batch_size=batch_size, progress=progress, stop=stop,
                                             confidence=min_confidence > 0, **generation):
@@ -150,7 +144,7 @@ class KnowledgeWriter(ABC):
         knowledge is complete, so the streamed text equals `generate_knowledge`'s. When a guard
         applies (the entity gate, or `min_confidence`) or entities are recited, sentences are
         judged whole, so the knowledge comes in one piece."""
-        settings = self._settings(generation)
+        settings = self.settings(generation)
         if self._gate_anchors(question, settings) is not None or settings.min_confidence > 0 \
                 or self._recited(question, settings)[0]:
             # a sentence is judged once it is complete

@@ -12,7 +12,7 @@ import re
 
 from langchain_core.prompts import ChatPromptTemplate
 
-from blade_core.data.records import MCQuestion
+from blade_core.data.records import LETTER_SEPARATOR, MCQuestion
 
 KNOWLEDGE_OPEN = "<knowledge>"
 KNOWLEDGE_CLOSE = "</knowledge>"
@@ -79,7 +79,6 @@ _WEAK_MARKER = re.compile(
     r"|\b(?:choose|select|pick|it\s+is|it's)\s+(?:options?\s+)?|选择?\s*",
     re.IGNORECASE,
 )
-_SEPARATORS = r"[\s,，、;；/&+]|(?i:and)|和|及"
 _OPENERS = "\\s(（\\[\"'“‘「"
 _CLOSERS = ")）\\]\"'”’」"
 
@@ -87,7 +86,7 @@ _CLOSERS = ")）\\]\"'”’」"
 def _letter_run(text: str, letters: str) -> str | None:
     """Letters at the very start of `text` ("B", "A, C", "(A)(C)", "AC.", '"B"'), or None."""
     pattern = (
-        rf"^[{_OPENERS}]*([{letters}](?:(?:{_SEPARATORS}|[{_CLOSERS}{_OPENERS}])*[{letters}])*)"
+        rf"^[{_OPENERS}]*([{letters}](?:(?:{LETTER_SEPARATOR}|[{_CLOSERS}{_OPENERS}])*[{letters}])*)"
         rf"[{_CLOSERS}]?(?![A-Za-z])"
     )
     match = re.match(pattern, text)
@@ -107,7 +106,7 @@ def _letter_run(text: str, letters: str) -> str | None:
 
 def _stated_correct(text: str, letters: str) -> list[str]:
     """The letters of the last "C is correct" / "A and C are the answers" statement, if any."""
-    run = rf"(?<![A-Za-z])[{letters}](?:(?:{_SEPARATORS})+[{letters}])*(?![A-Za-z])"
+    run = rf"(?<![A-Za-z])[{letters}](?:(?:{LETTER_SEPARATOR})+[{letters}])*(?![A-Za-z])"
     verdict = r"\s+(?:is|are)\s+(?:the\s+)?(?:correct|right|answers?)\b"
     return re.findall(rf"({run}){verdict}", text)[-1:]
 

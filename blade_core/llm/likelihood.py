@@ -22,14 +22,17 @@ on any local causal LM. Loading takes seconds once `packaged_models` has convert
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import LangSmithParams
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field, PrivateAttr
 
+from blade_core.llm.chunks import reply_chunks
 from blade_core.llm.offline import MCQPrompt, choose_options, read_answer_prompt
 from blade_core.model.hf_compat import CACHE
 from blade_core.text import cut_at_stop
@@ -137,6 +140,22 @@ class LikelihoodChatModel(BaseChatModel):
         text = cut_at_stop(self.reply(messages), stop)
         message = AIMessage(content=text, response_metadata={"model_name": self.model_path, "finish_reason": "stop"})
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        yield from reply_chunks(cut_at_stop(self.reply(messages), stop), self.model_path, run_manager)
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        """Tracing's standard parameters: the model is named by its path or spec (or a call's own
+        `model`)."""
+        params = super()._get_ls_params(stop=stop, **kwargs)
+        params["ls_model_name"] = kwargs.get("model") or self.model_path
+        return params
 
 
 def _keep_end(tokenizer: Any, ids: list[int]) -> list[int]:

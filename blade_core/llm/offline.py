@@ -35,11 +35,12 @@ from typing import Any
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field, PrivateAttr
 
+from blade_core.knowledge.options import split_options
 from blade_core.llm.answer_prompt import (
     KNOWLEDGE_CLOSE,
     KNOWLEDGE_OPEN,
@@ -49,9 +50,10 @@ from blade_core.llm.answer_prompt import (
     QUESTION_OPEN,
     SINGLE_HINT,
 )
+from blade_core.llm.chunks import reply_chunks
 from blade_core.retrieval.lexical import lexical_similarity
 from blade_core.retrieval.minilm import MINILM_DIM, encode_array
-from blade_core.text import cut_at_stop, is_cjk, option_line, split_sentences
+from blade_core.text import cut_at_stop, is_cjk, split_sentences
 
 UNKNOWN_REPLY = "I do not know."
 
@@ -89,16 +91,12 @@ def read_answer_prompt(text: str) -> MCQPrompt | None:
     if q_start < 0 or q_stop < q_start:
         return None
     block = text[q_start + len(QUESTION_OPEN) : q_stop]
-    options: dict[str, str] = {}
-    stem_lines: list[str] = []
-    for line in block.splitlines():
-        found = option_line(line)
-        if found and found[0] not in options:
-            options[found[0]] = found[1]
-        elif not options and line.strip() and line.strip() not in (SINGLE_HINT, MULTI_HINT):
-            stem_lines.append(line.strip())
-    if len(options) < 2:
+    lines = [line for line in block.splitlines() if line.strip() not in (SINGLE_HINT, MULTI_HINT)]
+    stem, texts = split_options("\n".join(lines))  # the one option parser (`knowledge.options`)
+    if len(texts) < 2:
         return None
+    options = {chr(ord("A") + i): option for i, option in enumerate(texts)}
+    stem_lines = [line.strip() for line in stem.splitlines() if line.strip()]
     knowledge = _between(text, KNOWLEDGE_OPEN, KNOWLEDGE_CLOSE, end=q_start)
     if knowledge is not None and knowledge.strip() in ("", NO_KNOWLEDGE):
         knowledge = None
@@ -289,18 +287,4 @@ class OfflineChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         text, usage = self._finish(messages, stop)
-        # Word-sized pieces ("A, " then "C"), then a closing chunk carrying the usage and finish
-        # reason, the way OpenAI-style streams end.
-        for piece in re.findall(r"\S+\s*|\s+", text):
-            chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece))
-            if run_manager:
-                run_manager.on_llm_new_token(piece, chunk=chunk)
-            yield chunk
-        yield ChatGenerationChunk(
-            message=AIMessageChunk(
-                content="",
-                usage_metadata=usage,
-                response_metadata={"model_name": self.model_name, "finish_reason": "stop"},
-                chunk_position="last",
-            )
-        )
+        yield from reply_chunks(text, self.model_name, run_manager, usage)

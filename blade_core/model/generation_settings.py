@@ -8,9 +8,13 @@ torch (`blade --help` stays fast).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from blade_core.errors import OptionError
+from blade_core.validation import build_config
 
 
 class GenerationDefaults(BaseModel):
@@ -69,3 +73,20 @@ class GenerationSettings(BaseModel):
         """The settings set here, then `overrides` (a call's own), None ones left out."""
         settings = {**{name: getattr(self, name) for name in GenerationSettings.model_fields}, **overrides}
         return {key: value for key, value in settings.items() if value is not None}
+
+
+class UnknownSettingError(OptionError, TypeError):
+    """A generation setting that does not exist: a TypeError, as for any unexpected keyword, and an
+    option error (a ValueError), as LlamaIndex components report a bad setting."""
+
+
+def apply_settings(defaults: GenerationDefaults, overrides: Mapping[str, Any]) -> GenerationDefaults:
+    """`defaults` with the caller's non-None `overrides` applied and checked: the one check every
+    writer and adapter makes. A typo or a nonsense value (a negative temperature) is refused in one
+    line, never replaced."""
+    unknown = set(overrides) - set(GenerationDefaults.model_fields)
+    if unknown:
+        raise UnknownSettingError(f"unknown generation settings {sorted(unknown)}; "
+                                  f"known: {sorted(GenerationDefaults.model_fields)}")
+    given = {key: value for key, value in overrides.items() if value is not None}
+    return build_config(GenerationDefaults, prefix="", **{**defaults.model_dump(), **given})

@@ -51,6 +51,7 @@ from blade_core.serve.limits import (
     DEFAULT_MAX_QUEUE,
 )
 from blade_core.serve.protocol import MAX_PROMPTS, LogitBias, Stop, StreamOptions
+from blade_core.text import StopCutter, cut_at_stop
 from blade_core.writers.domain_lm import Completion, DomainLM
 
 logger = logging.getLogger(__name__)
@@ -237,12 +238,6 @@ class _Choice:
     offsets: list[int]
 
 
-def _cut_at_stop(text: str, stops: Sequence[str]) -> tuple[str, bool]:
-    """`text` up to the first stop string (which the OpenAI API leaves out), and whether one was found."""
-    found = [i for i in (text.find(stop) for stop in stops) if i >= 0]
-    return (text[: min(found)], True) if found else (text, False)
-
-
 class KnowledgeApp:
     """The FastAPI app of one `KnowledgeServer`."""
 
@@ -324,7 +319,8 @@ class KnowledgeApp:
         that text (decoding token by token is most of a request's cost here: only when asked)."""
         tokenizer = self.server.lm.tokenizer
         text = cast(str, tokenizer.decode(completion.ids, skip_special_tokens=True))
-        full, (text, stopped) = text, _cut_at_stop(text, stops)
+        full, text = text, cut_at_stop(text, stops)
+        stopped = len(text) < len(full)
         finish = "stop" if completion.ended or stopped else "length"
         if not logprobs:
             return _Choice(text, finish, len(completion.ids), [], [], [])
@@ -346,26 +342,19 @@ class KnowledgeApp:
             return f"data: {json.dumps({**base, 'choices': [choice]})}\n\n"
 
         streamer = cast(TextIteratorStreamer, job.streamer)
-        hold = max((len(s) for s in job.stop), default=1) - 1
-        written, sent, stopped = "", 0, False
+        cutter = StopCutter(job.stop)
         pieces: Iterator[str] = iter(streamer)
         while (piece := await anyio.to_thread.run_sync(next, pieces, None)) is not None:
-            if stopped:
-                continue  # drain: the batcher finishes this generate call
-            written += piece
-            cut, stopped = _cut_at_stop(written, job.stop)
-            ready = len(cut) if stopped else max(sent, len(written) - hold)
-            if ready > sent:
-                yield chunk(cut[sent:ready])
-                sent = ready
+            if ready := cutter.feed(piece):  # after a stop: nothing, while the batcher finishes the call
+                yield chunk(ready)
         try:
             completion = (await asyncio.wrap_future(future))[0]
         except Exception:  # the response has begun: drop it, the client reports it
             logger.exception("streamed generation failed")
             raise
-        if not stopped and len(written) > sent:
-            yield chunk(written[sent:])
-        yield chunk("", "stop" if completion.ended or stopped else "length")
+        if rest := cutter.rest():
+            yield chunk(rest)
+        yield chunk("", "stop" if completion.ended or cutter.stopped else "length")
         if include_usage:
             usage = _usage(len(job.prompts[0]), len(completion.ids))
             yield f"data: {json.dumps({**base, 'choices': [], 'usage': usage})}\n\n"
