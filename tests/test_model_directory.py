@@ -145,3 +145,25 @@ def test_disk_full_while_saving_is_a_clear_error_and_keeps_the_previous_director
     assert "File too large" in run.stdout and "the previous one is untouched" in run.stdout
     assert {p.name: p.read_bytes() for p in model_dir.iterdir()} == before
     assert sorted(p.name for p in model_dir.parent.iterdir()) == ["model"]  # no temp folder left
+
+
+def test_a_run_folder_means_its_last_finished_stage(tiny_lm_dir: Path, tmp_path: Path) -> None:
+    """Wherever a model directory is asked for, `blade train`'s --out means its last stage."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from blade_core.cli import app
+    from blade_core.outputs import make_work_directory
+    from langchain_blade import BladeKnowledgeRunnable
+
+    run = make_work_directory(tmp_path / "run")
+    shutil.copytree(tiny_lm_dir, run / "dp")
+    shutil.copytree(tiny_lm_dir, run / "kit")
+    (run / "bpo.work").mkdir()  # a stage still running is not a stage
+    assert DomainLM.from_pretrained(run).name_or_path == str(run / "kit")
+    result = CliRunner().invoke(app, ["generate", "--model", str(run), "--question", "What is Zorvanil?",
+                                      "--max-new-tokens", "4"])
+    assert result.exit_code == 0, result.output
+    assert f"{run} is a blade train run folder: using its last stage, {run / 'kit'}" in result.stderr
+    assert BladeKnowledgeRunnable(model_path=str(run), max_new_tokens=4).invoke("What is Zorvanil?") is not None

@@ -117,6 +117,12 @@ def test_dp_then_kit_write_complete_model_directories(tiny_lm_dir: Path, sample,
     assert {"dp_log.json", "dp_loss.png", "kit_log.json", "kit_loss.png"} <= logs
     history = json.loads((kit / "training" / "kit_log.json").read_text())
     assert [h["step"] for h in history if "loss" in h] == [1, 2, 3, 4]
+    # the one training log: a line per logging step, the same as JSON lines, no dicts, no bars
+    assert re.search(r"DP step 1/4 \(25%\): loss \d+\.\d{3}, lr [\d.e+-]+, [\d,]+ tokens/s, \d+ s left", said)
+    assert "{'loss'" not in said and "\r" not in said
+    logged = [json.loads(line) for line in (kit / "training" / "kit_trainer_log.jsonl").read_text().splitlines()]
+    assert [e["step"] for e in logged] == [1, 2, 3, 4] and all(e["tokens_per_second"] > 0 for e in logged)
+    assert (kit / "training" / "dp_trainer_log.jsonl").is_file()  # the earlier stage's, kept
     assert lm.generate_knowledge(["What is Grelulan indicated for?"], max_new_tokens=8)
 
 

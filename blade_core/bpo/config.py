@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
+from blade_core.client_options import ClientOptions
 from blade_core.errors import require
 from blade_core.outputs import Inputs, check_not_an_input, check_work_directory, prepare_model_directory
 
 
-class BpoConfig(BaseModel):
+class BpoConfig(ClientOptions):
     """BPO: Bayesian optimization of a projected soft prompt on the black-box LLM's dev accuracy."""
 
     model_config = ConfigDict(allow_inf_nan=False)  # inf and nan are no settings ("--learning-rate inf")
@@ -47,9 +48,6 @@ class BpoConfig(BaseModel):
     dev_limit: int | None = Field(default=None, ge=1, description="use only the first N dev questions")
     max_new_tokens: int | None = Field(default=None, ge=1, description="knowledge length; default: the model's")
     generation_batch_size: int = Field(default=32, ge=1, description="questions per generate call")
-    max_concurrency: int = Field(default=8, ge=1, description="LLM calls in flight at once")
-    max_retries: int = Field(default=6, ge=0, description="client retries of a failed LLM call")
-    timeout: float = Field(default=120.0, gt=0, description="seconds per LLM call (API clients)")
     max_llm_calls: int | None = Field(
         default=None, ge=1, description="refuse to start if the estimated LLM calls exceed this"
     )

@@ -22,6 +22,7 @@ one line on stderr and an exit code:
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import sys
 import traceback
@@ -106,6 +107,30 @@ def debug_requested(args: Sequence[str]) -> bool:
     return DEBUG_FLAG in args or os.environ.get(DEBUG_ENV, "").strip() not in ("", "0")
 
 
+def configure_logging(debug: bool) -> None:
+    """blade's own log lines (`logging.getLogger("blade_core...")`) on stderr, as plain lines: set
+    once, by the command, never by a library call; other libraries' loggers are left as they are."""
+    logger = logging.getLogger("blade_core")
+    if not any(isinstance(handler, _CurrentStderr) for handler in logger.handlers):
+        handler = _CurrentStderr()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False
+    logger.setLevel(logging.DEBUG if debug else logging.INFO)
+
+
+class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is when a line is logged (a test runner swaps it per run)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 class _ReportsErrors:
     """`main` for a click command: run it, and turn whatever escapes into one line and a code."""
 
@@ -113,6 +138,7 @@ class _ReportsErrors:
              complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
         given = list(sys.argv[1:] if args is None else args)
         debug = debug_requested(given)
+        configure_logging(debug)
         given = [arg for arg in given if arg != DEBUG_FLAG]
         try:
             result = super().main(  # type: ignore[misc]

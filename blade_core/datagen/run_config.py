@@ -6,18 +6,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from blade_core.client_options import ClientOptions
 
 
-class GeneratorRunConfig(BaseModel):
+class GeneratorRunConfig(ClientOptions):
     """Settings `make-kit-data` and `augment-corpus` share; each adds its inputs and `out`."""
 
     model_config = ConfigDict(allow_inf_nan=False)  # inf and nan are no settings ("--learning-rate inf")
 
     out: Path
-    max_concurrency: int = Field(default=8, ge=1, description="LLM calls in flight at once")
-    max_retries: int = Field(default=6, ge=0, description="retries of a failed call (API clients)")
-    timeout: float = Field(default=120.0, gt=0, description="seconds per LLM call (API clients)")
     cache: bool = Field(default=True, description="cache LLM replies in SQLite so re-runs are free")
     cache_path: Path | None = Field(default=None, description="default: OUT.cache.sqlite")
     resume: bool = Field(default=True, description="skip what the progress file marks done")

@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from blade_core.client_options import ClientOptions
 from blade_core.model.generation_settings import GenerationSettings
 from blade_core.retrieval.kinds import Retriever
 
@@ -21,7 +22,7 @@ knowledge plus passages, and the reference knowledge (an upper bound)."""
 HybridQuery = Literal["question", "knowledge", "both"]
 
 
-class EvalSettings(GenerationSettings):
+class EvalSettings(GenerationSettings, ClientOptions):
     """How each mode's knowledge is made and how the LLM is asked (the domain LM's generation
     settings are inherited: None keeps the model's own)."""
 
@@ -42,10 +43,7 @@ class EvalSettings(GenerationSettings):
         description="hybrid's retrieval query: the question with its options, the generated "
         "knowledge (HyDE-style), or both",
     )
-    max_concurrency: int = Field(default=8, ge=1, description="LLM calls in flight at once")
     batch_size: int = Field(default=32, ge=1, description="questions per knowledge-generation batch")
-    max_retries: int = Field(default=6, ge=0, description="retries of a failed call (API clients)")
-    timeout: float = Field(default=120.0, gt=0, description="seconds per LLM call (API clients)")
     progress: bool = Field(default=True, description="show progress while generating and scoring")
 
 

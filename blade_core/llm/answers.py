@@ -44,7 +44,7 @@ class AnswerText(StrOutputParser):
 
 def answer_chain(model: BaseChatModel) -> Runnable[LanguageModelInput, str]:
     """`model | AnswerText()`, asking again (at once) when the reply is empty; transport errors are
-    the client's to retry (`resolve.DEFAULT_MAX_RETRIES`).
+    the client's to retry (`client_options.MAX_RETRIES`).
 
     Not `Runnable.with_retry`: its batch raises the first error of a batch for every input when
     that error is not one it retries, so one failed call would fail its whole chunk.

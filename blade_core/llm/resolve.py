@@ -25,6 +25,7 @@ from langchain_core._api import LangChainDeprecationWarning
 from langchain_core.language_models.chat_models import BaseChatModel
 from pydantic import SecretStr
 
+from blade_core.client_options import MAX_RETRIES
 from blade_core.errors import OptionError
 from blade_core.llm.offline import OfflineChatModel
 from blade_core.model.packaged import is_packaged
@@ -37,7 +38,6 @@ ACCEPTED_FORMS = (
 PLACEHOLDER_API_KEY = "EMPTY"
 """Sent to a custom OPENAI_BASE_URL when no key is set: local servers (vLLM, Ollama) ignore it,
 but the OpenAI client refuses to be built without one."""
-DEFAULT_MAX_RETRIES = 6
 _SECRET_SUFFIXES = ("_API_KEY", "_TOKEN", "_SECRET")
 
 
@@ -72,7 +72,7 @@ def _openai(model: str, **kwargs: Any) -> BaseChatModel:
             )
         api_key = PLACEHOLDER_API_KEY
     kwargs.setdefault("temperature", 0.0)
-    kwargs.setdefault("max_retries", DEFAULT_MAX_RETRIES)
+    kwargs.setdefault("max_retries", MAX_RETRIES)
     return ChatOpenAI(model=model, api_key=api_key if isinstance(api_key, SecretStr) else SecretStr(api_key), base_url=base_url, **kwargs)
 
 

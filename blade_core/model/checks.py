@@ -8,6 +8,7 @@ so each fails at load time naming the file and field to fix.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterator
@@ -18,6 +19,8 @@ from safetensors import SafetensorError
 
 from blade_core.errors import BladeError
 from blade_core.model.packaged import is_packaged, packaged_model_dir
+
+logger = logging.getLogger(__name__)
 
 WEIGHTS_FILE = "model.safetensors"
 SHARDED_WEIGHTS_INDEX = "model.safetensors.index.json"
@@ -66,6 +69,9 @@ def check_model_source(source: str) -> Path | None:
         raise ModelDirectoryError(
             f"{source} is a file; give the model directory (the folder holding config.json)"
         )
+    if not (folder / "config.json").is_file() and (stage := last_stage(folder)) is not None:
+        logger.info("%s is a blade train run folder: using its last stage, %s", source, stage)
+        return stage
     if not (folder / "config.json").is_file():
         hint = (f"; it is a working folder: the model is written to {source.rstrip(os.sep).removesuffix('.work')} "
                 "when the run completes") if source.rstrip(os.sep).endswith(".work") else (
@@ -79,6 +85,20 @@ def check_model_source(source: str) -> Path | None:
             f"tokenizer into it with tokenizer.save_pretrained('{source}')"
         )
     return folder
+
+
+RUN_STAGES = ("bpo", "kit", "dp", "init")
+"""A `blade train` run folder's stages, last first: where a model directory is asked for, the run
+folder means its last finished stage."""
+
+
+def last_stage(folder: Path) -> Path | None:
+    """The last finished stage of a `blade train` / `blade quickstart` run folder, or None."""
+    from blade_core.outputs import WORK_MARKER
+
+    if not (folder / WORK_MARKER).is_file():
+        return None
+    return next((folder / stage for stage in RUN_STAGES if (folder / stage / "config.json").is_file()), None)
 
 
 def _check_causal_lm(folder: Path, source: str) -> None:

@@ -50,7 +50,7 @@ def estimate(model_dir: Path | str, data: DomainData, recipe: Recipe, *, bpo: bo
     lm = DomainLM.from_pretrained(model_dir)
     documents = load_corpus(data.corpus)
     sample = " ".join(d.text for d in documents[:50])
-    tokens_per_char = len(lm.tokenizer(sample, add_special_tokens=False)["input_ids"]) / max(1, len(sample))
+    tokens_per_char = len(lm.tokenizer(sample, add_special_tokens=False, verbose=False)["input_ids"]) / max(1, len(sample))
     copies = 1 + recipe.sentence_permutations + recipe.entity_documents  # what augmentation multiplies by
     # DP and KIT also train on the corpus's own pairs (question forms, recitations)
     pairs = with_corpus_pairs(documents, load_instructions(data.kit) if data.kit else [],

@@ -14,7 +14,6 @@ naming the field. Token counts in ``usage`` are whitespace word counts.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 import time
@@ -34,7 +33,7 @@ from blade_core.errors import OptionError
 from blade_core.serve.api import OpenAIStyleApp
 from blade_core.serve.http import HTTPServer, error_response
 from blade_core.serve.limits import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS
-from blade_core.serve.protocol import Stop, StreamOptions
+from blade_core.serve.protocol import SSE_DONE, Stop, StreamOptions, sse, usage
 
 logger = logging.getLogger(__name__)
 
@@ -82,9 +81,8 @@ def _words(text: str) -> int:
 
 
 def _usage(messages: list[BaseMessage], completion: str) -> dict[str, int]:
-    prompt = sum(_words(str(m.text)) for m in messages)
-    done = _words(completion)
-    return {"prompt_tokens": prompt, "completion_tokens": done, "total_tokens": prompt + done}
+    """Words stand in for tokens: the served model may have no tokenizer."""
+    return usage(sum(_words(str(m.text)) for m in messages), _words(completion))
 
 
 class ChatApp:
@@ -148,12 +146,9 @@ class ChatApp:
         base = {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion.chunk",
                 "created": int(time.time()), "model": model}
 
-        def event(payload: dict[str, Any]) -> str:
-            return f"data: {json.dumps(payload)}\n\n"
-
         def delta(content: dict[str, Any], finish: str | None = None) -> str:
-            return event({**base, "choices": [{"index": 0, "delta": content, "logprobs": None,
-                                               "finish_reason": finish}]})
+            return sse({**base, "choices": [{"index": 0, "delta": content, "logprobs": None,
+                                             "finish_reason": finish}]})
 
         yield delta({"role": "assistant", "content": ""})
         completion: list[str] = []
@@ -165,9 +160,9 @@ class ChatApp:
             chunk = await self._in_thread(partial(next, pieces, None))
         yield delta({}, "stop")
         if include_usage:
-            yield event({**base, "choices": [], "usage": _usage(messages, "".join(completion))})
+            yield sse({**base, "choices": [], "usage": _usage(messages, "".join(completion))})
         self.server.count_served()
-        yield "data: [DONE]\n\n"
+        yield SSE_DONE
 
 
 class OpenAICompatibleServer(HTTPServer):

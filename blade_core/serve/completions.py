@@ -18,7 +18,6 @@ Any other field is a 400 naming it: a setting the server cannot honour is refuse
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import queue
@@ -50,7 +49,7 @@ from blade_core.serve.limits import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_QUEUE,
 )
-from blade_core.serve.protocol import MAX_PROMPTS, LogitBias, Stop, StreamOptions
+from blade_core.serve.protocol import MAX_PROMPTS, SSE_DONE, LogitBias, Stop, StreamOptions, sse, usage
 from blade_core.text import StopCutter, cut_at_stop
 from blade_core.writers.domain_lm import Completion, DomainLM
 
@@ -311,7 +310,7 @@ class KnowledgeApp:
             "id": f"cmpl-{uuid.uuid4().hex}", "object": "text_completion", "created": int(time.time()), "model": name,
             "choices": [{"index": i, "text": c.text, "finish_reason": c.finish_reason,
                          "logprobs": _logprobs(c) if logprobs else None} for i, c in enumerate(choices)],
-            "usage": _usage(sum(len(p) for p in job.prompts), sum(c.n_tokens for c in choices)),
+            "usage": usage(sum(len(p) for p in job.prompts), sum(c.n_tokens for c in choices)),
         })
 
     def _choice(self, completion: Completion, stops: Sequence[str], logprobs: bool) -> _Choice:
@@ -339,7 +338,7 @@ class KnowledgeApp:
 
         def chunk(text: str, finish: str | None = None) -> str:
             choice = {"index": 0, "text": text, "logprobs": None, "finish_reason": finish}
-            return f"data: {json.dumps({**base, 'choices': [choice]})}\n\n"
+            return sse({**base, "choices": [choice]})
 
         streamer = cast(TextIteratorStreamer, job.streamer)
         cutter = StopCutter(job.stop)
@@ -356,19 +355,14 @@ class KnowledgeApp:
             yield chunk(rest)
         yield chunk("", "stop" if completion.ended or cutter.stopped else "length")
         if include_usage:
-            usage = _usage(len(job.prompts[0]), len(completion.ids))
-            yield f"data: {json.dumps({**base, 'choices': [], 'usage': usage})}\n\n"
-        yield "data: [DONE]\n\n"
+            yield sse({**base, "choices": [], "usage": usage(len(job.prompts[0]), len(completion.ids))})
+        yield SSE_DONE
 
 
 def _logprobs(choice: _Choice) -> dict[str, Any]:
     values = [math.log(max(p, 1e-45)) for p in choice.probabilities]
     return {"tokens": choice.tokens, "token_logprobs": values, "text_offset": choice.offsets,
             "top_logprobs": [{token: value} for token, value in zip(choice.tokens, values)]}
-
-
-def _usage(prompt: int, completion: int) -> dict[str, int]:
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
 def load_served(model: str | Path, device: str | None = None) -> tuple[DomainLM, dict[str, Any]]:

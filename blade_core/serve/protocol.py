@@ -1,5 +1,6 @@
-"""Request pieces both servers share (`chat.py`, `completions.py`): one definition each of the
-stream options and of the bounds on what one request may ask, so one client cannot hold a server.
+"""Protocol pieces both servers share (`chat.py`, `completions.py`): one definition each of the
+stream options, the usage object, the SSE framing, and the bounds on what one request may ask, so
+one client cannot hold a server.
 
 Why bounds: 10,000 `stop` strings (88 kB) held a server 6.5 s and grew it by 218 MB, and 20,000
 prompts in one request made a 2-token request behind it wait 75 s. The OpenAI API allows 4 stop
@@ -9,8 +10,9 @@ strings; these servers allow `MAX_STOP_STRINGS` of `MAX_STOP_LENGTH` characters,
 
 from __future__ import annotations
 
+import json
 import math
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel
 
@@ -22,6 +24,21 @@ MAX_PROMPTS = 256
 
 class StreamOptions(BaseModel):
     include_usage: bool = False
+
+
+def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
+    """The OpenAI API's usage object."""
+    return {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens}
+
+
+def sse(payload: dict[str, Any]) -> str:
+    """One server-sent event of a streamed response."""
+    return f"data: {json.dumps(payload)}\n\n"
+
+
+SSE_DONE = "data: [DONE]\n\n"
+"""The event that ends an OpenAI-style stream."""
 
 
 def _bounded_stop(stop: str | list[str] | None) -> str | list[str] | None:

@@ -27,6 +27,7 @@ from blade_core.model.directory import ModelDirectory
 from blade_core.model.hf_compat import CHECKPOINTING
 from blade_core.outputs import make_work_directory
 from blade_core.training.configs import TrainOptions
+from blade_core.training.log import TrainingLog, on_a_terminal, quiet_trainer_output
 
 if TYPE_CHECKING:
     from peft import PeftModel
@@ -155,7 +156,7 @@ def resume_checkpoint(options: TrainOptions, args: TrainingArguments) -> str | N
     """
     if not any(options.work_dir.glob("checkpoint-*")):
         if options.resume:
-            logger.info("no checkpoint in %s: starting from the beginning", options.work_dir)
+            logger.debug("no checkpoint in %s: starting from the beginning", options.work_dir)
         return None
     if options.resume:
         return last_complete_checkpoint(options.work_dir)
@@ -199,7 +200,7 @@ def run_stage(
     if len(dataset) == 0:  # type: ignore[arg-type]
         raise TrainingError(f"{stage}: no training examples")
     make_work_directory(options.work_dir)
-    trainer = train(options, lm, dataset, collator, callbacks)
+    trainer = train(stage, options, lm, dataset, collator, callbacks)
     if not trainer.is_world_process_zero():
         return None
     result = trained_model(trainer, lm, options.lora)
@@ -211,13 +212,15 @@ def run_stage(
 
 
 def train(
+    stage: str,
     options: TrainOptions,
     lm: ModelDirectory,
     dataset: Dataset,
     collator: Callable[[list[dict[str, Any]]], dict[str, torch.Tensor]],
     callbacks: Sequence[TrainerCallback] = (),
 ) -> Trainer:
-    """The HF Trainer run itself: full or LoRA, resumed from the newest complete checkpoint."""
+    """The HF Trainer run itself: full or LoRA, resumed from the newest complete checkpoint, its
+    progress told by the one training log (`log.TrainingLog`)."""
     args = training_arguments(options, options.learning_rate_for(lm.config.provenance.base_model))
     checkpoint = resume_checkpoint(options, args)
     model: torch.nn.Module = lm.model
@@ -233,6 +236,11 @@ def train(
         processing_class=lm.tokenizer,
         callbacks=[NanLossGuard(), *callbacks],
     )
+    sample = [len(dataset[i]["input_ids"]) for i in range(min(len(dataset), 256))]  # type: ignore[arg-type]
+    per_step = sum(sample) / max(1, len(sample)) * options.batch_size * options.grad_accum * args.world_size
+    trainer.add_callback(TrainingLog(stage, options.work_dir / TRAINING_DIR / f"{stage}_trainer_log.jsonl",
+                                     round(per_step)))
+    quiet_trainer_output(trainer, show_bar=options.progress and on_a_terminal())
     trainer.train(resume_from_checkpoint=checkpoint)
     return trainer
 

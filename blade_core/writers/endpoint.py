@@ -34,6 +34,7 @@ from urllib.parse import parse_qs, urlencode
 
 import openai
 
+from blade_core.client_options import MAX_CONCURRENCY, MAX_RETRIES, TIMEOUT
 from blade_core.errors import KnowledgeEndpointError, OptionError
 from blade_core.knowledge.confidence import scored_pieces
 from blade_core.knowledge.entity_views import anchor
@@ -75,9 +76,9 @@ class EndpointWriter(KnowledgeWriter):
         export: str | Path | None = None,
         context_length: int = DEFAULT_CONTEXT_LENGTH,
         api_key: str | None = None,
-        timeout: float = 120.0,
-        max_retries: int = 3,
-        max_concurrency: int = 8,
+        timeout: float = TIMEOUT,
+        max_retries: int = MAX_RETRIES,
+        max_concurrency: int = MAX_CONCURRENCY,
     ) -> None:
         if max_concurrency < 1:
             raise OptionError(f"max_concurrency must be at least 1, got {max_concurrency}")
@@ -99,9 +100,9 @@ class EndpointWriter(KnowledgeWriter):
         *,
         export: str | Path | None = None,
         api_key: str | None = None,
-        timeout: float = 120.0,
-        max_retries: int = 3,
-        max_concurrency: int = 8,
+        timeout: float = TIMEOUT,
+        max_retries: int = MAX_RETRIES,
+        max_concurrency: int = MAX_CONCURRENCY,
     ) -> EndpointWriter:
         """A writer for `model` at `base_url` (e.g. "http://127.0.0.1:8000/v1"), its prompt read
         from `export` (the export directory) or, when None, from the endpoint's model list (what
