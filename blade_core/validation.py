@@ -30,15 +30,17 @@ def settings_error(error: ValidationError, prefix: str = "--") -> OptionError:
     """Every problem pydantic found, on one line, each with the setting and the value given."""
     problems = []
     for problem in error.errors():
-        message = str(problem["msg"]).removeprefix("Value error, ")
         name = setting_name(problem["loc"], prefix)
-        if not name:
-            problems.append(message)
-            continue
-        given = problem.get("input")
-        got = "" if problem["type"] == "missing" or isinstance(given, dict) else f", got {given!r}"
-        problems.append(f"{name}: {message[:1].lower()}{message[1:]}{got}")
+        problems.append(f"{name}: {problem_text(problem)}" if name else problem_text(problem))
     return OptionError("; ".join(problems))
+
+
+def problem_text(problem: Any) -> str:
+    """One pydantic problem as a phrase: "input should be greater than 0, got -1"."""
+    message = str(problem["msg"]).removeprefix("Value error, ")
+    given = problem.get("input")
+    got = "" if problem["type"] == "missing" or isinstance(given, dict) else f", got {given!r}"
+    return f"{message[:1].lower()}{message[1:]}{got}"
 
 
 def build_config(config_cls: type[Model], *, prefix: str = "--", **values: Any) -> Model:

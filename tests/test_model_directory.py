@@ -167,3 +167,39 @@ def test_a_run_folder_means_its_last_finished_stage(tiny_lm_dir: Path, tmp_path:
     assert result.exit_code == 0, result.output
     assert f"{run} is a blade train run folder: using its last stage, {run / 'kit'}" in result.stderr
     assert BladeKnowledgeRunnable(model_path=str(run), max_new_tokens=4).invoke("What is Zorvanil?") is not None
+
+
+def test_a_tokenizer_or_config_that_does_not_fit_the_weights_is_one_line(tiny_lm_dir: Path, tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    from transformers import AutoTokenizer
+
+    from blade_core.model.checks import ModelDirectoryError
+
+    bigger = tmp_path / "bigger-tokenizer"
+    shutil.copytree(tiny_lm_dir, bigger)
+    tokenizer = AutoTokenizer.from_pretrained(bigger)
+    tokenizer.add_tokens([f"<extra_{i}>" for i in range(5000)])
+    tokenizer.save_pretrained(bigger)
+    with pytest.raises(ModelDirectoryError, match=r"the tokenizer has \d+ tokens but the model's embedding table \d+ rows"):
+        DomainLM.from_pretrained(bigger)
+
+    other = tmp_path / "other-vocabulary"
+    shutil.copytree(tiny_lm_dir, other)
+    config = json.loads((other / "config.json").read_text())
+    config["vocab_size"] += 100
+    (other / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelDirectoryError, match=r"cannot load the model \((RuntimeError|ValueError): .*(size|shape)"):
+        DomainLM.from_pretrained(other)
+
+
+def test_a_users_file_is_no_answer_cache(tmp_path: Path) -> None:
+    from blade_core.errors import OutputPathError
+    from blade_core.llm.accounting import AnswerCache
+
+    notes = tmp_path / "notes.md"
+    notes.write_text("my notes")
+    with pytest.raises(OutputPathError, match=r"notes.md is not an SQLite answer cache \(a file of yours\?\)"):
+        AnswerCache(notes)
+    assert notes.read_text() == "my notes"

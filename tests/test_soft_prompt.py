@@ -93,3 +93,27 @@ def test_unreadable_soft_prompt_folders_are_clear_errors(tmp_path: Path) -> None
     (tmp_path / "sp" / "adapter_model.safetensors").write_bytes(b"\x00garbage")
     with pytest.raises(SoftPromptError, match="unreadable safetensors"):
         SoftPrompt.from_pretrained(tmp_path / "sp")
+
+
+def test_a_soft_prompt_that_cannot_work_is_refused_at_load(tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    from blade_core.model.soft_prompt import ADAPTER_WEIGHTS, PROJECTION_FILE
+
+    good = tmp_path / "good"
+    SoftPrompt(torch.randn(3, 8)).save_pretrained(good)
+    cases = {"flat": torch.randn(8), "nan": torch.full((3, 8), float("nan")), "none": torch.zeros(0, 8)}
+    says = {"flat": "a 1-D tensor, not", "nan": "holds NaN or infinite values", "none": "empty"}
+    for name, tensor in cases.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "adapter_config.json").write_text((good / "adapter_config.json").read_text())
+        save_file({"prompt_embeddings": tensor}, str(folder / ADAPTER_WEIGHTS))
+        with pytest.raises(SoftPromptError, match=rf"{ADAPTER_WEIGHTS}: tensor 'prompt_embeddings' is {says[name]}"):
+            SoftPrompt.from_pretrained(folder)
+    (good / PROJECTION_FILE).write_text("")
+    with pytest.raises(SoftPromptError, match=rf"{PROJECTION_FILE}: not valid JSON"):
+        SoftPrompt.from_pretrained(good)
+    (good / PROJECTION_FILE).write_text("{}")
+    with pytest.raises(SoftPromptError, match=rf"{PROJECTION_FILE}: field 'projection' is missing or invalid"):
+        SoftPrompt.from_pretrained(good)

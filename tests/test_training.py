@@ -158,7 +158,7 @@ def test_block_larger_than_context_is_refused(tiny_lm_dir: Path, sample, tmp_pat
 
 
 def test_nan_loss_stops_the_run_without_a_model_directory(tiny_lm_dir: Path, sample, tmp_path: Path) -> None:
-    with pytest.raises(TrainingError, match="(loss|grad_norm) became nan"):
+    with pytest.raises(TrainingError, match=r"(loss|grad_norm) became nan at step \d+; lower the learning rate \(or use fp32\), then (run again \(no checkpoint was saved before it\)|--resume from the last good checkpoint \(.*checkpoint-\d+\))"):
         run_pretrain(PretrainConfig(model=str(tiny_lm_dir), out=tmp_path / "x", corpus=[sample.corpus],
                                     block_size=64, learning_rate=1e12, warmup=0, **FAST))
     assert not (tmp_path / "x").exists()
@@ -241,3 +241,20 @@ def test_kit_with_no_pairs_of_the_users_trains_on_the_corpus_and_stops_by_access
     assert checks and all(c["access_questions"] == 8 for c in checks)
     with pytest.raises(TrainingError, match="no KIT pairs"):
         run_kit(KitConfig(model=str(tiny_lm_dir), out=tmp_path / "none", progress=False))
+
+
+def test_a_checkpoint_holding_other_pickled_objects_is_refused_in_one_line(
+        tiny_lm_dir: Path, sample, tmp_path: Path) -> None:
+    import pickle
+
+    config = PretrainConfig(model=str(tiny_lm_dir), out=tmp_path / "dp", corpus=[sample.corpus], block_size=64,
+                            **FAST)
+    run_pretrain(config)
+    shutil.rmtree(config.out)  # as after a crash: checkpoints, no model directory
+    newest = max(config.work_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+    (newest / "rng_state.pth").write_bytes(pickle.dumps(Path("anything")))  # not a tensor: never unpickled
+    result = CliRunner().invoke(app, ["pretrain", "--model", str(tiny_lm_dir), "--corpus", str(sample.corpus),
+                                      "--out", str(config.out), "--block-size", "64", "--max-steps", "4",
+                                      "--batch-size", "4", "--save-steps", "2", "--resume", "--no-progress"])
+    assert result.exit_code == 2, result.output
+    assert f"error: {newest}: a file there holds pickled objects other than tensors" in " ".join(result.stderr.split())

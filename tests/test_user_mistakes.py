@@ -206,6 +206,9 @@ MISTAKES = [
     Mistake("setting given twice", ["train", "twice.yaml"],
             r"twice.yaml:3: field 'dev': given twice; only one value can count: keep the right one",
             files={"twice.yaml": "corpus: corpus.jsonl\ndev: dev.jsonl\ndev: kit.jsonl\n"}),
+    Mistake("a setting of the wrong type in a settings file", ["train", "wrong.yaml"],
+            r"wrong.yaml:2: field 'dp-epochs': input should be a valid number, unable to parse string as a number, "
+            r"got 'many'", files={"wrong.yaml": "corpus: corpus.jsonl\ndp-epochs: many\ndev: dev.jsonl\nkit: kit.jsonl\n"}),
     Mistake("KIT pairs and training questions both given", ["train", "--corpus", "corpus.jsonl", "--kit", "kit.jsonl",
                                                              "--questions", "dev.jsonl", "--dev", "dev.jsonl"],
             r"give --kit PAIRS or --questions TRAIN .*, not both"),

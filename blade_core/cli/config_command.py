@@ -11,16 +11,17 @@ import types
 import typing
 from collections.abc import Callable
 from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
 import typer
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from blade_core.cli.errors import BladeCommand
 from blade_core.outputs import output_lock
-from blade_core.validation import build_config
+from blade_core.validation import problem_text, settings_error
 
 
 def _cli_type(annotation: Any) -> Any:
@@ -77,9 +78,18 @@ def command_from_config(config_cls: type[BaseModel], run: Callable[[Any], Any], 
     def command(**values: Any) -> None:
         given = {name: _expanded(value) for name, value in values.items() if value is not None}
         settings_file = given.pop("config", None)
-        if settings_file is not None:
-            given = {**read_settings_file(settings_file, config_cls), **given}
-        config = build_config(config_cls, **given)
+        settings = read_settings_file(settings_file, config_cls) if settings_file is not None else None
+        try:
+            config = config_cls(**{**(settings.values if settings else {}), **given})
+        except ValidationError as error:
+            problem = error.errors()[0]
+            field = str((problem.get("loc") or ("",))[0])
+            if settings is not None and field in settings.values and field not in given:  # the file's value
+                from blade_core.data import DataError
+
+                raise DataError(settings.path, problem_text(problem), line=settings.lines.get(field),
+                                field=settings.keys[field]) from None
+            raise settings_error(error) from None
         out = getattr(config, "out", None)
         with output_lock(out) if isinstance(out, Path) else nullcontext():  # one run per output at a time
             result = run(config)
@@ -101,7 +111,18 @@ def command_from_config(config_cls: type[BaseModel], run: Callable[[Any], Any], 
     return command
 
 
-def read_settings_file(path: Path, config_cls: type[BaseModel]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Settings:
+    """A settings file's values by field name, and each one's line and key as the file wrote it, so
+    a wrong value is reported at its line, not as the option it stands for."""
+
+    path: Path
+    values: dict[str, Any]
+    lines: dict[str, int]
+    keys: dict[str, str]
+
+
+def read_settings_file(path: Path, config_cls: type[BaseModel]) -> Settings:
     """A settings file's values by field name (`dp-epochs` or `dp_epochs`), paths read from its folder."""
     import yaml
 
@@ -125,12 +146,14 @@ def read_settings_file(path: Path, config_cls: type[BaseModel]) -> dict[str, Any
         raise DataError(path, "must hold settings as 'name: value' lines (a mapping)")
     fields = config_cls.model_fields
     values: dict[str, Any] = {}
+    keys: dict[str, str] = {}
     for key, value in raw.items():
         name = str(key).replace("-", "_")
         if name not in fields:
             raise DataError(path, f"unknown setting; known: {', '.join(sorted(fields))}", field=str(key))
-        values[name] = _from_folder(value, fields[name], path.parent)
-    return values
+        values[name], keys[name] = _from_folder(value, fields[name], path.parent), str(key)
+    lines = {str(key).replace("-", "_"): line for key, line in _UniqueKeyLoader.lines.items()}
+    return Settings(path, values, lines, keys)
 
 
 class _RepeatedSetting(ValueError):
@@ -139,11 +162,13 @@ class _RepeatedSetting(ValueError):
         self.key, self.line = key, line
 
 
-def _unique_key_loader() -> type:
+def _unique_key_loader() -> type[Any]:
     """A YAML SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
     import yaml
 
     class UniqueKeyLoader(yaml.SafeLoader):
+        lines: dict[Any, int] = {}  # noqa: RUF012 - the keys' lines of the file just read (a fresh class each time)
+
         def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
             seen: set[Any] = set()
             for key_node, _ in node.value:
@@ -151,6 +176,7 @@ def _unique_key_loader() -> type:
                 if key in seen:
                     raise _RepeatedSetting(str(key), key_node.start_mark.line + 1)
                 seen.add(key)
+                type(self).lines.setdefault(key, key_node.start_mark.line + 1)
             return super().construct_mapping(node, deep=deep)
 
     return UniqueKeyLoader

@@ -30,6 +30,8 @@ from langchain_core.load import Serializable, dumps, loads
 from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, Generation
 
+from blade_core.errors import OutputPathError
+
 # `loads` is marked beta; with an allow-list it is the safe way to read LangChain's own rows.
 warnings.filterwarnings("ignore", message="The function `loads` is in beta", category=LangChainBetaWarning)
 
@@ -70,9 +72,15 @@ class AnswerCache(BaseCache):
         self.path = path
         self.hits = 0
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False)
-        with self._lock, self._db:
-            self._db.execute(_SCHEMA)
+        try:
+            self._db = sqlite3.connect(path, check_same_thread=False)
+            with self._lock, self._db:
+                self._db.execute(_SCHEMA)
+        except sqlite3.DatabaseError as error:  # a user's file given as the cache, or no write access
+            what = ("is not an SQLite answer cache (a file of yours?)" if path.is_file() and "not a database" in str(error)
+                    else f"cannot be opened as an answer cache ({error})")
+            raise OutputPathError(f"{path} {what}; give a new file name for the cache (--cache-path), "
+                                  "or a folder you can write to") from None
 
     def lookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
         with self._lock:

@@ -127,7 +127,7 @@ def naming_the_source(source: str, local: bool) -> Iterator[None]:
     one `ModelDirectoryError` that says which it was."""
     try:
         yield
-    except (OSError, ValueError, KeyError) as err:
+    except (OSError, ValueError, KeyError, RuntimeError) as err:  # RuntimeError: weights of another shape
         if isinstance(err, ModelDirectoryError):
             raise
         reason = f"{type(err).__name__}: " + " ".join(str(err).split())[:200]

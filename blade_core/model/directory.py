@@ -147,6 +147,13 @@ class ModelDirectory:
                 use_safetensors=True,
             ).to(target)  # type: ignore[arg-type]  # a device, as `to` takes
             tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
+        rows = model.get_input_embeddings().num_embeddings
+        if len(tokenizer) > rows:  # a token id past the table would fail mid-generation
+            raise ModelDirectoryError(
+                f"{source}: the tokenizer has {len(tokenizer)} tokens but the model's embedding table "
+                f"{rows} rows (config.json field 'vocab_size': {model.config.vocab_size}); use the "
+                "tokenizer saved with these weights"
+            )
         try:
             prepare_tokenizer(tokenizer)
         except ValueError as err:

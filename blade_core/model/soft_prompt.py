@@ -141,11 +141,20 @@ class SoftPrompt:
         if "prompt_embeddings" not in tensors:
             raise SoftPromptError(f"{weights}: no 'prompt_embeddings' tensor")
         embeddings = tensors["prompt_embeddings"]
+        if embeddings.ndim != 2 or not embeddings.shape[0] or not torch.isfinite(embeddings).all():
+            what = (f"a {embeddings.ndim}-D tensor, not (tokens x hidden)" if embeddings.ndim != 2 else
+                    "empty" if not embeddings.shape[0] else "holds NaN or infinite values")
+            raise SoftPromptError(f"{weights}: tensor 'prompt_embeddings' is {what}; train or save the soft prompt again")
         z = projection = center = None
         if (folder / PROJECTION_FILE).is_file():
             record = _read_json(folder / PROJECTION_FILE)
-            projection = ProjectionConfig.model_validate(record["projection"])
-            z = torch.tensor(record["z"], dtype=torch.float32)
+            try:
+                projection = ProjectionConfig.model_validate(record["projection"])
+                z = torch.tensor(record["z"], dtype=torch.float32)
+            except (KeyError, TypeError, ValueError) as err:
+                field = err.args[0] if isinstance(err, KeyError) else "projection"
+                raise SoftPromptError(f"{folder / PROJECTION_FILE}: field {field!r} is missing or invalid; "
+                                      "this file is written by BPO: remove it, or run BPO again") from None
             if (folder / CENTER_FILE).is_file():
                 center = load_file(str(folder / CENTER_FILE))["center"]
         return cls(embeddings, z=z, projection=projection, center=center, source=folder)

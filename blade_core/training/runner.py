@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import os
+import pickle
 import shutil
 import warnings
 from collections.abc import Callable, Sequence
@@ -44,14 +45,19 @@ class TrainingError(BladeError, RuntimeError):
 class NanLossGuard(TrainerCallback):
     """Stop at the first NaN/inf loss: every later step would only train garbage."""
 
+    def __init__(self, work_dir: Path) -> None:
+        self.work_dir = work_dir
+
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None,
                **kwargs: Any) -> None:
         for key in ("loss", "grad_norm"):
             value = (logs or {}).get(key)
             if value is not None and not math.isfinite(value):
+                last = last_complete_checkpoint(self.work_dir) if self.work_dir.is_dir() else None
+                then = (f"then --resume from the last good checkpoint ({last})" if last else
+                        "then run again (no checkpoint was saved before it)")
                 raise TrainingError(
-                    f"{key} became {value} at step {state.global_step}; lower the learning rate "
-                    "(or use fp32), then --resume from the last good checkpoint"
+                    f"{key} became {value} at step {state.global_step}; lower the learning rate (or use fp32), {then}"
                 )
 
 
@@ -234,14 +240,22 @@ def train(
         train_dataset=dataset,
         data_collator=collator,
         processing_class=lm.tokenizer,
-        callbacks=[NanLossGuard(), *callbacks],
+        callbacks=[NanLossGuard(options.work_dir), *callbacks],
     )
     sample = [len(dataset[i]["input_ids"]) for i in range(min(len(dataset), 256))]  # type: ignore[arg-type]
     per_step = sum(sample) / max(1, len(sample)) * options.batch_size * options.grad_accum * args.world_size
     trainer.add_callback(TrainingLog(stage, options.work_dir / TRAINING_DIR / f"{stage}_trainer_log.jsonl",
                                      round(per_step)))
     quiet_trainer_output(trainer, show_bar=options.progress and on_a_terminal())
-    trainer.train(resume_from_checkpoint=checkpoint)
+    try:
+        trainer.train(resume_from_checkpoint=checkpoint)
+    except pickle.UnpicklingError as error:  # torch.load(weights_only=True) refused it: nothing ran
+        reason = str(error).strip().splitlines()[0][:160]
+        raise TrainingError(
+            f"{checkpoint}: a file there holds pickled objects other than tensors, which are never loaded "
+            f"({reason}); remove that checkpoint folder to resume from an earlier one, or start over with "
+            "--overwrite"
+        ) from None
     return trainer
 
 
