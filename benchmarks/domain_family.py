@@ -31,8 +31,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from family_worlds import WORLDS, Relation, World
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]
+from family_worlds import WORLDS, Relation, World  # noqa: E402 - after the path that finds it
+
+from scripts.domain_shapes import syllable_names  # noqa: E402
 
 STYLES = ("named", "pronoun", "field", "table", "narrative", "multi")
 WORDINGS = ("same", "paraphrase", "vignette")
@@ -109,31 +111,9 @@ def fill(template: str, world: World, fact: Fact) -> str:
 
 # -- entities and facts ------------------------------------------------------------------------
 
-_ONSETS = ("b", "br", "c", "d", "dr", "f", "fl", "g", "gr", "h", "k", "l", "m", "n", "p", "pl", "pr", "qu", "r", "s",
-           "st", "t", "th", "tr", "v", "z")
-_VOWELS = ("a", "e", "i", "o", "u")
-_MIDDLES = ("l", "r", "n", "v", "m", "s", "t", "d", "c", "nd", "rv", "lt", "st")
-_ENDINGS = ("orin", "avel", "ethra", "imar", "ostel", "umex", "andol", "irase", "elva", "oquin", "ardine", "enthe",
-            "ulan", "ovane", "adrel", "isto")
-
-
-def _distance(a: str, b: str) -> int:
-    row = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        previous, row[0] = row[0], i
-        for j, y in enumerate(b, 1):
-            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (x != y))
-    return row[-1]
-
-
 def make_names(rng: random.Random, world: World, count: int) -> list[str]:
     if world.names == "syllables":
-        names: list[str] = []
-        while len(names) < count:
-            name = (rng.choice(_ONSETS) + rng.choice(_VOWELS) + rng.choice(_MIDDLES) + rng.choice(_ENDINGS)).capitalize()
-            if all(_distance(name, o) >= 3 and name not in o and o not in name for o in names):
-                names.append(name)
-        return names
+        return syllable_names(rng, count)
     if world.names == "numbered":
         return [f"Article {n}" for n in rng.sample(range(11, 999), count)]
     first, second = world.name_parts

@@ -210,7 +210,7 @@ SHAPES: dict[str, Shape] = {shape.name: shape for shape in (
 )}
 
 
-def _syllable_names(rng: random.Random, count: int) -> list[str]:
+def syllable_names(rng: random.Random, count: int) -> list[str]:
     """Invented one-word names, pairwise at edit distance 3 or more and none inside another (the
     sample's stricter rules cannot give more than about 60 names)."""
     names: list[str] = []
@@ -223,7 +223,7 @@ def _syllable_names(rng: random.Random, count: int) -> list[str]:
 
 def _names(rng: random.Random, shape: Shape) -> list[str]:
     if shape.names == "syllables":
-        return _syllable_names(rng, shape.entities)
+        return syllable_names(rng, shape.entities)
     first, second = shape.name_words
     pool = [f"{a}{shape.writing.space}{b}" for a in first for b in second]
     if len(pool) < shape.entities:
