@@ -45,7 +45,9 @@ class Recipe(BaseModel):
     pretrained_learning_rate: float = TrainOptions.PRETRAINED_LEARNING_RATE
     """DP and KIT learning rate when starting from `base`: a trained model needs a gentler rate."""
     bpo_budget: int = 16
-    bpo_dev_questions: int | None = None
+    bpo_dev_questions: int | None = 96
+    """BPO scores each candidate on at most this many dev questions: with knowledge for each option
+    and each entity recited, a dev pass is most of BPO's time, and the family's dev splits (75) fit."""
     test_questions: int | None = None
     seed: int = 0
     """Seeds the from-scratch weights, data order and BPO: another seed measures run-to-run noise."""
