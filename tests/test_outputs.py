@@ -141,3 +141,22 @@ def test_overwrite_replaces_what_blade_wrote_and_keeps_what_the_user_added(tiny_
     tiny_lm.save_pretrained(model)  # what --overwrite does once the checks have passed
     assert (model / "my-eval-notes.md").read_text() == "what I found"
     assert DomainLM.from_pretrained(model).config.provenance.dev_score == 0.5
+
+
+def test_train_overwrite_with_the_endpoint_down_removes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from blade_core.errors import LLMError
+    from blade_core.pipeline.run import prepare_out
+    from tests.local_llm_support import bypass_proxies
+
+    out = tmp_path / "run"
+    prepare_out(out, "offline", None, overwrite=False)
+    (out / "dp").mkdir()
+    BladeConfig().save(out / "dp")
+    (out / "notes.md").write_text("mine")
+    before = sorted(str(p.relative_to(out)) for p in out.rglob("*"))
+    bypass_proxies(monkeypatch)
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # nothing listens there
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    with pytest.raises(LLMError, match=rf"did not answer a test call .*--out {out} is kept"):
+        prepare_out(out, "openai:gpt-x", None, overwrite=True)
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == before
