@@ -11,11 +11,11 @@ import json
 import logging
 import math
 import os
-import pickle
 import shutil
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from pickle import UnpicklingError
 from typing import TYPE_CHECKING, Any, cast
 
 import torch
@@ -249,7 +249,7 @@ def train(
     quiet_trainer_output(trainer, show_bar=options.progress and on_a_terminal())
     try:
         trainer.train(resume_from_checkpoint=checkpoint)
-    except pickle.UnpicklingError as error:  # torch.load(weights_only=True) refused it: nothing ran
+    except UnpicklingError as error:  # torch.load(weights_only=True) refused it: nothing ran
         reason = str(error).strip().splitlines()[0][:160]
         raise TrainingError(
             f"{checkpoint}: a file there holds pickled objects other than tensors, which are never loaded "
