@@ -161,7 +161,7 @@ def _field(rng: random.Random, world: World, facts: Sequence[Fact]) -> str:
 def _narrative(rng: random.Random, world: World, facts: Sequence[Fact]) -> str:
     e = facts[0].entity
     openers = ("Records show that {c}.", "It is said that {c}.", "Today {c}.", "In the old registers, {c}.", "{C}.")
-    sentences = [rng.choice(world.fillers).format(e=e, the=world.the)]
+    sentences = [capital(rng.choice(world.fillers).format(e=e, the=e))]  # the one sentence that names it
     clauses = [fill(rng.choice(f.relation.narrative), world, f) for f in rng.sample(list(facts), len(facts))]
     clauses = [c[0].lower() + c[1:] if not c.startswith(facts[0].entity) else c for c in clauses]
     for i in range(0, len(clauses), 2):
