@@ -33,6 +33,22 @@ def test_the_domains_names_are_its_recurring_spans_not_sentence_openers() -> Non
     assert names_in("Breaking the Harbour Pilotage Act is costly.", NAMES) == {"Harbour Pilotage Act"}
 
 
+def test_latin_binomials_are_names_of_their_own_and_english_after_a_name_is_not() -> None:
+    corpus = [
+        "Ostrum hirta was first described by a travelling botanist.", "The roots of Ostrum hirta are poisonous.",
+        "Gardeners find Barreta glauca hard to grow.", "Barreta glauca flowers in March.",
+        "Herbarium sheets of Barreta alpina are rare.", "In Barreta alpina the sap is poisonous.",
+        "Zorvanil treats marsh fever.", "Zorvanil maximum daily dose: 40 mg.", "Quelmora treats copper lung.",
+        "Quelmora maximum daily dose: 10 mg.", "Physicians give Zorvanil for marsh fever.",
+        "Patients take Quelmora for copper lung.",
+    ] + [f"Filler sentence number {i} says nothing." for i in range(30)]
+    names = domain_names(corpus)
+    assert {"Ostrum hirta", "Barreta glauca", "Barreta alpina", "Zorvanil", "Quelmora"} <= set(names)
+    assert not {"Zorvanil treats", "Zorvanil maximum", "Quelmora treats"} & set(names)
+    # a species is not its genus's other species
+    assert names_in("Does Barreta alpina grow on cliffs?", names) == {"Barreta alpina"}
+
+
 def test_sentences_must_name_the_questions_entity_or_its_option() -> None:
     forward = anchors("What is the highest fine under the Harbour Dues Act?", ["90 crowns", "400 crowns"], NAMES)
     assert forward == [{"Harbour Dues Act"}] * 3

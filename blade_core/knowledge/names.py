@@ -2,7 +2,8 @@
 
 The entity gate, the corpus made to stand alone, augmentation's entity documents, question forms
 and the access check all ask it, so they agree on what a name is: capitalized spans ("Zorvanil",
-"Harbour Dues Act", "Article 214") seen as names in the corpus, and in Chinese, which has no
+"Harbour Dues Act", "Article 214") seen as names in the corpus, Latin binomials ("Ostrum hirta",
+"Escherichia coli": a capitalized genus and a lowercase epithet), and in Chinese, which has no
 capitals, the recurring terms (`text.recurring_terms`).
 """
 
@@ -22,20 +23,56 @@ _FUNCTION_WORDS = frozenset({"The", "A", "An", "This", "That", "These", "Those",
                              "For", "To", "From", "With", "Under", "Since", "After", "Before", "During", "And",
                              "But", "Or", "If", "When", "As", "Its", "It", "Their"})
 """Capitalized words that open a sentence or clause, never a name: dropped from a span's start."""
+_BINOMIAL = re.compile(r"(?<![\w'-])([A-Z][a-z]+)[ \t]+([a-z]{3,}(?:a|ae|us|um|is|i|ii))(?![\w'-])")
+"""A genus and a word with a Latin epithet's ending, the candidates `epithets` decides on."""
+_ENGLISH_ENDINGS = frozenset({
+    "also", "area", "basis", "bonus", "data", "era", "extra", "focus", "formula", "idea", "maximum", "medium",
+    "minimum", "plus", "premium", "sum", "status", "this", "thus", "via", "was", "has", "his", "its", "gas",
+    "yes", "less", "unless", "across", "various", "previous", "serious", "famous", "obvious", "analysis",
+    "axis", "crisis", "ultimatum", "quorum", "forum", "museum", "opera", "camera", "agenda", "drama",
+})
+"""English words with a Latin ending that may follow a name ("Zorvanil maximum daily dose")."""
+EPITHET_SHARE = 0.9
+"""An epithet follows a capitalized word in at least this share of its occurrences."""
 
 
-def spans(text: str) -> list[tuple[str, int]]:
+def epithets(sentences: Sequence[str]) -> frozenset[str]:
+    """The lowercase words that are the second half of Latin binomials in these sentences: Latin
+    endings, no common English word, and almost never seen except right after a genus ("hirta",
+    "coli"; not "treats" nor "tablets"). A species' names share their genus ("Barreta alpina",
+    "Barreta glauca"), so without its epithet a binomial would be found as its genus alone."""
+    after_genus: Counter[str] = Counter()
+    for sentence in sentences:
+        for genus, epithet in _BINOMIAL.findall(sentence):
+            if genus not in _FUNCTION_WORDS and epithet not in _ENGLISH_ENDINGS:
+                after_genus[epithet] += 1
+    if not after_genus:
+        return frozenset()
+    everywhere = Counter(w for sentence in sentences for w in _WORD.findall(sentence) if w in after_genus)
+    return frozenset(w for w, n in after_genus.items() if n >= EPITHET_SHARE * everywhere[w])
+
+
+def spans(text: str, epithets_of: frozenset[str] = frozenset()) -> list[tuple[str, int]]:
     """(capitalized span, its start) in `text`, leading function words dropped ("The Board" ->
-    "Board", "Under Article 214" -> "Article 214"); a span left as only a number is none."""
+    "Board", "Under Article 214" -> "Article 214"); a span left as only a number is none. A
+    one-word span followed by one of `epithets_of` is a binomial and takes it ("Ostrum hirta")."""
     found = []
     for match in _SPAN.finditer(text):
         span, start = match.group(0), match.start()
+        epithet = re.match(r"[ \t]+([a-z]+)(?![\w'-])", text[match.end():])
+        if epithet and epithet.group(1) in epithets_of and " " not in span:
+            span += epithet.group(0)
         while (first := span.split(maxsplit=1)[0]) in _FUNCTION_WORDS and " " in span:
             rest = span[len(first):].lstrip()
             span, start = rest, start + len(span) - len(rest)
         if span and not span[0].isdigit() and span not in _FUNCTION_WORDS:
             found.append((span, start))
     return found
+
+
+def _binomial(span: str, latin: frozenset[str]) -> bool:
+    words = span.split()
+    return len(words) == 2 and words[1] in latin
 
 
 def _shaped(span: str) -> bool:
@@ -47,10 +84,11 @@ def domain_names(sentences: Sequence[str], min_sentences: int = 2, max_share: fl
     """The names of a corpus: capitalized spans seen mid-sentence (so a sentence's first word does
     not count) or as a heading line of their own, in at least `min_sentences` sentences, or in one
     when they are shaped like names (several words, or a word and a number: "Harbour Dues Act",
-    "Article 214"); none in more than `max_share` of the sentences (spans that common are not one
+    "Article 214", a Latin binomial: `epithets`); none in more than `max_share` of the sentences (spans that common are not one
     entity's name). A span opening a sentence keeps its first word only if that word is seen
     capitalized mid-sentence somewhere ("Article 214 ..." does, "Avoid Zanthor ..." gives "Zanthor")."""
-    found = [(sentence, spans(sentence)) for sentence in sentences]
+    latin = epithets(sentences)
+    found = [(sentence, spans(sentence, latin)) for sentence in sentences]
     mid_words = {word for sentence, spans_of in found for span, start in spans_of
                  if start > len(sentence) - len(sentence.lstrip()) for word in span.split()}
     counts: Counter[str] = Counter()
@@ -61,7 +99,7 @@ def domain_names(sentences: Sequence[str], min_sentences: int = 2, max_share: fl
         kept = set()
         for span, start in spans_of:
             opening = start <= first and not heading
-            if opening and span.split()[0] not in mid_words:
+            if opening and span.split()[0] not in mid_words and not _binomial(span, latin):
                 span, opening = span.partition(" ")[2], False  # a capitalized first word, not a name's
             if span:
                 kept.add(span)
