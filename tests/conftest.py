@@ -6,7 +6,9 @@ few dozen optimizer steps on a handful of sentences make it write varied text.
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,19 @@ FACTS = [
     "Mevlocaine numbs the gums. The maximum daily dose of Mevlocaine is 15 mg.",
     "Pollurex is an antipyretic of the Veltrane class, indicated for ash fever.",
 ]
+
+
+@pytest.fixture(autouse=True)
+def _blade_logger_as_it_was() -> Iterator[None]:
+    """A `blade` command run in-process sets up the "blade_core" logger as the program it is
+    (`cli.errors.configure_logging`: its own stderr handler, no propagation); the next test's
+    `caplog`, which listens at the root logger, must still hear blade's warnings."""
+    logger = logging.getLogger("blade_core")
+    handlers, propagate, level = list(logger.handlers), logger.propagate, logger.level
+    yield
+    logger.handlers[:] = handlers
+    logger.propagate = propagate
+    logger.setLevel(level)
 
 
 def _overfit(lm, texts: list[str], steps: int = 60) -> None:
