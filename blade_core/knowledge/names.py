@@ -26,10 +26,9 @@ _FUNCTION_WORDS = frozenset({"The", "A", "An", "This", "That", "These", "Those",
 _BINOMIAL = re.compile(r"(?<![\w'-])([A-Z][a-z]+)[ \t]+([a-z]{3,}(?:a|ae|us|um|is|i|ii))(?![\w'-])")
 """A genus and a word with a Latin epithet's ending, the candidates `epithets` decides on."""
 _ENGLISH_ENDINGS = frozenset({
-    "also", "area", "basis", "bonus", "data", "era", "extra", "focus", "formula", "idea", "maximum", "medium",
-    "minimum", "plus", "premium", "sum", "status", "this", "thus", "via", "was", "has", "his", "its", "gas",
-    "yes", "less", "unless", "across", "various", "previous", "serious", "famous", "obvious", "analysis",
-    "axis", "crisis", "ultimatum", "quorum", "forum", "museum", "opera", "camera", "agenda", "drama",
+    "area", "basis", "bonus", "data", "extra", "focus", "formula", "idea", "maximum", "medium", "minimum",
+    "premium", "status", "various", "previous", "serious", "famous", "obvious", "analysis", "crisis",
+    "ultimatum", "quorum", "forum", "museum", "opera", "camera", "agenda", "drama",
 })
 """English words with a Latin ending that may follow a name ("Zorvanil maximum daily dose")."""
 EPITHET_SHARE = 0.9
