@@ -27,17 +27,27 @@ FACTS = [
 ]
 
 
+_BLADE_LOGGER = logging.getLogger("blade_core")
+_PRISTINE = (list(_BLADE_LOGGER.handlers), _BLADE_LOGGER.propagate, _BLADE_LOGGER.level)
+
+
+def _restore_blade_logger() -> None:
+    handlers, propagate, level = _PRISTINE
+    _BLADE_LOGGER.handlers[:] = handlers
+    _BLADE_LOGGER.propagate = propagate
+    _BLADE_LOGGER.setLevel(level)
+
+
 @pytest.fixture(autouse=True)
 def _blade_logger_as_it_was() -> Iterator[None]:
     """A `blade` command run in-process sets up the "blade_core" logger as the program it is
-    (`cli.errors.configure_logging`: its own stderr handler, no propagation); the next test's
-    `caplog`, which listens at the root logger, must still hear blade's warnings."""
-    logger = logging.getLogger("blade_core")
-    handlers, propagate, level = list(logger.handlers), logger.propagate, logger.level
+    (`cli.errors.configure_logging`: its own stderr handler, no propagation); every test's
+    `caplog`, which listens at the root logger, must still hear blade's warnings. The logger is put
+    back as it was before any test, both before and after each test: a module-scoped fixture that
+    runs a command (test_eval's `first_run`) sets it up before this fixture's setup runs."""
+    _restore_blade_logger()
     yield
-    logger.handlers[:] = handlers
-    logger.propagate = propagate
-    logger.setLevel(level)
+    _restore_blade_logger()
 
 
 def _overfit(lm, texts: list[str], steps: int = 60) -> None:
