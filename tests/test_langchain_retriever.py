@@ -21,6 +21,7 @@ from blade_core.retrieval import MiniLMEmbeddings
 from blade_core.text import split_sentences
 from blade_core.writers.domain_lm import DomainLM
 from langchain_blade import BladeHybridRetriever, BladeKnowledgeRetriever
+from tests.async_support import LoopWatch
 
 QUERY = "What is Zorvanil indicated for?"
 MAX = 16
@@ -79,19 +80,12 @@ def test_samples_come_from_one_call(lm: DomainLM, monkeypatch: pytest.MonkeyPatc
     assert calls == [[QUERY] * 4]
 
 
-async def test_async_retrieval_leaves_the_loop_free(lm: DomainLM) -> None:
-    ticks = 0
-
-    async def heartbeat() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.005)
-            ticks += 1
-
-    beat = asyncio.create_task(heartbeat())
+async def test_async_retrieval_leaves_the_loop_free(lm: DomainLM, monkeypatch: pytest.MonkeyPatch) -> None:
+    watch = LoopWatch(lm, monkeypatch)
+    beat = asyncio.create_task(watch.heartbeat())
     docs = await BladeKnowledgeRetriever(model=lm, max_new_tokens=48).ainvoke(QUERY, k=2)
     beat.cancel()
-    assert len(docs) == 2 and ticks >= 3
+    assert len(docs) == 2 and watch.loop_ran.is_set()
 
 
 def test_bad_query(lm: DomainLM) -> None:

@@ -29,6 +29,7 @@ from blade_core.retrieval import load_minilm
 from blade_core.serve import OpenAICompatibleServer
 from blade_core.writers.domain_lm import DomainLM
 from langchain_blade import SERIALIZABLE_MAPPING, BladeKnowledgeRunnable, BladePromptValue
+from tests.async_support import LoopWatch
 from tests.local_llm_support import bypass_proxies
 
 Q1 = "What is Zorvanil indicated for?"
@@ -273,19 +274,12 @@ async def test_abatch_is_one_call_and_leaves_the_loop_free(
     lm: DomainLM, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = Calls(lm, monkeypatch).calls
-    ticks = 0
-
-    async def heartbeat() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.005)
-            ticks += 1
-
-    beat = asyncio.create_task(heartbeat())
+    watch = LoopWatch(lm, monkeypatch)
+    beat = asyncio.create_task(watch.heartbeat())
     result = await blade(lm, output="str", max_new_tokens=48).abatch([Q1, Q2, Q3])
     beat.cancel()
     assert len(calls) == 1 and len(result) == 3
-    assert ticks >= 3  # the loop kept running while the model generated
+    assert watch.loop_ran.is_set()  # the loop kept running while the model generated
 
 
 def test_16_threads_share_one_runnable(lm: DomainLM) -> None:
