@@ -63,11 +63,12 @@ def test_train_options_reach_the_stage_configs(tmp_path: Path) -> None:
     from blade_core.pipeline.run import _dp_config, _kit_config
 
     config = TrainConfig(corpus=[tmp_path / "c.jsonl"], kit=tmp_path / "k.jsonl", dev=tmp_path / "d.jsonl",
-                         dp_epochs=3, dp_stop_when_stored=False, question_forms=False, out=tmp_path / "run")
+                         dp_epochs=3, dp_stop_when_stored=False, question_forms=False, out=tmp_path / "run",
+                         dp_token_budget=12345)
     data = DomainData(corpus=config.corpus, kit=tmp_path / "k.jsonl", dev=config.dev)
     dp = _dp_config(config.recipe(), data, "init", tmp_path / "dp", {})
-    assert (dp.epochs, dp.stop_when_stored, dp.question_forms, dp.mix_instructions) == (
-        3, False, False, tmp_path / "k.jsonl")
+    assert (dp.epochs, dp.stop_when_stored, dp.question_forms, dp.mix_instructions, dp.token_budget) == (
+        3, False, False, tmp_path / "k.jsonl", 12345)
     default = _dp_config(TrainConfig(**{**config.model_dump(), "dp_stop_when_stored": True,
                                         "question_forms": True}).recipe(), data, "init", tmp_path / "dp", {})
     assert default.stop_when_stored and default.question_forms

@@ -23,6 +23,7 @@ from blade_core.training import (
     run_kit,
     run_pretrain,
 )
+from blade_core.training.configs import budgeted_epochs
 from blade_core.training.kit import IGNORE, sft_example
 from blade_core.training.pretrain import (
     PretrainData,
@@ -124,6 +125,26 @@ def test_dp_then_kit_write_complete_model_directories(tiny_lm_dir: Path, sample,
     assert [e["step"] for e in logged] == [1, 2, 3, 4] and all(e["tokens_per_second"] > 0 for e in logged)
     assert (kit / "training" / "dp_trainer_log.jsonl").is_file()  # the earlier stage's, kept
     assert lm.generate_knowledge(["What is Grelulan indicated for?"], max_new_tokens=8)
+
+
+def test_a_token_budget_trains_fewer_epochs_and_says_so(tiny_lm_dir: Path, sample, tmp_path: Path,
+                                                       capsys) -> None:
+    config = PretrainConfig(model=str(tiny_lm_dir), out=tmp_path / "dp", corpus=[sample.corpus], block_size=64,
+                            sentence_permutations=0, entity_documents=0, recitations=False, epochs=3,
+                            batch_size=16, save_steps=1000, progress=False, plot_loss=False)
+    data = PretrainData.load(config)
+    lm = DomainLM.from_pretrained(tiny_lm_dir)
+    corpus = stand_alone(data.corpus)
+    epoch = sum(map(len, build_blocks(config, data, lm.tokenizer, lm.template, lm.context_length, corpus)))
+    assert budgeted_epochs(3, epoch, None) == 3 and budgeted_epochs(3, epoch, 3 * epoch) == 3
+    assert budgeted_epochs(3, epoch, epoch // 10) == 1  # never under one pass over the corpus
+    dp = run_pretrain(config.model_copy(update={"token_budget": int(1.5 * epoch)}))
+    said = " ".join(capsys.readouterr().err.split())
+    assert f"DP: {epoch:,} tokens an epoch" in said and "allows 1.5 of 3 epochs" in said
+    history = json.loads((dp / "training" / "dp_log.json").read_text())
+    checks = [h for h in history if "facts_completed" in h]
+    assert checks and {h["epochs_at_most"] for h in checks} == {1.5}
+    assert 1.4 < history[-1]["epoch"] <= 1.5
 
 
 def test_kit_saves_a_custom_template_for_inference(tiny_lm_dir: Path, sample, tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from blade_core.bpo.guard import EXTRA_DEV_PASSES
 from blade_core.data import load_corpus, load_instructions, load_mcq
 from blade_core.knowledge.options import option_views
 from blade_core.pipeline.recipe import DomainData, Recipe
+from blade_core.training.configs import budgeted_epochs
 from blade_core.training.corpus_pairs import with_corpus_pairs
 
 BLOCK = 256
@@ -59,7 +60,8 @@ def estimate(model_dir: Path | str, data: DomainData, recipe: Recipe, *, bpo: bo
     dp_tokens = tokens_per_char * sum(len(d.text) for d in documents) * copies
     dp_tokens += pair_tokens * recipe.instruction_repeats if recipe.instruction_repeats else 0
     step = _train_step_seconds(lm) * TRAINER_OVERHEAD
-    seconds = {"DP (at most)": dp_tokens * recipe.dp_epochs / (BLOCK * BATCH) * step}
+    epochs = budgeted_epochs(recipe.dp_epochs, dp_tokens, recipe.dp_token_budget)
+    seconds = {"DP (at most)": dp_tokens * epochs / (BLOCK * BATCH) * step}
     if recipe.kit_epochs:
         seconds["KIT"] = len(pairs) * recipe.kit_epochs / BATCH * step * (pair_tokens / max(1, len(pairs))) / BLOCK
     # The untrained model writes to the token limit; once KIT has trained, it stops after about

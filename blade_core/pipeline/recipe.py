@@ -32,6 +32,12 @@ class Recipe(BaseModel):
     """DP and KIT also train 'What is known about NAME?' for every entity, and the model recites
     the question's entities at inference (`training.recitation`, `entity_views`)."""
     dp_epochs: float = 8
+    dp_token_budget: int = 3_600_000
+    """The most tokens DP trains on (`PretrainConfig.token_budget`): a large corpus trains fewer
+    epochs, so `blade train` on a 500-document domain stays within half an hour on a 2-core CPU.
+    The sample domain and every family shape (at most 3.5M tokens in 8 epochs) train all of theirs;
+    the 500-document drugs-large (8.7M) trains 3.3 (`benchmarks/knowledge_quality.md`, "The
+    500-document domain")."""
     dp_learning_rate: float = PretrainConfig.SCRATCH_LEARNING_RATE
     dp_stop_when_stored: bool = True
     """DP stops once its per-epoch storage check stops rising (`training.storage_stop`);
@@ -78,6 +84,9 @@ class TrainConfig(BaseModel):
     size: SizeChoice = Field(default="auto", description="from-scratch model size; auto: from the corpus's facts")
     dp_epochs: float = Field(default=FULL.dp_epochs, gt=0,
                              description="the most passes over the augmented corpus (DP stops once the facts are stored)")
+    dp_token_budget: int = Field(default=FULL.dp_token_budget, ge=1,
+                                 description="the most tokens DP trains on: a large corpus trains fewer epochs "
+                                 "(raise it where training is faster, as on a GPU)")
     dp_stop_when_stored: bool = Field(default=True, description="stop DP once its per-epoch storage check stops rising")
     question_forms: bool = Field(
         default=True, description="mix corpus facts into DP as answers to the KIT pairs' own questions")
@@ -99,6 +108,7 @@ class TrainConfig(BaseModel):
     def recipe(self) -> Recipe:
         name = "full" if self.base is None else f"full, from {self.base}"
         return FULL.model_copy(update={"name": name, "size": self.size, "dp_epochs": self.dp_epochs,
+                                       "dp_token_budget": self.dp_token_budget,
                                        "dp_stop_when_stored": self.dp_stop_when_stored,
                                        "question_forms": self.question_forms,
                                        "recitations": self.recitations,

@@ -75,7 +75,7 @@ def _dp_config(recipe: Recipe, data: DomainData, model: Path | str, out: Path,
         mix_instructions=data.kit if recipe.instruction_repeats else None,
         instruction_repeats=max(recipe.instruction_repeats, 1), question_forms=recipe.question_forms,
         recitations=recipe.recitations,
-        epochs=recipe.dp_epochs,
+        epochs=recipe.dp_epochs, token_budget=recipe.dp_token_budget,
         stop_when_stored=recipe.dp_stop_when_stored,
         learning_rate=recipe.pretrained_learning_rate if recipe.base else recipe.dp_learning_rate, **common)
 
@@ -134,6 +134,7 @@ def check_storage(dp: Path, data: DomainData, epochs: float) -> str:
     """The DP model's fact recall, printed as a stage line: says whether DP stored the facts, and
     how many epochs DP took to store them (its per-epoch check, `training.storage_stop`)."""
     from blade_core.training.fact_recall import fact_recall, facts_to_check
+    from blade_core.training.storage_stop import EPOCHS_KEY
 
     facts, source = facts_to_check(data.corpus, data.test)
     line = fact_recall(dp, facts, source).line()
@@ -141,7 +142,8 @@ def check_storage(dp: Path, data: DomainData, epochs: float) -> str:
     checks = [e for e in json.loads(log.read_text()) if "facts_completed" in e] if log.is_file() else []
     if checks:
         counts = ", ".join(str(e["facts_completed"]) for e in checks)
-        line += (f"; DP trained {round(checks[-1]['epoch'], 1):g} of at most {epochs:g} epochs "
+        at_most = checks[-1].get(EPOCHS_KEY, epochs)  # logs of DP runs before the token budget lack it
+        line += (f"; DP trained {round(checks[-1]['epoch'], 1):g} of at most {at_most:g} epochs "
                  f"(corpus facts completed after each: {counts} of {checks[-1]['facts_checked']})")
     console.print(line, markup=False)
     return line

@@ -111,6 +111,14 @@ class TrainOptions(BaseModel):
         check_work_directory(self.work_dir, inputs=self.inputs)
 
 
+def budgeted_epochs(epochs: float, epoch_tokens: float, budget: int | None) -> float:
+    """`epochs`, or fewer passes (never under one) when `epochs` passes of `epoch_tokens` would
+    train on more than `budget` tokens: a compute budget that holds whatever the corpus's size."""
+    if budget is None or epoch_tokens * epochs <= budget:
+        return epochs
+    return round(min(epochs, max(1.0, budget / epoch_tokens)), 2)
+
+
 class PretrainConfig(TrainOptions):
     """DP: continued pretraining on domain text."""
 
@@ -127,6 +135,11 @@ class PretrainConfig(TrainOptions):
     )
     entity_documents: int = Field(
         default=6, ge=0, description="documents per recurring name, gathering its sentences (augmentation)"
+    )
+    token_budget: int | None = Field(
+        default=None, ge=1,
+        description="the most tokens DP trains on: when --epochs passes over the augmented corpus would "
+        "exceed it, DP trains fewer passes (never under one); default: --epochs alone",
     )
     mix_instructions: Path | None = Field(default=None, description="KIT pairs to mix into the stream")
     instruction_repeats: int = Field(default=1, ge=1, description="copies of each mixed pair")

@@ -22,7 +22,7 @@ from blade_core.data import Document, InstructionPair, load_corpus, load_instruc
 from blade_core.model.directory import encode_knowledge_prompt
 from blade_core.model.template import KnowledgeTemplate
 from blade_core.training.augmentation import augment_documents
-from blade_core.training.configs import PretrainConfig
+from blade_core.training.configs import PretrainConfig, budgeted_epochs
 from blade_core.training.corpus_pairs import with_corpus_pairs
 from blade_core.training.fact_recall import corpus_facts
 from blade_core.training.runner import TrainingError, load_for_training, run_stage
@@ -156,6 +156,19 @@ def build_blocks(config: PretrainConfig, data: PretrainData, tokenizer: PreTrain
     return blocks
 
 
+def within_token_budget(config: PretrainConfig, epoch_tokens: int) -> PretrainConfig:
+    """The config with as many epochs as `--token-budget` allows (`budgeted_epochs`), said in a line
+    when that is fewer than `--epochs`; `--max-steps` asks for exactly that many steps instead."""
+    epochs = budgeted_epochs(config.epochs, epoch_tokens, config.token_budget)
+    if epochs == config.epochs or config.max_steps != -1:
+        return config
+    console.print(f"DP: {epoch_tokens:,} tokens an epoch (the augmented corpus and its pairs); the token "
+                  f"budget of {config.token_budget:,} allows {epochs:g} of {config.epochs:g} epochs "
+                  "(where training is faster, as on a GPU, raise it: --token-budget, or --dp-token-budget "
+                  "in blade train)", markup=False)
+    return config.model_copy(update={"epochs": epochs})
+
+
 def run_pretrain(config: PretrainConfig) -> Path | None:
     """DP: returns the written model directory (None on ranks other than 0)."""
     config.check_outputs()
@@ -169,6 +182,7 @@ def run_pretrain(config: PretrainConfig) -> Path | None:
         files["instructions"] = config.mix_instructions
     if config.mix_general is not None:
         files["general"] = config.mix_general
+    config = within_token_budget(config, sum(map(len, blocks)))
     dataset = TokenExamples([{"input_ids": block} for block in blocks])
     callbacks = []
     if config.stop_when_stored and config.max_steps == -1:  # --max-steps asks for exactly that many

@@ -26,6 +26,8 @@ from blade_core.training.fact_recall import completed_facts
 console = Console(stderr=True)
 
 RECALL_KEY = "facts_completed"
+EPOCHS_KEY = "epochs_at_most"
+"""The epochs DP was to train at most: `--epochs`, or fewer within the token budget."""
 PATIENCE = 2
 """Epochs without a new best count before DP stops. One was enough on the three domains it was
 measured on (nothing more was stored in the epochs after), but a 500-document domain flattened
@@ -56,7 +58,7 @@ class StopWhenStored(TrainerCallback):
         completed = completed_facts(model, self.tokenizer, self.names, self.facts)
         model.train()
         state.log_history.append({"epoch": state.epoch, "step": state.global_step, RECALL_KEY: completed,
-                                  "facts_checked": len(self.facts)})
+                                  "facts_checked": len(self.facts), EPOCHS_KEY: args.num_train_epochs})
         counts = [*self.history, completed]
         since_best = len(counts) - 1 - counts.index(max(counts))  # epochs since the first best count
         stop = since_best >= PATIENCE and completed >= STORED_ENOUGH * len(self.facts)
