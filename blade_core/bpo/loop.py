@@ -20,7 +20,6 @@ import torch
 from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel
 from rich.console import Console
-from tqdm.auto import tqdm
 
 from blade_core.atomic import write_text_atomic
 from blade_core.bpo.config import BpoConfig
@@ -38,6 +37,7 @@ from blade_core.llm.answer_prompt import answer_prompt, format_mcq
 from blade_core.model.config import BladeConfig, file_hash
 from blade_core.model.soft_prompt import RandomProjection, SoftPrompt
 from blade_core.outputs import make_work_directory
+from blade_core.progress_bars import progress_bar
 from blade_core.writers.domain_lm import DomainLM
 
 REPORT_DIR = "bpo"
@@ -91,7 +91,8 @@ def run_bpo(config: BpoConfig, *, llm: BaseChatModel | None = None,
     if not state.evaluations and not state.pending:  # 2. Sobol start points, drawn once and saved
         state.pending = sobol_points(config.n_init, config.intrinsic_dim, config.seed).tolist()
         state.save(work)
-    with progress_bar(config, state) as bar:
+    with progress_bar(total=config.budget, initial=len(state.evaluations), desc="BPO", unit="eval",
+                      disable=not config.progress) as bar:
         while True:
             todo = state.pending[: max(0, config.budget - len(state.evaluations))]
             with closing(objective.evaluate(todo)) as outcomes:  # 3. evaluate; checkpoint each one
@@ -133,11 +134,6 @@ def record(state: BpoState, work: Path, label: str, z: Sequence[float] | None, r
     write_answers(work, label, [a.model_dump() for a in outcome.answers])
     return Evaluation(label=label, round=round_, z=None if z is None else list(z), score=outcome.score,
                       correct=outcome.correct, failed=outcome.failed, llm_calls=state.llm_calls)
-
-
-def progress_bar(config: BpoConfig, state: BpoState) -> tqdm:
-    return tqdm(total=config.budget, initial=len(state.evaluations), desc="BPO", unit="eval",
-                disable=not config.progress)
 
 
 def load_dev(config: BpoConfig) -> list[MCQuestion]:

@@ -46,6 +46,7 @@ from blade_core.llm import OfflineChatModel, resolve_llm
 from blade_core.llm.accounting import Accounted, accounted
 from blade_core.llm.answer_prompt import neutralize_delimiters
 from blade_core.llm.answers import answer_chain, describe_failure
+from blade_core.progress_bars import progress_bar
 from blade_core.text import mentions, sentence_key, split_passages
 
 PARAPHRASE = "paraphrase"
@@ -348,8 +349,6 @@ def augment_corpus(
 
     `llm` overrides `config.llm` with a ready chat model (a model object is no CLI option).
     """
-    from tqdm.auto import tqdm
-
     tasks = tasks_for(passages_of(load_corpus(config.corpus), config.passage_words), config)
     model = _chat_model(config, llm)
     # After every check: it may delete.
@@ -365,8 +364,8 @@ def augment_corpus(
         config={"max_concurrency": config.max_concurrency},
         return_exceptions=True,
     )
-    with tqdm(total=len(tasks), initial=len(tasks) - len(todo), unit="call",
-              desc="augment corpus", disable=not config.progress) as bar:
+    with progress_bar(total=len(tasks), initial=len(tasks) - len(todo), unit="call",
+                     desc="augment corpus", disable=not config.progress) as bar:
         failed_in_a_row: list[Outcome] = []
         for i, reply in replies:
             outcome, records = outcome_of(todo[i], reply, config.paraphrases)

@@ -41,6 +41,7 @@ from blade_core.llm.accounting import accounted
 from blade_core.llm.answer_prompt import neutralize_delimiters
 from blade_core.llm.answers import answer_chain, describe_failure
 from blade_core.llm.scoring import ask_with_knowledge
+from blade_core.progress_bars import progress_bar
 from blade_core.retrieval import PassageIndex
 from blade_core.text import sentence_key
 
@@ -242,8 +243,6 @@ def _chunks(items: Sequence[MCQuestion], size: int) -> Iterator[Sequence[MCQuest
 
 def make_kit_data(config: KitDataConfig) -> KitDataReport:
     """Write KIT pairs for `config.questions` to `config.out` (see the module docstring)."""
-    from tqdm.auto import tqdm
-
     questions = load_mcq(config.questions)[: config.limit]
     documents = load_corpus(config.corpus) if config.corpus else []
     llm = resolve_llm(config.llm, max_retries=config.max_retries, timeout=config.timeout)
@@ -258,7 +257,7 @@ def make_kit_data(config: KitDataConfig) -> KitDataReport:
     config.out.parent.mkdir(parents=True, exist_ok=True)
     config.out.touch()
     outcomes = dict(done)
-    with tqdm(
+    with progress_bar(
         total=len(questions), initial=len(questions) - len(todo), unit="q",
         desc="kit data", disable=not config.progress,
     ) as bar:

@@ -20,9 +20,7 @@ from typing import Any
 from transformers import TrainerCallback
 from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
-
-def on_a_terminal() -> bool:
-    return sys.stderr.isatty()
+from blade_core.progress_bars import on_a_terminal
 
 
 class QuietProgress(ProgressCallback):

@@ -44,6 +44,7 @@ from blade_core.model.directory import ModelDirectory, encode_knowledge_prompt
 from blade_core.model.generation_settings import GenerationDefaults
 from blade_core.model.hf_compat import CACHE
 from blade_core.model.soft_prompt import SoftPrompt
+from blade_core.progress_bars import progress_bar
 from blade_core.writers.prefix_cache import PrefixCache
 
 logger = logging.getLogger(__name__)
@@ -200,9 +201,7 @@ class DomainLM(ModelDirectory, KnowledgeWriter):
         results: list[Written] = [Written("", [])] * len(prompts)
         batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
         if progress:
-            from tqdm.auto import tqdm
-
-            batches = tqdm(batches, desc="knowledge", unit="batch")
+            batches = progress_bar(batches, desc="knowledge", unit="batch")
         for batch in batches:
             output, probabilities = self._recorded([prompts[i] for i in batch], kwargs)
             for row, index in enumerate(batch):

@@ -44,6 +44,7 @@ from blade_core.model.config import BladeConfig
 from blade_core.model.directory import DEFAULT_CONTEXT_LENGTH
 from blade_core.model.export import PROMPT_FILE, read_prompt
 from blade_core.model.generation_settings import GenerationDefaults
+from blade_core.progress_bars import progress_bar
 
 CONNECT_OPTIONS = frozenset({"api_key", "timeout", "max_retries", "max_concurrency"})
 """`connect`'s options for the connection itself, which adapters pass through."""
@@ -199,9 +200,7 @@ class EndpointWriter(KnowledgeWriter):
             done: Iterator[list[Written]] = pool.map(
                 lambda chunk: self._complete([questions[i] for i in chunk], request), chunks)
             if progress:
-                from tqdm.auto import tqdm
-
-                done = iter(tqdm(done, total=len(chunks), desc="knowledge", unit="request"))
+                done = iter(progress_bar(done, total=len(chunks), desc="knowledge", unit="request"))
             results: list[Written] = [Written("", [])] * len(questions)
             for chunk, written in zip(chunks, done):
                 for index, text in zip(chunk, written):
