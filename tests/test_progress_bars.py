@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from blade_core import progress_bars
@@ -32,3 +37,13 @@ def test_switched_off_it_writes_nothing(capsys: pytest.CaptureFixture[str]) -> N
     with progress_bar(total=2, desc="BPO", disable=True) as bar:
         bar.update(2)
     assert capsys.readouterr().err == ""
+
+
+def test_blade_as_a_program_writes_no_carriage_returns_into_a_log(tiny_lm_dir: Path) -> None:
+    """Hugging Face's own bars (loading weights) are off when `blade`'s stderr is a log."""
+    env = {k: v for k, v in os.environ.items() if k != "HF_HUB_DISABLE_PROGRESS_BARS"}
+    done = subprocess.run([sys.executable, "-m", "blade_core.cli", "generate", "--model", str(tiny_lm_dir),
+                           "--question", "What is Zorvanil indicated for?", "--max-new-tokens", "4"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() and "\r" not in done.stderr and "Loading weights" not in done.stderr

@@ -119,6 +119,15 @@ def configure_logging(debug: bool) -> None:
     logger.setLevel(logging.DEBUG if debug else logging.INFO)
 
 
+def configure_program() -> None:
+    """What `blade` run as a program sets in its own process, never an in-process call: Hugging
+    Face's own progress bars (loading weights, writing shards) off when stderr is a log, where their
+    carriage returns pile up into one endless line; a HF_HUB_DISABLE_PROGRESS_BARS of the user's
+    is kept. blade's own progress is written as lines there (`progress_bars`)."""
+    if not sys.stderr.isatty():
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
 class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever `sys.stderr` is when a line is logged (a test runner swaps it per run)."""
 
@@ -136,6 +145,8 @@ class _ReportsErrors:
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
+        if args is None:  # the program itself (the `blade` script, `python -m blade_core.cli`)
+            configure_program()
         given = list(sys.argv[1:] if args is None else args)
         debug = debug_requested(given)
         configure_logging(debug)
