@@ -14,10 +14,11 @@ from typing import Any, TextIO
 
 from tqdm import tqdm as plain_tqdm
 from tqdm.auto import tqdm
-from tqdm.autonotebook import tqdm as notebook_or_plain_tqdm
 
 LOG_INTERVAL = 30.0
 LOG_FORMAT = "{desc}: {n_fmt}/{total_fmt} ({percentage:.0f}%), {elapsed} so far, {remaining} left{postfix}"
+IN_A_NOTEBOOK = any(cls.__module__ == "tqdm.notebook" for cls in tqdm.__mro__)
+"""tqdm.auto chose the notebook widget (it imports it with its warning silenced)."""
 
 
 def on_a_terminal() -> bool:
@@ -44,7 +45,7 @@ class _Lines:
 
 def progress_bar(iterable: Iterable[Any] | None = None, **options: Any) -> tqdm:
     """`tqdm(iterable, **options)` on stderr: a bar on a terminal or in a notebook, lines in a log."""
-    if on_a_terminal() or notebook_or_plain_tqdm is not plain_tqdm:  # a notebook: tqdm's widget
+    if on_a_terminal() or IN_A_NOTEBOOK:
         return tqdm(iterable, **options)
     return plain_tqdm(iterable, file=_Lines(sys.stderr), mininterval=LOG_INTERVAL, bar_format=LOG_FORMAT,
                       **options)

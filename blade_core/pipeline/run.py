@@ -134,14 +134,14 @@ def check_storage(dp: Path, data: DomainData, epochs: float) -> str:
     """The DP model's fact recall, printed as a stage line: says whether DP stored the facts, and
     how many epochs DP took to store them (its per-epoch check, `training.storage_stop`)."""
     from blade_core.training.fact_recall import fact_recall, facts_to_check
-    from blade_core.training.storage_stop import EPOCHS_KEY
+    from blade_core.training.storage_stop import EPOCHS_KEY, RECALL_KEY
 
     facts, source = facts_to_check(data.corpus, data.test)
     line = fact_recall(dp, facts, source).line()
     log = dp / "training" / "dp_log.json"
-    checks = [e for e in json.loads(log.read_text()) if "facts_completed" in e] if log.is_file() else []
+    checks = [e for e in json.loads(log.read_text()) if RECALL_KEY in e] if log.is_file() else []
     if checks:
-        counts = ", ".join(str(e["facts_completed"]) for e in checks)
+        counts = ", ".join(str(e[RECALL_KEY]) for e in checks)
         at_most = checks[-1].get(EPOCHS_KEY, epochs)  # logs of DP runs before the token budget lack it
         line += (f"; DP trained {round(checks[-1]['epoch'], 1):g} of at most {at_most:g} epochs "
                  f"(corpus facts completed after each: {counts} of {checks[-1]['facts_checked']})")
