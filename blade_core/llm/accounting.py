@@ -16,13 +16,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from langchain_core._api import LangChainBetaWarning
+from langchain_core._api import suppress_langchain_beta_warning
 from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
 from langchain_core.callbacks import BaseCallbackHandler, BaseCallbackManager
 from langchain_core.language_models import BaseChatModel
@@ -31,9 +30,6 @@ from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, Generation
 
 from blade_core.errors import OutputPathError
-
-# `loads` is marked beta; with an allow-list it is the safe way to read LangChain's own rows.
-warnings.filterwarnings("ignore", message="The function `loads` is in beta", category=LangChainBetaWarning)
 
 _TRANSPORT_SETTINGS = ("max_retries", "request_timeout", "timeout")
 _ROW_CLASSES: list[type[Serializable]] = [Generation, ChatGeneration, ChatGenerationChunk, AIMessage, AIMessageChunk]
@@ -91,7 +87,10 @@ class AnswerCache(BaseCache):
             if not rows:
                 return None
             self.hits += 1
-        return [loads(row[0], allowed_objects=_ROW_CLASSES) for row in rows]
+        # `loads` is marked beta; with an allow-list it is the safe way to read LangChain's own rows.
+        # Its warning is silenced here only, never by a filter on the whole process.
+        with suppress_langchain_beta_warning():
+            return [loads(row[0], allowed_objects=_ROW_CLASSES) for row in rows]
 
     def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
         if not any(generation.text.strip() for generation in return_val):
