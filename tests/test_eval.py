@@ -122,8 +122,8 @@ def test_every_mode_runs_and_the_report_matches_its_answers(first_run: Run, tiny
     # every call the report counts reached the server, and no other did
     assert sum(r["llm_calls"] for r in report["results"].values()) == first_run.served
     by_mode = {m: {r["id"]: r["knowledge"] for r in first_run.answers if r["mode"] == m} for m in ALL_MODES}
-    for qid, generated in by_mode["blade"].items():  # hybrid = the same generated text, then passages
-        assert by_mode["hybrid"][qid].startswith(generated) and len(by_mode["hybrid"][qid]) > len(generated)
+    for qid, generated in by_mode["blade"].items():  # hybrid = passages, then the same generated text
+        assert by_mode["hybrid"][qid].endswith(generated) and len(by_mode["hybrid"][qid]) > len(generated)
         assert by_mode["rag"][qid].count("\n\n") == 2  # top-3 passages
 
 
@@ -214,14 +214,14 @@ def test_api_scores_several_models_and_given_knowledge(tmp_path: Path, tiny_lm_d
         EvalConfig(test=Path("t"), llm="offline", out=Path("r.json"), modes="none,retrieval")
 
 
-def test_retrieval_finds_the_passage_and_hybrid_puts_knowledge_first() -> None:
+def test_retrieval_finds_the_passage_and_hybrid_puts_knowledge_last() -> None:
     retriever = PassageIndex.from_corpus([load_sample_domain().corpus], passage_words=120)
     assert len(retriever) >= 154  # every document, long ones in several passages
     found = retriever.search(["Which house manufactures Durvisto?", "What is Sastimar indicated for?"], k=3)
     assert [len(hits) for hits in found] == [3, 3]
     assert "Durvisto" in found[0][0] and "Sastimar" in found[1][0]
     assert all(len(p.split()) <= 150 for hits in found for p in hits)
-    assert with_passages(" known. ", ["p1", "p2"]) == "known.\n\np1\n\np2"
+    assert with_passages(" known. ", ["p1", "p2"]) == "p1\n\np2\n\nknown."  # knowledge nearest the question
     assert with_passages(None, ["p1"]) == with_passages("", ["p1"]) == "p1"
 
 

@@ -189,7 +189,7 @@ class _Sources:
         return [with_passages(None, passages) for passages in found]
 
     def hybrid(self, name: str) -> Knowledge:
-        """Model `name`'s knowledge, then passages found by the `hybrid_query` the settings name."""
+        """Passages found by the `hybrid_query` the settings name, then model `name`'s knowledge."""
         generated = self.generated(name)
         questions = [q.with_options_text() for q in self.questions]
         queries = {
