@@ -6,6 +6,9 @@ accuracy by question kind (forward wordings, reverse, multi-answer, numeric).
     python benchmarks/family.py --work runs/family --shapes held-out        # the shapes set aside
     python benchmarks/family.py --work runs/family --shapes drugs-a --judges offline,gemma-270m --test-limit 60
 
+Two runs side by side on a 2-core machine each need `OMP_NUM_THREADS=1`: two runs of 2 threads
+each slowed one KIT from 1,200 to 164 tokens/s.
+
 A lever is measured with `blade train`'s own option for it, in a work folder of its own
 (`--train-options "--no-recitations"`). Each run's folder keeps `blade train`'s report; the rows
 are printed as JSON lines and gathered in `family.json`, the table in `family.md`.
