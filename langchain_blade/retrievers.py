@@ -3,7 +3,9 @@
 * `BladeKnowledgeRetriever`: the "documents" are knowledge the domain LM writes for the query,
   `k` samples from one batched generation call.
 * `BladeHybridRetriever`: generated knowledge first, then a real retriever's documents, with
-  duplicates (same text) dropped. A small retriever of our own rather than `EnsembleRetriever`:
+  duplicates (same text) dropped; when the knowledge comes from a `BladeKnowledgeRetriever`, the
+  retrieved documents pass its entity gate (`KnowledgeWriter.passages_about`: those about another
+  entity than the question's are withheld, as its own sentences are). A small retriever of our own rather than `EnsembleRetriever`:
   reciprocal-rank fusion interleaves the two lists, while here the order is fixed and documented,
   and no dependency on `langchain-classic` is added.
 """
@@ -68,6 +70,8 @@ class BladeHybridRetriever(BaseRetriever):
     """Generated knowledge and a real retriever's documents, knowledge first, deduplicated.
 
     Both retrievers run as child runs (traced as such); the async path runs them concurrently.
+    With a `BladeKnowledgeRetriever` as `knowledge`, retrieved documents about other entities
+    than the query's are dropped under its `entity_gate` setting (all kept when none is about them).
     """
 
     knowledge: BaseRetriever
@@ -81,11 +85,9 @@ class BladeHybridRetriever(BaseRetriever):
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None
     ) -> list[Document]:
         callbacks = run_manager.get_child()
-        merged = _merge(
-            self.knowledge.invoke(query, {"callbacks": callbacks}),
-            self.retriever.invoke(query, {"callbacks": callbacks}),
-        )
-        return merged[: k or self.k]
+        generated = self.knowledge.invoke(query, {"callbacks": callbacks})
+        retrieved = self._about_query(query, self.retriever.invoke(query, {"callbacks": callbacks}))
+        return _merge(generated, retrieved)[: k or self.k]
 
     async def _aget_relevant_documents(
         self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun, k: int | None = None
@@ -95,7 +97,14 @@ class BladeHybridRetriever(BaseRetriever):
             self.knowledge.ainvoke(query, {"callbacks": callbacks}),
             self.retriever.ainvoke(query, {"callbacks": callbacks}),
         )
-        return _merge(generated, retrieved)[: k or self.k]
+        return _merge(generated, self._about_query(query, retrieved))[: k or self.k]
+
+    def _about_query(self, query: str, documents: list[Document]) -> list[Document]:
+        if not isinstance(self.knowledge, BladeKnowledgeRetriever):
+            return documents
+        kept = self.knowledge.lm.passages_about(
+            query, [d.page_content for d in documents], len(documents), **self.knowledge.given())
+        return [documents[i] for i in kept]
 
 
 def _merge(*lists: list[Document]) -> list[Document]:

@@ -27,7 +27,9 @@ class BladeKnowledgeNodePostprocessor(DomainLMComponent, BaseNodePostprocessor):
     """Adds exactly one knowledge node (metadata source="blade") to the retrieved nodes.
 
     The node goes first by default, where LLMs attend most; it carries no score. Nothing is added
-    when the model writes nothing, so an empty node never reaches the LLM.
+    when the model writes nothing, so an empty node never reaches the LLM. Retrieved nodes about
+    other entities than the question's are dropped under the `entity_gate` setting, as the
+    knowledge's own sentences are (`KnowledgeWriter.passages_about`; all kept when none is about them).
     """
 
     position: Literal["first", "last"] = Field(
@@ -67,7 +69,9 @@ class BladeKnowledgeNodePostprocessor(DomainLMComponent, BaseNodePostprocessor):
     def _merge(
         self, nodes: list[NodeWithScore], question: str, knowledge: str
     ) -> list[NodeWithScore]:
+        kept = self._lm.passages_about(question, [n.node.get_content() for n in nodes], len(nodes), **self._overrides)
+        nodes = [nodes[i] for i in kept]
         if not knowledge.strip():
-            return list(nodes)
+            return nodes
         added = NodeWithScore(node=knowledge_node(knowledge, question, self._lm))
         return [added, *nodes] if self.position == "first" else [*nodes, added]

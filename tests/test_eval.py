@@ -225,6 +225,28 @@ def test_retrieval_finds_the_passage_and_hybrid_puts_knowledge_last() -> None:
     assert with_passages(None, ["p1"]) == with_passages("", ["p1"]) == "p1"
 
 
+def test_hybrid_gives_only_passages_about_the_asked_entity(tmp_path: Path, tiny_lm_dir: Path) -> None:
+    from blade_core.data.records import MCQuestion
+    from blade_core.writers.domain_lm import DomainLM
+
+    lm = DomainLM.from_pretrained(tiny_lm_dir)
+    lm.config.names = ["Zorvanil", "Quelmora", "Brantovex", "Mevlocaine", "House Tessaly"]
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps({"text": t}) + "\n" for t in [
+        "Zorvanil is indicated for marsh fever.", "The maximum daily dose of Mevlocaine is 15 mg.",
+        "The maximum daily dose of Zorvanil is 40 mg.", "Quelmora tablets are made by House Tessaly."]))
+    question = MCQuestion(id="q1", question="What is the maximum daily dose of Zorvanil?",
+                          options={"A": "40 mg", "B": "15 mg"}, answer=("A",))
+    texts = {}
+    for gate in (True, False):
+        report = evaluate([question], "offline", models={"blade": lm}, rag_corpus=corpus, modes=["blade", "hybrid"],
+                          settings=EvalSettings(progress=False, entity_gate=gate, top_k=2))
+        by_mode = {a.mode: a.knowledge or "" for a in report.answers}
+        texts[gate] = by_mode["hybrid"].removesuffix(by_mode["blade"]).strip().split("\n\n")
+    assert sorted(texts[True]) == ["The maximum daily dose of Zorvanil is 40 mg.", "Zorvanil is indicated for marsh fever."]
+    assert "The maximum daily dose of Mevlocaine is 15 mg." in texts[False]  # the gate off: as retrieved
+
+
 def test_failed_calls_are_not_scored_and_the_rerun_retries_only_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

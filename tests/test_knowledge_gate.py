@@ -3,7 +3,7 @@ as it would without BLADE rather than follow a fluent sentence about the wrong e
 
 from __future__ import annotations
 
-from blade_core.knowledge.gate import anchors, keep
+from blade_core.knowledge.gate import anchors, keep, passages_about
 from blade_core.knowledge.names import domain_names, names_in
 from blade_core.knowledge.types import Sentence
 from blade_core.text import split_sentences
@@ -79,3 +79,18 @@ def test_unsure_sentences_are_withheld_above_the_threshold_only() -> None:
     assert keep([sure, unsure], None, NAMES, min_confidence=0.5) == sure.text
     assert keep([sure, unsure], {"Quelmora"}, NAMES, min_confidence=0.1) == ""  # both guards apply
     assert keep([sure], None, NAMES, min_confidence=1.0) == ""  # 1 withholds everything
+
+
+def test_passages_beside_the_knowledge_are_about_the_questions_entities() -> None:
+    ranked = ["The highest fine under the Salt Tithe Act is 90 crowns.",
+              "Courts may fine an offender under the Harbour Dues Act up to 400 crowns.",
+              "Filler sentence number 3 says nothing.", "The Harbour Dues Act is older than the harbour."]
+    forward = "What is the highest fine under the Harbour Dues Act?\nA. 90 crowns\nB. 400 crowns"
+    assert passages_about(forward, ranked, NAMES, k=3) == [1, 3]  # in rank order; another act's is withheld
+    assert passages_about(forward, ranked, NAMES, k=1) == [1]
+    reverse = "Which act is enforced by the Board of Wardens?\nA. Harbour Pilotage Act\nB. Salt Tithe Act"
+    assert passages_about(reverse, ranked, NAMES, k=3) == [0]  # the options are the entities
+    unknown = "What is Ixvorex indicated for?\nA. marsh fever\nB. copper lung"  # names no name of the domain
+    assert passages_about(unknown, ranked, NAMES, k=2) == [0, 1]
+    unnamed = "What does Zorvanil treat?\nA. marsh fever\nB. copper lung"  # no passage names it ("it" ...)
+    assert passages_about(unnamed, ranked, NAMES, k=2) == [0, 1]  # never everything withheld

@@ -121,6 +121,19 @@ async def test_hybrid_puts_knowledge_first_and_drops_duplicates(lm: DomainLM) ->
         assert texts.count(knowledge) == 1 and set(texts[1:]) == set(SHELF)
 
 
+async def test_hybrid_drops_documents_about_other_entities_under_the_entity_gate(tiny_lm_dir: Path) -> None:
+    lm = DomainLM.from_pretrained(tiny_lm_dir)
+    lm.config.names = ["Zorvanil", "Quelmora", "Brantovex"]  # what DP stores for the gate
+    store = InMemoryVectorStore.from_texts(SHELF, MiniLMEmbeddings())
+    for gate, expected in ((None, {SHELF[0]}), (False, set(SHELF))):
+        hybrid = BladeHybridRetriever(
+            knowledge=BladeKnowledgeRetriever(model=lm, max_new_tokens=MAX, entity_gate=gate),
+            retriever=store.as_retriever(search_kwargs={"k": 4}),
+        )
+        for docs in (hybrid.invoke(QUERY), await hybrid.ainvoke(QUERY)):
+            assert {d.page_content for d in docs if d.metadata.get("source") != "blade"} == expected
+
+
 def test_serialization_round_trip(lm: DomainLM, tiny_lm_dir: Path) -> None:
     retriever = BladeKnowledgeRetriever.from_pretrained(tiny_lm_dir, max_new_tokens=MAX, k=2)
     revived = loads(

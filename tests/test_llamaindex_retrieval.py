@@ -122,6 +122,18 @@ def test_postprocessor_keeps_given_nodes(lm: DomainLM, knowledge: str) -> None:
     assert given[0] in out
 
 
+def test_postprocessor_drops_nodes_about_other_entities(tiny_lm_dir: Path) -> None:
+    lm = DomainLM.from_pretrained(tiny_lm_dir)
+    lm.config.names = ["Zorvanil", "Quelmora", "Brantovex"]  # what DP stores for the gate
+    given = [NodeWithScore(node=TextNode(text=t), score=0.5) for t in
+             ("Quelmora is sold in packs of ten.", "Zorvanil is kept below 25 degrees.", "Stored dry.")]
+    question = "What is Zorvanil indicated for?"
+    for gate, expected in ((None, [given[1]]), (False, given)):
+        out = BladeKnowledgeNodePostprocessor(lm, generation={"entity_gate": gate}).postprocess_nodes(
+            given, query_str=question)
+        assert [n for n in out if not _is_blade(n)] == expected
+
+
 async def test_bad_queries_are_refused(lm: DomainLM) -> None:
     retriever = BladeKnowledgeRetriever(lm)
     postprocessor = BladeKnowledgeNodePostprocessor(lm)

@@ -6,6 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 PASSAGE_SEPARATOR = "\n\n"
+HYBRID_POOL = 2
+"""Hybrid retrieves this many times `top_k` passages, so that `top_k` remain after the entity gate
+withholds those about other entities (`KnowledgeWriter.passages_about`)."""
 
 
 def with_passages(knowledge: str | None, passages: Sequence[str]) -> str:

@@ -23,7 +23,7 @@ from rich.console import Console
 from blade_core.data import MCQuestion
 from blade_core.errors import BladeError, LLMError
 from blade_core.evaluation.config import MODES, EvalSettings
-from blade_core.evaluation.rag import with_passages
+from blade_core.evaluation.rag import HYBRID_POOL, with_passages
 from blade_core.llm import resolve_llm
 from blade_core.llm.accounting import accounted
 from blade_core.llm.scoring import (
@@ -140,6 +140,7 @@ class _Sources:
         self.rag_corpus = rag_corpus
         self.spent = 0.0
         self._made: dict[str, tuple[Any, float]] = {}
+        self._models: dict[str, DomainLM] = {}
 
     def _once(self, key: str, make: Callable[[], T]) -> T:
         if key not in self._made:
@@ -149,15 +150,20 @@ class _Sources:
         self.spent += seconds
         return value
 
+    def model(self, name: str) -> DomainLM:
+        """Model `name`, loaded on first use (its load time counts in the first mode that writes)."""
+        from blade_core.writers.domain_lm import DomainLM
+
+        if name not in self._models:
+            source = self.models[name]
+            self._models[name] = source if isinstance(source, DomainLM) else DomainLM.from_pretrained(source)
+        return self._models[name]
+
     def generated(self, name: str) -> list[str]:
         """Model `name`'s knowledge for every question, written from the question with its options."""
 
         def make() -> list[str]:
-            from blade_core.writers.domain_lm import DomainLM
-
-            source = self.models[name]
-            lm = source if isinstance(source, DomainLM) else DomainLM.from_pretrained(source)
-            return lm.generate_knowledge(
+            return self.model(name).generate_knowledge(
                 [q.with_options_text() for q in self.questions],
                 batch_size=self.settings.batch_size,
                 progress=self.settings.progress,
@@ -177,19 +183,22 @@ class _Sources:
 
         return self._once("index", build)
 
-    def retrieved(self, queries: Sequence[str]) -> list[list[str]]:
+    def retrieved(self, queries: Sequence[str], k: int) -> list[list[str]]:
         retriever = self.index()
         started = time.perf_counter()
-        found = retriever.search(queries, self.settings.top_k)
+        found = retriever.search(queries, k)
         self.spent += time.perf_counter() - started
         return found
 
     def rag(self) -> Knowledge:
-        found = self.retrieved([q.with_options_text() for q in self.questions])
+        found = self.retrieved([q.with_options_text() for q in self.questions], self.settings.top_k)
         return [with_passages(None, passages) for passages in found]
 
     def hybrid(self, name: str) -> Knowledge:
-        """Passages found by the `hybrid_query` the settings name, then model `name`'s knowledge."""
+        """Passages found by the `hybrid_query` the settings name, then model `name`'s knowledge.
+
+        The passages pass the model's entity gate (`KnowledgeWriter.passages_about`): of the
+        `HYBRID_POOL` x `top_k` best, the first `top_k` about the question's entities."""
         generated = self.generated(name)
         questions = [q.with_options_text() for q in self.questions]
         queries = {
@@ -197,8 +206,11 @@ class _Sources:
             "knowledge": [k or q for q, k in zip(questions, generated)],
             "both": [f"{q}\n{k}" for q, k in zip(questions, generated)],
         }[self.settings.hybrid_query]
-        found = self.retrieved(queries)
-        return [with_passages(k, passages) for k, passages in zip(generated, found)]
+        found = self.retrieved(queries, HYBRID_POOL * self.settings.top_k)
+        lm, given = self.model(name), self.settings.given()
+        kept = [[passages[i] for i in lm.passages_about(question, passages, self.settings.top_k, **given)]
+                for question, passages in zip(questions, found)]
+        return [with_passages(k, passages) for k, passages in zip(generated, kept)]
 
 
 def _plan(

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from blade_core.knowledge.entity_views import recite
-from blade_core.knowledge.gate import WrittenKnowledge, anchors, asked_entities
+from blade_core.knowledge.gate import WrittenKnowledge, anchors, asked_entities, passages_about
 from blade_core.knowledge.options import merge_option_knowledge, option_views, split_options
 from blade_core.knowledge.types import Written
 from blade_core.model.config import BladeConfig
@@ -127,6 +127,15 @@ class KnowledgeWriter(ABC):
                 logger.debug("withheld knowledge: %r -> %r", [v.text for v in written.views], text)
             results.append(text)
         return results
+
+    def passages_about(self, question: str, passages: Sequence[str], k: int, **generation: Any) -> list[int]:
+        """The indices of the first `k` retrieved `passages` (best first) to give beside this model's
+        knowledge: those about the question's entities (`gate.passages_about`), under the same
+        `entity_gate` setting that screens the knowledge; the first `k` when it is off or the
+        domain's names are unknown."""
+        if not self.settings(generation).entity_gate or not self.config.names:
+            return list(range(min(k, len(passages))))
+        return passages_about(question, passages, self.config.names, k)
 
     def _gate_anchors(self, question: str, settings: GenerationDefaults) -> list[set[str]] | None:
         """What each view's sentences must name (`knowledge_gate`), or None when nothing is gated."""
