@@ -25,6 +25,7 @@ from rich.console import Console
 from blade_core.data import load_corpus, load_instructions, load_mcq
 from blade_core.errors import OptionError, require
 from blade_core.evaluation import EvalReport
+from blade_core.evaluation.rag import HYBRID_POOL
 from blade_core.llm import resolve_llm
 from blade_core.llm.answers import check_llm_answers
 from blade_core.llm.resolve import runs_here
@@ -324,7 +325,8 @@ def write_report_md(report: PipelineReport, out: Path, title: str) -> None:
                   for mode, r in evaluation.results.items()]
         lines += [f"- {mode}: skipped ({why})" for mode, why in evaluation.skipped.items()]
         lines += ["", "Modes: `blade` is DP + KIT + BPO; `without ...` drop one stage (no BPO on those); "
-                  "`rag` is the top-3 corpus passages (MiniLM; BM25 for a Chinese corpus); `hybrid` is BLADE's knowledge plus those passages. "
+                  "`rag` is the top-3 corpus passages (MiniLM; BM25 for a Chinese corpus); `hybrid` is the passages about the "
+                  f"question's entities (at most 3 of the top {HYBRID_POOL * 3}), then BLADE's knowledge. "
                   "Every answer is in `report.questions.jsonl`.", "", "![accuracy by mode](report.png)"]
     else:
         lines += [f"Recipe: {report.recipe}. No test set was given, so nothing was scored (pass --test)."]
