@@ -24,7 +24,7 @@ it answers as it would without BLADE.
 The same rule screens retrieved passages when BLADE's knowledge is given beside them (hybrid,
 `passages_about`): a passage about other entities misleads as a wrong-entity sentence does. With
 Gemma 3 270M as the reader, on the tuning shapes' first 60 test questions, hybrid rose from 58.3
-to 75.0 on drugs-zero and from 45.0 to 53.3 on penal-multi (benchmarks/knowledge_quality.md).
+to 75.0 on drugs-zero and from 45.0 to 55.0 on penal-multi (benchmarks/knowledge_quality.md).
 """
 
 from __future__ import annotations
