@@ -41,10 +41,10 @@ def test_recall_is_none_before_dp_and_all_after_memorizing(tmp_path: Path) -> No
     init = init_model(load_corpus([corpus]), tmp_path / "init", size="tiny")
     assert fact_recall(init, FACTS, "facts").completed == 0
     dp = run_pretrain(PretrainConfig(model=str(init), out=tmp_path / "dp", corpus=[corpus], block_size=32,
-                                     max_steps=120, batch_size=4, learning_rate=3e-3, progress=False,
+                                     max_steps=240, batch_size=4, learning_rate=3e-3, progress=False,
                                      entity_documents=0, recitations=False))  # the facts themselves, often
     recall = fact_recall(dp, FACTS, "facts")
-    assert recall.completed >= 2  # a tiny model after 120 steps: most, word for word
+    assert recall.completed >= 2  # a tiny model after 240 steps: most, word for word
     assert recall.line().startswith(f"fact recall: the DP model completes {recall.completed} of 3 facts")
     never_seen = ["Zorvanil is made by Tellis Laboratories in Prow.", "Ixvorex belongs to the heart easer class."]
     assert fact_recall(dp, never_seen, "facts").completed == 0  # an opening it knows, an ending it never saw
