@@ -5,9 +5,9 @@
 * `BladeHybridRetriever`: generated knowledge first, then a real retriever's documents, with
   duplicates (same text) dropped; when the knowledge comes from a `BladeKnowledgeRetriever`, the
   retrieved documents pass its entity gate (`KnowledgeWriter.passages_about`: those about another
-  entity than the question's are withheld, as its own sentences are). A small retriever of our own rather than `EnsembleRetriever`:
-  reciprocal-rank fusion interleaves the two lists, while here the order is fixed and documented,
-  and no dependency on `langchain-classic` is added.
+  entity than the question's are withheld, as its own sentences are). A small retriever of our
+  own rather than `EnsembleRetriever`: reciprocal-rank fusion interleaves the two lists, while here
+  the order is fixed and documented, and no dependency on `langchain-classic` is added.
 """
 
 from __future__ import annotations

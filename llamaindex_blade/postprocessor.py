@@ -69,7 +69,8 @@ class BladeKnowledgeNodePostprocessor(DomainLMComponent, BaseNodePostprocessor):
     def _merge(
         self, nodes: list[NodeWithScore], question: str, knowledge: str
     ) -> list[NodeWithScore]:
-        kept = self._lm.passages_about(question, [n.node.get_content() for n in nodes], len(nodes), **self._overrides)
+        texts = [n.node.get_content() for n in nodes]
+        kept = self._lm.passages_about(question, texts, len(nodes), **self._overrides)
         nodes = [nodes[i] for i in kept]
         if not knowledge.strip():
             return nodes

@@ -325,8 +325,9 @@ def write_report_md(report: PipelineReport, out: Path, title: str) -> None:
                   for mode, r in evaluation.results.items()]
         lines += [f"- {mode}: skipped ({why})" for mode, why in evaluation.skipped.items()]
         lines += ["", "Modes: `blade` is DP + KIT + BPO; `without ...` drop one stage (no BPO on those); "
-                  "`rag` is the top-3 corpus passages (MiniLM; BM25 for a Chinese corpus); `hybrid` is the passages about the "
-                  f"question's entities (at most 3 of the top {HYBRID_POOL * 3}), then BLADE's knowledge. "
+                  "`rag` is the top-3 corpus passages (MiniLM; BM25 for a Chinese corpus); `hybrid` is the "
+                  f"passages about the question's entities (at most 3 of the top {HYBRID_POOL * 3}), then "
+                  "BLADE's knowledge. "
                   "Every answer is in `report.questions.jsonl`.", "", "![accuracy by mode](report.png)"]
     else:
         lines += [f"Recipe: {report.recipe}. No test set was given, so nothing was scored (pass --test)."]
