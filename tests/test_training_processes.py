@@ -102,3 +102,22 @@ def test_pretrain_runs_as_two_ddp_processes(tiny_lm_dir: Path, tmp_path: Path) -
     ddp = epochs_after_4_steps(tmp_path / "ddp", torchrun)
     # two processes see twice the data per optimizer step: the data-parallel world size is 2
     assert ddp == pytest.approx(2 * single, rel=0.05)
+
+
+def test_the_program_closes_the_process_group_its_training_opened(tmp_path: Path) -> None:
+    """A trainer script under torchrun leaves no process group to the interpreter's exit, where
+    gloo's threads can abort a rank whose training had finished (a whole launch failed so)."""
+    program = f"""
+import atexit, torch.distributed as dist
+from blade_core.cli.config_command import run_command
+
+def opens_a_group() -> None:  # as Trainer does when torchrun starts the script
+    dist.init_process_group("gloo", init_method="file://{tmp_path / 'rendezvous'}", rank=0, world_size=1)
+
+atexit.register(lambda: print("group open at exit:", dist.is_initialized()))
+run_command(opens_a_group)
+"""
+    run = subprocess.run([sys.executable, "-c", program], env=env(), capture_output=True, text=True,
+                         timeout=120, check=False)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "group open at exit: False" in run.stdout

@@ -128,6 +128,16 @@ def configure_program() -> None:
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
+def close_program() -> None:
+    """What `blade` run as a program closes before its interpreter exits: the process group that
+    Trainer opens when `torchrun` or `accelerate launch` starts it. Left to the interpreter's exit,
+    gloo's threads can be torn down still joinable and abort a process whose training had finished
+    (SIGABRT, "terminate called without an active exception"), which fails the whole launch."""
+    distributed = sys.modules.get("torch.distributed")  # never imported: no group to close
+    if distributed is not None and distributed.is_available() and distributed.is_initialized():
+        distributed.destroy_process_group()
+
+
 class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever `sys.stderr` is when a line is logged (a test runner swaps it per run)."""
 
@@ -145,9 +155,17 @@ class _ReportsErrors:
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
-        if args is None:  # the program itself (the `blade` script, `python -m blade_core.cli`)
-            configure_program()
-        given = list(sys.argv[1:] if args is None else args)
+        if args is not None:
+            return self._reported(args, prog_name, complete_var, standalone_mode, **extra)
+        configure_program()  # the program itself (the `blade` script, `python -m blade_core.cli`)
+        try:
+            return self._reported(sys.argv[1:], prog_name, complete_var, standalone_mode, **extra)
+        finally:
+            close_program()
+
+    def _reported(self, args: Sequence[str], prog_name: str | None, complete_var: str | None,
+                  standalone_mode: bool, **extra: Any) -> Any:
+        given = list(args)
         debug = debug_requested(given)
         configure_logging(debug)
         given = [arg for arg in given if arg != DEBUG_FLAG]
