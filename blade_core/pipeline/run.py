@@ -24,7 +24,7 @@ from rich.console import Console
 
 from blade_core.data import load_corpus, load_instructions, load_mcq
 from blade_core.errors import OptionError, require
-from blade_core.evaluation import EvalReport
+from blade_core.evaluation import EvalReport, EvalSettings
 from blade_core.evaluation.rag import HYBRID_POOL
 from blade_core.llm import resolve_llm
 from blade_core.llm.answers import check_llm_answers
@@ -324,10 +324,11 @@ def write_report_md(report: PipelineReport, out: Path, title: str) -> None:
         lines += [f"| {mode} | {r.accuracy:.1%} | {r.correct} | {r.answered} | {r.seconds} |"
                   for mode, r in evaluation.results.items()]
         lines += [f"- {mode}: skipped ({why})" for mode, why in evaluation.skipped.items()]
+        top_k = EvalSettings().top_k  # `_evaluate` scores with the default settings
         lines += ["", "Modes: `blade` is DP + KIT + BPO; `without ...` drop one stage (no BPO on those); "
-                  "`rag` is the top-3 corpus passages (MiniLM; BM25 for a Chinese corpus); `hybrid` is the "
-                  f"passages about the question's entities (at most 3 of the top {HYBRID_POOL * 3}), then "
-                  "BLADE's knowledge. "
+                  f"`rag` is the top-{top_k} corpus passages (MiniLM; BM25 for a Chinese corpus); `hybrid` is "
+                  f"the passages about the question's entities (at most {top_k} of the top {HYBRID_POOL * top_k}), "
+                  "then BLADE's knowledge. "
                   "Every answer is in `report.questions.jsonl`.", "", "![accuracy by mode](report.png)"]
     else:
         lines += [f"Recipe: {report.recipe}. No test set was given, so nothing was scored (pass --test)."]
