@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from blade_core.data.records import Document, MCQuestion
 from blade_core.knowledge.entity_views import anchor, recite, relevant
-from blade_core.knowledge.gate import WrittenKnowledge, asked_entities
+from blade_core.knowledge.gate import Asked, WrittenKnowledge, asked_entities
 from blade_core.knowledge.types import Sentence, Written
 from blade_core.training.access import CorpusFacts, knowledge_access
 from blade_core.training.stand_alone import stand_alone
@@ -32,17 +32,21 @@ def test_a_forward_question_keeps_the_recited_sentence_that_states_an_option() -
     assert relevant(sentences, "Who painted Zorvanil?", [], ["Zorvanil"], 2) == []  # bears on nothing asked
 
 
-def test_asked_entities_are_the_stems_or_the_options() -> None:
-    assert asked_entities("What does Cormuarin treat?", ["ague", "fever"], ENTITIES) == (["Cormuarin"], False)
+def test_asked_entities_are_the_stems_and_the_options_that_are_entities() -> None:
+    assert asked_entities("What does Cormuarin treat?", ["ague", "fever"], ENTITIES) == Asked(("Cormuarin",))
     reverse = asked_entities("Which drug is made by Orrin Brothers?", ["Zorvanil", "Ixvorex"], ENTITIES)
-    assert reverse == (["Zorvanil", "Ixvorex"], True)
-    assert asked_entities("Which drug is best?", ["ague", "fever"], ENTITIES) == ([], False)
+    assert reverse == Asked((), ("Zorvanil", "Ixvorex"))
+    assert asked_entities("Which drug is best?", ["ague", "fever"], ENTITIES) == Asked()
+    # options that are entities of another kind (manufacturers), and the drug asked about
+    both = asked_entities("Which firm makes Zorvanil?", ["Orrin Brothers", "Saltgate"], [*ENTITIES, "Orrin Brothers",
+                                                                                        "Saltgate"])
+    assert both.entities == ("Zorvanil", "Orrin Brothers", "Saltgate") and both.options == ("Orrin Brothers", "Saltgate")
 
 
 def test_recited_sentences_join_the_knowledge_when_they_bear_on_the_question_and_pass_the_gate() -> None:
     views = [written("Ixvorex is indicated for bog chill."), written(RECITED),
              written("Cormuarin indication: marsh fever.")]  # a recitation that drifted to another drug
-    knowledge = WrittenKnowledge(views, [{"Zorvanil"}, {"Zorvanil"}, {"Zorvanil"}], ENTITIES,
+    knowledge = WrittenKnowledge(views, [(frozenset({"Zorvanil"}),)] * 3, ENTITIES,
                                  recited=("Zorvanil", "Zorvanil"), stem="What does Zorvanil treat?",
                                  options=("marsh fever", "bog chill"))
     assert knowledge.render() == "Zorvanil indication: marsh fever."  # the question's own view was withheld

@@ -51,14 +51,27 @@ def test_latin_binomials_are_names_of_their_own_and_english_after_a_name_is_not(
 
 def test_sentences_must_name_the_questions_entity_or_its_option() -> None:
     forward = anchors("What is the highest fine under the Harbour Dues Act?", ["90 crowns", "400 crowns"], NAMES)
-    assert forward == [{"Harbour Dues Act"}] * 3
+    assert forward == [(frozenset({"Harbour Dues Act"}),)] * 3
     written = "The highest fine under the Salt Tithe Act is 90 crowns. The Harbour Dues Act fines 400 crowns."
     assert keep(_sentences(written), forward[0], NAMES) == "The Harbour Dues Act fines 400 crowns."
 
-    reverse = anchors("Which act is enforced by the Board of Wardens?", ["Harbour Pilotage Act", "Salt Tithe Act"],
-                      NAMES)
-    assert reverse == [{"Harbour Pilotage Act", "Salt Tithe Act"}, {"Harbour Pilotage Act"}, {"Salt Tithe Act"}]
+    acts = ["Harbour Pilotage Act", "Salt Tithe Act"]
+    reverse = anchors("Which act has a highest fine of 90 crowns?", acts, NAMES)
+    assert reverse == [(frozenset(acts),), (frozenset(acts[:1]),), (frozenset(acts[1:]),)]
     assert keep(_sentences("Zorvanil is indicated for marsh fever."), reverse[1], NAMES) == ""
+
+
+def test_when_the_options_and_the_stem_both_name_entities_a_sentence_must_name_both() -> None:
+    acts = ["Harbour Pilotage Act", "Salt Tithe Act"]
+    both = anchors("Which act is enforced by the Board of Wardens?", acts, NAMES)
+    wardens = frozenset({"Board", "Wardens"})  # the names the corpus recurs
+    assert both == [(frozenset(acts), wardens), (frozenset(acts[:1]), wardens), (frozenset(acts[1:]), wardens)]
+    # an option named alone is another fact about that act, not the one asked
+    written = "The highest fine under the Salt Tithe Act is 90 crowns. The Board of Wardens enforces the Salt Tithe Act."
+    assert keep(_sentences(written), both[0], NAMES) == "The Board of Wardens enforces the Salt Tithe Act."
+    passages = ["The Salt Tithe Act fines 90 crowns.", "The Harbour Pilotage Act is enforced by the Board of Wardens."]
+    question = "Which act is enforced by the Board of Wardens?\nA. Harbour Pilotage Act\nB. Salt Tithe Act"
+    assert passages_about(question, passages, NAMES, 1) == [1]
     assert anchors("Which of these is a fever?", ["marsh fever", "copper lung"], NAMES) is None  # nothing to check
 
 
@@ -77,7 +90,7 @@ def test_unsure_sentences_are_withheld_above_the_threshold_only() -> None:
     sure, unsure = Sentence("Zorvanil is indicated for marsh fever.", 0.97), Sentence("Zorvanil is red.", 0.2)
     assert keep([sure, unsure], None, NAMES) == f"{sure.text} {unsure.text}"
     assert keep([sure, unsure], None, NAMES, min_confidence=0.5) == sure.text
-    assert keep([sure, unsure], {"Quelmora"}, NAMES, min_confidence=0.1) == ""  # both guards apply
+    assert keep([sure, unsure], (frozenset({"Quelmora"}),), NAMES, min_confidence=0.1) == ""  # both guards apply
     assert keep([sure], None, NAMES, min_confidence=1.0) == ""  # 1 withholds everything
 
 
@@ -88,7 +101,7 @@ def test_passages_beside_the_knowledge_are_about_the_questions_entities() -> Non
     forward = "What is the highest fine under the Harbour Dues Act?\nA. 90 crowns\nB. 400 crowns"
     assert passages_about(forward, ranked, NAMES, k=3) == [1, 3]  # in rank order; another act's is withheld
     assert passages_about(forward, ranked, NAMES, k=1) == [1]
-    reverse = "Which act is enforced by the Board of Wardens?\nA. Harbour Pilotage Act\nB. Salt Tithe Act"
+    reverse = "Which act has a highest fine of 90 crowns?\nA. Harbour Pilotage Act\nB. Salt Tithe Act"
     assert passages_about(reverse, ranked, NAMES, k=3) == [0]  # the options are the entities
     unknown = "What is Ixvorex indicated for?\nA. marsh fever\nB. copper lung"  # names no name of the domain
     assert passages_about(unknown, ranked, NAMES, k=2) == [0, 1]

@@ -7,20 +7,22 @@ wordings those pairs show. Asked about another entity, or in another wording (an
 which the entity gate withholds: the fact was stored (DP completes it from its opening) but not
 reached. Reciting needs no wording: KIT teaches "What is known about {name}?" -> the corpus's
 stand-alone sentences about that entity (`training.recitation`), for every entity, so at
-inference the model is asked about the names the question holds (or, when the options are names,
-about each option), and writes that entity's facts.
+inference the model is asked about the entities the question's stem names and, when the options
+are entities, about each option, and writes that entity's facts.
 
 Which recited sentences join the knowledge: a forward question's options are values, so the
 sentences that state an option ("Zorvanil indication: marsh fever.") come first, then those that
 share the most words with the question; a reverse question's options are entities, and each
 option's sentence closest to the question ("Flunovane is made by Saltgate Apothecary.") is added,
-so the LLM can compare the options. A sentence that bears on nothing in the question is left out.
+so the LLM can compare the options. A question can be both ("Which firm makes Quisavel?", whose
+options are manufacturers): the stem's entity is recited as a forward question's, each option as a
+reverse question's. A sentence that bears on nothing in the question is left out.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from blade_core.text import lexical_tokens, mentions, sentence_key, split_sentences
 
@@ -79,13 +81,15 @@ def relevant(sentences: Sequence[str], stem: str, options: Sequence[str], names:
 
 
 def add_recited(knowledge: str, stem: str, options: Sequence[str], recited: Sequence[tuple[str, str]],
-                per_option: bool) -> list[str]:
+                recited_options: Collection[str]) -> list[str]:
     """The recited sentences ((entity, text) per entity asked about) that `knowledge` does not
-    already state, chosen by `relevant`."""
+    already state, chosen by `relevant`: an option's (`recited_options`) as a reverse question's,
+    any other entity's as a forward question's."""
     seen = {sentence_key(s) for s in split_sentences(knowledge)}
     entities = [entity for entity, _ in recited]
     added: list[str] = []
-    for _, text in recited:
+    for entity, text in recited:
+        per_option = entity in recited_options
         for sentence in relevant(split_sentences(text), stem, [] if per_option else options, entities,
                                  PER_OPTION if per_option else PER_ENTITY):
             if sentence_key(sentence) not in seen:

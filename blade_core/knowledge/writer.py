@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from blade_core.knowledge.entity_views import recite
-from blade_core.knowledge.gate import WrittenKnowledge, anchors, asked_entities, passages_about
+from blade_core.knowledge.gate import Anchor, Asked, WrittenKnowledge, anchors, asked_entities, passages_about
 from blade_core.knowledge.options import merge_option_knowledge, option_views, split_options
 from blade_core.knowledge.types import Written
 from blade_core.model.config import BladeConfig
@@ -79,23 +79,24 @@ class KnowledgeWriter(ABC):
             raise TypeError("knowledge is written for a list of questions; wrap a single one in a list")
         settings = self.settings(generation)
         asked = [self._recited(q, settings) for q in questions]
-        views = [(option_views(q) if settings.option_knowledge else [q]) + [recite(e) for e in entities]
-                 for q, (entities, _) in zip(questions, asked)]
+        views = [(option_views(q) if settings.option_knowledge else [q]) + [recite(e) for e in entities.entities]
+                 for q, entities in zip(questions, asked)]
         texts = iter(self._texts([v for group in views for v in group], settings, stop, batch_size, progress,
                                  confidence))
         written = []
-        for question, group, (entities, per_option) in zip(questions, views, asked):
+        for question, group, entities in zip(questions, views, asked):
             anchors = self._gate_anchors(question, settings)
+            if anchors is not None:  # a recitation's sentences name its entity, and what the question's do
+                anchors = anchors + [(frozenset({e}), *anchors[0]) for e in entities.entities]
             stem, options = split_options(question)
-            written.append(WrittenKnowledge(
-                [next(texts) for _ in group], None if anchors is None else anchors + [{e} for e in entities],
-                self.config.names, tuple(entities), stem, tuple(options), per_option))
+            written.append(WrittenKnowledge([next(texts) for _ in group], anchors, self.config.names,
+                                            entities.entities, stem, tuple(options), entities.options))
         return written
 
-    def _recited(self, question: str, settings: GenerationDefaults) -> tuple[list[str], bool]:
-        """The entities to recite for `question` (`entity_views`), and whether they are its options."""
+    def _recited(self, question: str, settings: GenerationDefaults) -> Asked:
+        """The entities to recite for `question` (`entity_views`)."""
         if not settings.recite or not self.config.entities:
-            return [], False
+            return Asked()
         stem, options = split_options(question)
         return asked_entities(stem, options, self.config.entities)
 
@@ -137,7 +138,7 @@ class KnowledgeWriter(ABC):
             return list(range(min(k, len(passages))))
         return passages_about(question, passages, self.config.names, k)
 
-    def _gate_anchors(self, question: str, settings: GenerationDefaults) -> list[set[str]] | None:
+    def _gate_anchors(self, question: str, settings: GenerationDefaults) -> list[Anchor] | None:
         """What each view's sentences must name (`knowledge_gate`), or None when nothing is gated."""
         if not settings.entity_gate or not self.config.names:
             return None
@@ -155,7 +156,7 @@ class KnowledgeWriter(ABC):
         judged whole, so the knowledge comes in one piece."""
         settings = self.settings(generation)
         if self._gate_anchors(question, settings) is not None or settings.min_confidence > 0 \
-                or self._recited(question, settings)[0]:
+                or self._recited(question, settings).entities:
             # a sentence is judged once it is complete
             yield self.generate_knowledge([question], stop=stop, **generation)[0]
             return

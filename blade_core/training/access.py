@@ -77,11 +77,9 @@ def knowledge_access(questions: Sequence[MCQuestion], knowledge: Sequence[str], 
         given += bool(sentences)
         options = list(question.options.values())
         gold = [question.options[letter] for letter in question.answer]
-        entities, per_option = asked_entities(question.question, options, facts.entities)
-        stated = [(s, e) for s in sentences for e in entities if facts.states(s, e)]
+        asked = asked_entities(question.question, options, facts.entities)
+        stated = [(s, e) for s in sentences for e in asked.entities if facts.states(s, e)]
         reached += bool(stated)
-        if per_option:
-            answered += any(e in gold and relevant([s], question.question, [], [e], 1) for s, e in stated)
-        else:
-            answered += any(mentions(s, option) for s, _ in stated for option in gold)
+        answered += any(e in gold and relevant([s], question.question, [], [e], 1) if e in asked.options
+                        else any(mentions(s, option) for option in gold) for s, e in stated)
     return Access(given, reached, answered, len(questions))
