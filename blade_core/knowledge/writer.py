@@ -79,18 +79,18 @@ class KnowledgeWriter(ABC):
             raise TypeError("knowledge is written for a list of questions; wrap a single one in a list")
         settings = self.settings(generation)
         asked = [self._recited(q, settings) for q in questions]
-        views = [(option_views(q) if settings.option_knowledge else [q]) + [recite(e) for e in entities.entities]
-                 for q, entities in zip(questions, asked)]
+        views = [(option_views(q) if settings.option_knowledge else [q]) + [recite(e) for e in about.entities]
+                 for q, about in zip(questions, asked)]
         texts = iter(self._texts([v for group in views for v in group], settings, stop, batch_size, progress,
                                  confidence))
         written = []
-        for question, group, entities in zip(questions, views, asked):
+        for question, group, about in zip(questions, views, asked):
             anchors = self._gate_anchors(question, settings)
             if anchors is not None:  # a recitation's sentences name its entity, and what the question's do
-                anchors = anchors + [(frozenset({e}), *anchors[0]) for e in entities.entities]
+                anchors = anchors + [(frozenset({e}), *anchors[0]) for e in about.entities]
             stem, options = split_options(question)
             written.append(WrittenKnowledge([next(texts) for _ in group], anchors, self.config.names,
-                                            entities.entities, stem, tuple(options), entities.options))
+                                            about.entities, stem, tuple(options), about.options))
         return written
 
     def _recited(self, question: str, settings: GenerationDefaults) -> Asked:
