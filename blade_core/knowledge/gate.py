@@ -56,9 +56,10 @@ def anchors(stem: str, options: Sequence[str], names: Sequence[str]) -> list[Anc
     asked = frozenset(names_in(stem, known))
     if options and all(_is_name(option, known) for option in options):
         option_names = [frozenset(names_in(option, known)) for option in options]
-        named = asked - frozenset().union(*option_names)
+        any_option = frozenset().union(*option_names)
+        named = asked - any_option
         also: Anchor = (named,) if named else ()
-        return [(frozenset().union(*option_names), *also), *[(option, *also) for option in option_names]]
+        return [(any_option, *also), *[(option, *also) for option in option_names]]
     if not asked:
         return None
     return [(asked,)] * (1 + len(options))
