@@ -7,12 +7,15 @@ This family spans, alone and crossed:
 
 * how the corpus states a fact (`STYLES`): a sentence naming the entity, a pronoun after a first
   sentence ("It is indicated for ..."), fields ("Indication: ..."), table rows, narrative prose
-  that calls the entity "the drug", several entities to a document;
+  that calls the entity "the drug", several entities to a document, records keyed by their first
+  field ("Package: qor-sync-3"), listings of "name - description" lines;
 * KIT pairs per entity (0, 0.5, 1, 2, 4, 12), worded as an LLM words them or as the corpus does;
 * exam wording: as the KIT questions, paraphrased, vignettes, reverse questions (options are
   entities), multi-answer and numeric questions;
 * the world (`family_worlds`): drugs and numbered penal articles to tune on; ships and plant
-  binomials set aside, run only with the defaults, to report.
+  binomials set aside, run only with the defaults, to report; and names as real corpora write
+  them: lowercase generic names and compound codes to tune on, package identifiers and scholars
+  named with initials set aside.
 
 Splits are by fact: a dev or test fact is in the corpus but in no KIT pair. Everything is invented
 and assigned at random, so no general LLM can know an answer. Deterministic for a seed.
@@ -36,7 +39,7 @@ from family_worlds import WORLDS, Relation, World  # noqa: E402 - after the path
 
 from scripts.domain_shapes import syllable_names  # noqa: E402
 
-STYLES = ("named", "pronoun", "field", "table", "narrative", "multi")
+STYLES = ("named", "pronoun", "field", "table", "narrative", "multi", "record", "listing")
 WORDINGS = ("same", "paraphrase", "vignette")
 SPLIT_SHARES = (("train", 0.6), ("dev", 0.15), ("test", 0.25))
 SINGLE_OPTIONS, MULTI_OPTIONS = 4, 5
@@ -80,6 +83,13 @@ SHAPES = {shape.name: shape for shape in (
           exam={"same": 0.34, "paraphrase": 0.33, "vignette": 0.33}, reverse=0.3),
     Shape("ships-few", "ships", 100, ("named", "narrative"), 0.5, kit_wording="corpus", exam={"paraphrase": 1.0}),
     Shape("plants-rich", "plants", 100, ("table", "pronoun"), 12, kit_wording="corpus"),
+    # Names written as real corpora write them (issue 39): two to tune the name finder on, two set aside.
+    Shape("generics-a", "generics", 100, ("pronoun", "field"), 2, reverse=0.2),
+    Shape("codes-a", "codes", 100, ("named", "table"), 1, exam={"paraphrase": 0.5, "vignette": 0.5}, reverse=0.25),
+    Shape("packages-a", "packages", 100, ("record", "pronoun"), 1, exam={"same": 0.5, "paraphrase": 0.5},
+          reverse=0.25),
+    Shape("scholars-a", "scholars", 100, ("listing", "named"), 0.5, exam={"paraphrase": 0.5, "vignette": 0.5},
+          reverse=0.3),
 )}
 TUNING = [name for name, shape in SHAPES.items() if not shape.held_out and name != "drugs-large"]
 HELD_OUT = [name for name, shape in SHAPES.items() if shape.held_out]
@@ -104,17 +114,48 @@ def capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def opening(text: str, world: World, entity: str) -> str:
+    """A sentence's first letter capitalized, unless it opens with a name that keeps its case."""
+    return text if world.keep_case and text.startswith(entity) else capital(text)
+
+
 def fill(template: str, world: World, fact: Fact) -> str:
     slots = {"e": fact.entity, "v": fact.value, "it": world.it, "It": capital(world.it), "its": world.its,
              "Its": capital(world.its), "the": world.the, "The": capital(world.the)}
-    return capital(template.format(**slots))
+    return opening(template.format(**slots), world, fact.entity)
 
 
 # -- entities and facts ------------------------------------------------------------------------
 
+_PACKAGE_HEADS = ("qor", "tal", "mib", "fen", "rook", "lumo", "vex", "brin", "kalo", "dusk", "nim", "sarn", "plov",
+                  "wend", "ixa", "grum")
+_PACKAGE_TAILS = ("linker", "tools", "sync", "view", "fmt", "probe", "cache", "agent", "grep", "daemon", "shell")
+_GIVEN = ("Anna", "Tomas", "Mei", "Oskar", "Ruth", "Lars", "Priya", "Jonas", "Elin", "Marek", "Sofia", "Aziz")
+_FAMILY = ("Berg", "Lind", "Okafor", "Chen", "Vance", "Moreno", "Holm", "Nair", "Strand", "Kowal", "Reyes", "Dahl")
+
+
+def _styled(rng: random.Random, style: str) -> str:
+    """One name written as real corpora write that kind (`family_worlds`' last four worlds)."""
+    if style == "codes":
+        return f"{rng.choice('ABDFKLMRSTVX')}{rng.choice('ABDFKLMRSTVX')}-{rng.randrange(100, 9999)}"
+    if style == "identifiers":
+        head, tail = rng.choice(_PACKAGE_HEADS), rng.choice(_PACKAGE_TAILS)
+        return rng.choice((f"{head}-{tail}", f"{head}-{tail}-{rng.randrange(2, 10)}", f"lib{head}{rng.randrange(1, 4)}.{rng.randrange(0, 9)}",
+                           f"{head}{tail}"))
+    given, family = rng.choice(_GIVEN), rng.choice(_FAMILY)
+    return rng.choice((f"{given} {rng.choice('BCDEHJKLMNPRSTW')}. {family}", f"{given[0]}. {rng.choice('BDKLMRST')}. {family}"))
+
+
 def make_names(rng: random.Random, world: World, count: int) -> list[str]:
     if world.names == "syllables":
         return syllable_names(rng, count)
+    if world.names == "lowercase":
+        return [name.lower() for name in syllable_names(rng, count)]
+    if world.names in ("codes", "identifiers", "initials"):
+        names: dict[str, None] = {}
+        while len(names) < count:
+            names.setdefault(_styled(rng, world.names))
+        return list(names)
     if world.names == "numbered":
         return [f"Article {n}" for n in rng.sample(range(11, 999), count)]
     first, second = world.name_parts
@@ -140,7 +181,8 @@ def make_facts(rng: random.Random, world: World, names: Sequence[str]) -> list[F
 
 def _named(rng: random.Random, world: World, facts: Sequence[Fact]) -> str:
     e = facts[0].entity
-    sentences = [fill(rng.choice(f.relation.named), world, f) for f in facts] + [rng.choice(world.fillers).format(e=e, the=world.the)]
+    sentences = [fill(rng.choice(f.relation.named), world, f) for f in facts]
+    sentences.append(opening(rng.choice(world.fillers).format(e=e, the=world.the), world, e))
     rng.shuffle(sentences)
     return " ".join(sentences)
 
@@ -158,10 +200,22 @@ def _field(rng: random.Random, world: World, facts: Sequence[Fact]) -> str:
     return "\n".join(lines)
 
 
+def _keyed_record(rng: random.Random, world: World, facts: Sequence[Fact]) -> str:
+    """A record keyed by its first field, as package archives and catalogues write them."""
+    lines = [f"{world.key_label}: {facts[0].entity}"] + [f"{f.relation.label}: {f.value}" for f in facts]
+    return "\n".join(lines)
+
+
+def _listing_line(rng: random.Random, world: World, facts: Sequence[Fact]) -> str:
+    """An entity's line of a listing: its name, a dash, then what it is, in pronoun sentences."""
+    sentences = [fill(rng.choice(f.relation.pronoun), world, f) for f in rng.sample(list(facts), len(facts))]
+    return f"{facts[0].entity} - " + " ".join(sentences)
+
+
 def _narrative(rng: random.Random, world: World, facts: Sequence[Fact]) -> str:
     e = facts[0].entity
     openers = ("Records show that {c}.", "It is said that {c}.", "Today {c}.", "In the old registers, {c}.", "{C}.")
-    sentences = [capital(rng.choice(world.fillers).format(e=e, the=e))]  # the one sentence that names it
+    sentences = [opening(rng.choice(world.fillers).format(e=e, the=e), world, e)]  # the one sentence that names it
     clauses = [fill(rng.choice(f.relation.narrative), world, f) for f in rng.sample(list(facts), len(facts))]
     clauses = [c[0].lower() + c[1:] if not c.startswith(facts[0].entity) else c for c in clauses]
     for i in range(0, len(clauses), 2):
@@ -194,8 +248,12 @@ def make_corpus(rng: random.Random, world: World, shape: Shape, facts: Sequence[
         elif style == "multi":
             for i in range(0, len(entities), MULTI_ENTITIES):
                 documents.append("\n\n".join(_pronoun(rng, world, by_entity[e]) for e in entities[i:i + MULTI_ENTITIES]))
+        elif style == "listing":
+            for i in range(0, len(entities), MULTI_ENTITIES):
+                documents.append("\n".join(_listing_line(rng, world, by_entity[e]) for e in entities[i:i + MULTI_ENTITIES]))
         else:
-            write = {"named": _named, "pronoun": _pronoun, "field": _field, "narrative": _narrative}[style]
+            write = {"named": _named, "pronoun": _pronoun, "field": _field, "narrative": _narrative,
+                     "record": _keyed_record}[style]
             documents += [write(rng, world, by_entity[e]) for e in entities]
     rng.shuffle(documents)
     return documents

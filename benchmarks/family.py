@@ -31,6 +31,7 @@ from domain_family import HELD_OUT, SHAPES, TUNING, generate
 
 from blade_core.data import load_mcq
 from blade_core.evaluation import EvalSettings, evaluate
+from blade_core.model.config import BladeConfig
 from blade_core.training.fact_recall import fact_recall, facts_to_check
 
 MODES = ("none", "blade", "rag", "hybrid", "gold")
@@ -62,8 +63,11 @@ def run_shape(shape: str, work: Path, train_options: str, judges: list[str], tes
                     "--out", str(run), *shlex.split(train_options)], check=True)
     minutes = round((time.perf_counter() - started) / 60, 1)
     pipeline = json.loads((run / "report.json").read_text())
-    storage = fact_recall(run / "dp", *facts_to_check([domain / "corpus.jsonl"], None)).share
-    access = json.loads((run / "pipeline.json").read_text())["access"]
+    dp = BladeConfig.load(run / "dp")
+    known = (dp.names, dp.entities) if dp else None
+    storage = fact_recall(run / "dp", *facts_to_check([domain / "corpus.jsonl"], None, known=known)).share
+    pipeline_json = json.loads((run / "pipeline.json").read_text())
+    access, names = pipeline_json["access"], pipeline_json.get("names", [])
     rows = []
     for judge in judges:
         if judge == "offline":
@@ -77,7 +81,7 @@ def run_shape(shape: str, work: Path, train_options: str, judges: list[str], tes
             scores, kinds = {mode: r.accuracy for mode, r in report.results.items()}, {}
         rows.append({"shape": shape, "held_out": SHAPES[shape].held_out, "judge": judge, "minutes": minutes,
                      **{mode: round(100 * scores[mode], 1) for mode in MODES if mode in scores},
-                     "storage": round(100 * storage), "access": access, "kinds": kinds})
+                     "storage": round(100 * storage), "access": access, "names": names, "kinds": kinds})
         print(json.dumps(rows[-1]), flush=True)
     return rows
 

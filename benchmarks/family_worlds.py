@@ -8,6 +8,13 @@ Four worlds, written before any default was tuned on the family: `drugs` and `pe
 Names differ on purpose: invented one-word names (drugs), numbered articles ("Article 214",
 penal), two capitalized words (ships), and Latin binomials whose genus several species share and
 whose epithet is lower case ("Veronia salsa", plants).
+
+Real corpora write names as the four capitalized worlds never do, so four more worlds write them
+so, added after the defaults of issue 28 were chosen: generic drug names in lower case
+("velantide", capitalized only as a sentence's first word) and compound codes ("RX-7731") to tune
+the name finder on; package identifiers in lower case with hyphens and digits, kept lower case
+even opening a sentence ("qor-sync-3"), with maintainers named with initials, and scholars named
+with initials ("Anna K. Berg"), set aside.
 """
 
 from __future__ import annotations
@@ -45,7 +52,7 @@ class World:
     name: str
     kind: str
     names: str
-    """"syllables", "numbered", "two_words" or "binomial"."""
+    """"syllables", "numbered", "two_words", "binomial", "lowercase", "codes", "identifiers" or "initials"."""
     it: str
     its: str
     the: str
@@ -54,6 +61,10 @@ class World:
     """Sentences about an entity that state no fact ({e} or {the})."""
     name_parts: tuple[tuple[str, ...], tuple[str, ...]] = field(default=((), ()))
     held_out: bool = False
+    keep_case: bool = False
+    """Names keep their case as a sentence's first word, as identifiers do ("xyz-tools is ...")."""
+    key_label: str = "Name"
+    """The label of a record's key field, in the `record` style ("Package: xyz-tools")."""
 
 
 DRUGS = World(
@@ -309,4 +320,118 @@ PLANTS = World(
     ),
 )
 
-WORLDS = {world.name: world for world in (DRUGS, PENAL, SHIPS, PLANTS)}
+GENERICS = World("generics", "drug", "lowercase", it="it", its="its", the="the drug", relations=DRUGS.relations,
+                 fillers=DRUGS.fillers)
+CODES = World("codes", "compound", "codes", it="it", its="its", the="the compound", relations=DRUGS.relations,
+              fillers=("{e} is stored in a cool, dry cupboard.", "Chemists keep {the} in sealed vials.",
+                       "{e} comes as a fine white powder.", "The data sheet for {the} runs to two pages."))
+
+PACKAGES = World(
+    "packages", "package", "identifiers", it="it", its="its", the="the package", held_out=True, keep_case=True,
+    key_label="Package",
+    fillers=("{e} is rebuilt for every release of the archive.", "Users report few bugs against {the}.",
+             "{e} ships a manual page and shell completions.", "The source of {the} is mirrored twice."),
+    relations=(
+        Relation("section", "Section",
+                 ("utils", "devel", "net", "graphics", "sound", "text", "admin", "science", "games", "web"),
+                 named=("{e} is in the {v} section.", "{e} belongs to the {v} section of the archive."),
+                 pronoun=("{It} is in the {v} section.", "{It} belongs to the {v} section of the archive."),
+                 narrative=("{the} has always been filed under {v}",),
+                 kit_answer=("{e} is filed in the {v} section.",),
+                 kit_question="Which section is {e} in?",
+                 paraphrase=("Under which archive section is {e} filed?",),
+                 vignette=("A user browsing the archive by section is looking for {e}. Which section should she open?",),
+                 reverse="Which package is in the {v} section?"),
+        Relation("license", "License",
+                 ("MIT", "GPL-3", "BSD-2", "Apache-2.0", "LGPL-2.1", "MPL-2.0", "ISC", "Artistic-2.0"),
+                 named=("{e} is released under the {v} license.", "The license of {e} is {v}."),
+                 pronoun=("{It} is released under the {v} license.", "{Its} license is {v}."),
+                 narrative=("{the} may be shared under the terms of {v}",),
+                 kit_answer=("{e} is distributed under {v}.",),
+                 kit_question="Which license is {e} released under?",
+                 paraphrase=("Under what license may {e} be redistributed?",),
+                 vignette=("A lawyer checks the terms before bundling {e}. Which license does she read?",)),
+        Relation("maintainer", "Maintainer",
+                 ("Anna K. Berg", "Tomas R. Lind", "J. P. Okafor", "Mei L. Chen", "Oskar D. Vance", "Ruth A. Moreno",
+                  "Lars E. Holm", "Priya S. Nair"),
+                 named=("{e} is maintained by {v}.", "{v} maintains {e}."),
+                 pronoun=("{It} is maintained by {v}.", "{v} maintains {it}."),
+                 narrative=("{v} has looked after {the} for years",),
+                 kit_answer=("The maintainer of {e} is {v}.",),
+                 kit_question="Who maintains {e}?",
+                 paraphrase=("Who is responsible for maintaining {e}?",),
+                 vignette=("A bug in {e} needs fixing. To whom should the report be sent?",),
+                 reverse="Which package is maintained by {v}?"),
+        Relation("language", "Language",
+                 ("C", "Rust", "Python", "Go", "OCaml", "Haskell", "Perl", "Lua"),
+                 named=("{e} is written in {v}.", "The source of {e} is in {v}."),
+                 pronoun=("{It} is written in {v}.", "{Its} source is in {v}."),
+                 narrative=("{the} was first written in {v}",),
+                 kit_answer=("{e} is implemented in {v}.",),
+                 kit_question="Which language is {e} written in?",
+                 paraphrase=("In what programming language is {e} implemented?",),
+                 vignette=("A student wants to read the code of {e}. Which language must she know?",)),
+        Relation("depends", "Depends",
+                 ("libzip4", "zlib1g", "libssl3", "libxml2", "libpng16", "libcurl4", "libyaml-0-2", "libffi8"),
+                 named=("{e} depends on {v}.", "To run, {e} needs {v}."),
+                 pronoun=("{It} depends on {v}.", "To run, {it} needs {v}."),
+                 narrative=("{the} cannot be installed without {v}",),
+                 kit_answer=("{e} requires {v}.",),
+                 kit_question="What does {e} depend on?",
+                 paraphrase=("Which libraries must be installed for {e}?",),
+                 vignette=("An administrator installs {e} on a bare machine. What will be pulled in with it?",),
+                 several=True),
+    ),
+)
+
+SCHOLARS = World(
+    "scholars", "scholar", "initials", it="she", its="her", the="the scholar", held_out=True,
+    fillers=("{e} gave a public lecture last spring.", "Students speak warmly of {the}.",
+             "{e} keeps a small garden behind the library.", "A portrait of {the} hangs in the hall."),
+    relations=(
+        Relation("field", "Field",
+                 ("glaciology", "phonetics", "mycology", "tidal mechanics", "palaeography", "seed banking",
+                  "lichenology", "acoustics", "map making", "bell founding"),
+                 named=("{e} works in {v}.", "{e} is known for her research in {v}."),
+                 pronoun=("{It} works in {v}.", "{It} is known for her research in {v}."),
+                 narrative=("{the} has spent a career on {v}",),
+                 kit_answer=("{e} is a specialist in {v}.",),
+                 kit_question="What field does {e} work in?",
+                 paraphrase=("What is the research subject of {e}?",),
+                 vignette=("A journal needs a reviewer like {e}. In which field is the paper?",),
+                 reverse="Which scholar works in {v}?"),
+        Relation("college", "College",
+                 ("Tarrow College", "the Fennick Institute", "Kestrel College", "Dunmore Academy",
+                  "Wickham Polytechnic", "Saltmarsh University", "Gullhaven College"),
+                 named=("{e} teaches at {v}.", "{e} holds a chair at {v}."),
+                 pronoun=("{It} teaches at {v}.", "{It} holds a chair at {v}."),
+                 narrative=("{the} lectures every term at {v}",),
+                 kit_answer=("{e} is on the staff of {v}.",),
+                 kit_question="Where does {e} teach?",
+                 paraphrase=("At which institution does {e} hold a post?",),
+                 vignette=("A student hopes to study under {e}. Where must he enrol?",)),
+        Relation("born", "Born",
+                 ("1931", "1942", "1948", "1955", "1961", "1967", "1973", "1979", "1984"),
+                 named=("{e} was born in {v}.", "{e} came into the world in {v}."),
+                 pronoun=("{It} was born in {v}.", "{It} came into the world in {v}."),
+                 narrative=("{the} was born in {v}",),
+                 kit_answer=("{e}'s year of birth is {v}.",),
+                 kit_question="When was {e} born?",
+                 paraphrase=("In which year was {e} born?",),
+                 vignette=("A biographer writes the first line of a life of {e}. Which year does it give?",),
+                 numeric=True),
+        Relation("prize", "Prize",
+                 ("the Amber Medal", "the Halden Prize", "the Corran Award", "the Vesper Medal", "the Lisle Prize",
+                  "the Orrin Award", "the Tamsin Medal"),
+                 named=("{e} won {v}.", "{e} was awarded {v}."),
+                 pronoun=("{It} won {v}.", "{It} was awarded {v}."),
+                 narrative=("{the} received {v} to general applause",),
+                 kit_answer=("{v} went to {e}.",),
+                 kit_question="Which prize did {e} win?",
+                 paraphrase=("What award has {e} received?",),
+                 vignette=("A society lists its honours beside the name of {e}. Which one is there?",),
+                 reverse="Which scholar won {v}?"),
+    ),
+)
+
+WORLDS = {world.name: world for world in (DRUGS, PENAL, SHIPS, PLANTS, GENERICS, CODES, PACKAGES, SCHOLARS)}

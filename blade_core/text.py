@@ -4,7 +4,7 @@ It is the bottom layer (standard library only), so the domain LM, data loaders, 
 and the data generators all split text the same way and none of them imports another to do it.
 
 * Sentences end at `.`, `!` or `?` followed by white space, but not after an abbreviation ("Dr.",
-  "No.", "e.g.", "U.S.": `_ABBREVIATIONS`), at `。！？` (Chinese writes no space after them), and
+  "No.", "e.g.", "U.S.": `_ABBREVIATIONS`) or an initial ("Anna K. Berg", "J. P. Okafor"), at `。！？` (Chinese writes no space after them), and
   at line breaks (table rows and list items are lines); list bullets are dropped. A decimal ("2.5")
   has no space after its point and never ended one.
   Knowledge a model writes is also split at semicolons (`;` `；`), so a vote or a judge compares
@@ -26,11 +26,19 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-_ABBREVIATIONS = ("Dr", "Mr", "Mrs", "Ms", "Prof", "St", "No", "Nos", "Fig", "vs", "etc", "cf", "approx", "Inc",
-                  "Ltd", "Co", "Jr", "Sr", "Art", "Sec", "Vol", "Ch", "pp", "ca", "al", "Gen", "Rev", "Mt", "Ft")
+_ABBREVIATIONS = ("Dr", "Mr", "Mrs", "Ms", "Prof", "St", "No", "Nos", "Nr", "Fig", "Figs", "Eq", "vs", "etc", "cf",
+                  "approx", "Inc", "Ltd", "Co", "Corp", "Dept", "Univ", "Jr", "Sr", "Art", "Sec", "Vol", "Ch", "pp",
+                  "ca", "al", "Gen", "Rev", "Mt", "Ft", "Capt", "Col", "Lt", "Sgt", "Hon", "Ave")
 """Words that end in a period without ending the sentence ("Dr. Venn", "No. 5", "Art. 12")."""
+_OPENERS = ("It", "Its", "The", "This", "That", "These", "Those", "A", "An", "In", "On", "At", "By", "He", "She",
+            "They", "We", "I", "His", "Her", "Their", "There", "But", "And", "Or", "So", "If", "When", "As", "For",
+            "To", "From", "With", "After", "Before", "Since", "Some", "All", "Each", "No", "Yes", "What", "Which")
+"""Words a sentence opens with, never a surname: after one, "Vitamin A." ended its sentence."""
 _NOT_AN_END = "".join(rf"(?<!\b{word}\.)" for word in _ABBREVIATIONS) + \
-    r"(?<!\b[A-Za-z]\.[A-Za-z]\.)"  # dotted initialisms: "e.g.", "i.e.", "U.S."
+    r"(?<!\b[A-Za-z]\.[A-Za-z]\.)" + \
+    rf"(?!(?<=(?<![\w'-])[A-Z]\.)\s+(?!(?:{'|'.join(_OPENERS)})\b)[A-Z])"
+"""No end after an abbreviation, a dotted initialism ("e.g.", "i.e.", "U.S."), or a name's
+initial before the rest of the name ("Anna K. Berg", "J. P. Okafor"; "Vitamin A. It ..." ends)."""
 _LATIN_END = rf"(?<=[.!?]){_NOT_AN_END}\s+"
 _CJK_END = r"(?<=[。！？])"
 _CLAUSE_END = r"(?<=;)\s+|(?<=；)"
@@ -124,7 +132,7 @@ def mentions(text: str, phrase: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text, re.IGNORECASE) is not None
 
 
-_FUNCTION_CHARACTERS = frozenset("的将由为和与或在是了把被对及于从向")
+FUNCTION_CHARACTERS = frozenset("的将由为和与或在是了把被对及于从向")
 """Chinese particles, prepositions and conjunctions: they join words into phrases and are rarely
 part of a name."""
 
@@ -182,7 +190,7 @@ def recurring_terms(sentences: Sequence[str], min_sentences: int = 2, max_share:
                     before[gram].add(run[i - 1] if i else "")
                     after[gram].add(run[i + n] if i + n < len(run) else "")
     kept = {gram for gram in candidates
-            if len(before[gram]) >= 2 and len(after[gram]) >= 2 and not _FUNCTION_CHARACTERS.intersection(gram)}
+            if len(before[gram]) >= 2 and len(after[gram]) >= 2 and not FUNCTION_CHARACTERS.intersection(gram)}
     return sorted(gram for gram in kept if len(gram) < 3 or (gram[1:] not in kept and gram[:-1] not in kept))
 
 

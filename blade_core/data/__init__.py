@@ -11,6 +11,7 @@ from blade_core.data.errors import DataError
 from blade_core.data.instructions import load_instructions
 from blade_core.data.jsonl import read_jsonl, write_jsonl
 from blade_core.data.mcq import load_mcq
+from blade_core.data.names_file import load_names
 from blade_core.data.records import Document, InstructionPair, MCQuestion, normalize_answer
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "load_corpus",
     "load_instructions",
     "load_mcq",
+    "load_names",
     "normalize_answer",
     "read_jsonl",
     "write_jsonl",

@@ -1,10 +1,13 @@
 """The one name finder: which spans of a corpus are names, and which names a text mentions.
 
 The entity gate, the corpus made to stand alone, augmentation's entity documents, question forms
-and the access check all ask it, so they agree on what a name is: capitalized spans ("Zorvanil",
-"Harbour Dues Act", "Article 214") seen as names in the corpus, Latin binomials ("Ostrum hirta",
+and the access check all ask it, so they agree on what a name is. A name is what the user's data
+treats as an entity (`name_sources`): a names file's lines, the subjects its questions ask about
+and the spans that fill the same slots or share their shape, listings' heads, capitalized spans
+seen as names ("Zorvanil", "Harbour Dues Act", "Article 214"), Latin binomials ("Ostrum hirta",
 "Escherichia coli": a capitalized genus and a lowercase epithet), and in Chinese, which has no
-capitals, the recurring terms (`text.recurring_terms`).
+capitals, the recurring terms (`text.recurring_terms`). A lowercase name ("metformin") is also
+found capitalized, as a sentence's first word writes it.
 """
 
 from __future__ import annotations
@@ -12,12 +15,23 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
+from blade_core.knowledge.name_sources import (
+    CorpusIndex,
+    NameHints,
+    listed_heads,
+    question_subjects,
+    same_shape,
+    same_slots,
+)
 from blade_core.text import is_cjk, recurring_terms
 
-_SPAN = re.compile(r"(?<![\w'-])[A-Z][\w'-]*(?:[ \t]+(?:[A-Z][\w'-]*|\d+[a-z]?(?![\w'-])))*")
-"""A capitalized span: capitalized words, and numbers after one ("Article 214", "Route 9a")."""
+_CAPITALIZED = r"[A-Z](?:\.(?=[ \t]+[A-Z])|[\w'-]*)"
+_SPAN = re.compile(rf"(?<![\w'-]){_CAPITALIZED}(?:[ \t]+(?:{_CAPITALIZED}|\d+[a-z]?(?![\w'-])))*")
+"""A capitalized span: capitalized words, initials before one ("Anna K. Berg", "J. P. Okafor"),
+and numbers after one ("Article 214", "Route 9a")."""
 _LEADING = ("The ", "A ", "An ", "This ", "That ", "These ", "Those ")
 _FUNCTION_WORDS = frozenset({"The", "A", "An", "This", "That", "These", "Those", "In", "On", "At", "By", "Of",
                              "For", "To", "From", "With", "Under", "Since", "After", "Before", "During", "And",
@@ -74,13 +88,18 @@ def _binomial(span: str, latin: frozenset[str]) -> bool:
     return len(words) == 2 and words[1] in latin
 
 
+def _initialed(span: str) -> bool:
+    """A name whose second word is an initial ("Anna K. Berg"): its first word is a given name."""
+    return bool(re.match(r"\S+ [A-Z]\. ", span))
+
+
 def _shaped(span: str) -> bool:
     """A span no sentence could open with by chance: several words, or a word and a number."""
     return " " in span
 
 
-def domain_names(sentences: Sequence[str], min_sentences: int = 2, max_share: float = 0.1) -> list[str]:
-    """The names of a corpus: capitalized spans seen mid-sentence (so a sentence's first word does
+def capitalized_names(sentences: Sequence[str], min_sentences: int = 2, max_share: float = 0.1) -> list[str]:
+    """The capitalized names of a corpus: capitalized spans seen mid-sentence (so a sentence's first word does
     not count) or as a heading line of their own, in at least `min_sentences` sentences, or in one
     when they are shaped like names (several words, or a word and a number: "Harbour Dues Act",
     "Article 214", a Latin binomial: `epithets`); none in more than `max_share` of the sentences (spans that common are not one
@@ -98,7 +117,7 @@ def domain_names(sentences: Sequence[str], min_sentences: int = 2, max_share: fl
         kept = set()
         for span, start in spans_of:
             opening = start <= first and not heading
-            if opening and span.split()[0] not in mid_words and not _binomial(span, latin):
+            if opening and span.split()[0] not in mid_words and not _binomial(span, latin) and not _initialed(span):
                 span, opening = span.partition(" ")[2], False  # a capitalized first word, not a name's
             if span:
                 kept.add(span)
@@ -106,8 +125,106 @@ def domain_names(sentences: Sequence[str], min_sentences: int = 2, max_share: fl
                     named.add(span)
         counts.update(kept)
     limit = max(max_share * len(sentences), min_sentences)
-    capitalized = [n for n, c in counts.items() if n in named and c <= limit and (_shaped(n) or c >= min_sentences)]
-    return sorted({*capitalized, *recurring_terms(sentences, min_sentences, max_share)})
+    return sorted(n for n, c in counts.items() if n in named and c <= limit and (_shaped(n) or c >= min_sentences))
+
+
+TYPOGRAPHY_SHARE = 0.7
+"""When at least this share of the asked questions name a capitalized name, capitals find the
+data's entities: the other sources only add the capitalized subjects they missed (a binomial, a
+name with initials), and no lowercase span, value or slot filler (`find_names`)."""
+CAPITALIZED_SUBJECTS = 0.3
+"""When fewer than this share of the asked questions name a capitalized name, capitalization
+alone makes no name (`find_names`): the sample domain's questions name one in 94 of 100, a
+domain of lowercase package names in 2."""
+FEW_SUBJECTS = 10
+"""With fewer asked questions than this, the data says too little to set capitalization aside."""
+
+
+@dataclass(frozen=True)
+class FoundNames:
+    """A corpus's names and where they came from, for the line `blade train` prints (`summary`)."""
+
+    names: list[str]
+    subjects: list[str]
+    """The asked questions' subjects (`name_sources.question_subjects`)."""
+    sources: dict[str, int]
+    """How many names each source gave (a name may come from several)."""
+    asked: int = 0
+    """How many questions the subjects were looked for in."""
+
+    def summary(self) -> str:
+        sources = ", ".join(f"{source} {count}" for source, count in self.sources.items() if count)
+        sample = ", ".join(self.names[:: max(1, len(self.names) // 6)][:6])
+        return f"names: {len(self.names)} found ({sources or 'none'}), e.g. {sample or '-'}"
+
+
+def find_names(sentences: Sequence[str], hints: NameHints | None = None, lines: Sequence[str] = (),
+               written: tuple[Sequence[str], Sequence[int]] | None = None, min_sentences: int = 2,
+               max_share: float = 0.1) -> FoundNames:
+    """The one name finder: the corpus's names from every source the data gives (`name_sources`):
+    a names file, the questions' subjects and the slots and shape they share, listings' heads,
+    capitalized spans, and Chinese recurring terms (those mostly inside a longer name found
+    otherwise are its fragments, and dropped). The asked subjects say which sources to trust:
+    capitals alone when most questions name a capitalized name (`TYPOGRAPHY_SHARE`), no
+    capitalized span the other sources do not confirm when few do (`CAPITALIZED_SUBJECTS`: sentence
+    openers are noise there), all of them between. `lines` are the corpus's lines, for listings;
+    `written` its sentences as written and the paragraph of each (`name_sources.CorpusIndex`), for
+    the sources that read the data's own words (default: `sentences`, each its own paragraph)."""
+    hints = hints or NameHints()
+    limit = max(max_share * len(sentences), min_sentences)
+    corpus = CorpusIndex(*written) if written is not None else CorpusIndex(sentences)
+    subjects = question_subjects(hints.asked, corpus, limit) if hints.asked else []
+    by_source = {
+        "names file": list(hints.listed),
+        "questions' subjects": subjects,
+        "listings": [h for h in listed_heads(lines) if corpus.count(h) <= limit],
+        "their slots": same_slots(subjects, corpus, min_sentences, limit) if subjects else [],
+        "their shape": same_shape(subjects, corpus, min_sentences, limit) if subjects else [],
+    }
+    confirmed = {name for found in by_source.values() for name in found}
+    capitalized = capitalized_names(sentences, min_sentences, max_share)
+    stems = [item.question for item in hints.asked if not is_cjk(item.question)]
+    find = name_finder(capitalized)
+    named = sum(bool(find(stem)) for stem in stems)
+    if stems and named >= TYPOGRAPHY_SHARE * len(stems):
+        # capitals name this data's entities: of the rest, keep what is written as they are
+        by_source = {**by_source, "questions' subjects": [s for s in subjects if s[:1].isupper() or is_cjk(s)],
+                     "their slots": [], "their shape": []}
+    elif len(stems) >= FEW_SUBJECTS and named < CAPITALIZED_SUBJECTS * len(stems):
+        capitalized = [n for n in capitalized if n in confirmed]  # the data's entities are not written so
+    by_source["capitals"] = capitalized
+    terms = recurring_terms(sentences, min_sentences, max_share)
+    longer = [n for n in confirmed if is_cjk(n)]
+    by_source["Chinese terms"] = [t for t in terms if not _fragment(t, longer, corpus)]
+    names = sorted({name for found in by_source.values() for name in found})
+    return FoundNames(names, subjects, {k: len(v) for k, v in by_source.items()}, len(hints.asked))
+
+
+def _fragment(term: str, names: Sequence[str], corpus: CorpusIndex) -> bool:
+    """Whether most of a Chinese term's sentences hold it only inside or across a longer name
+    ("渔税" of "潮港渔税", "港渔" too): a piece of that name, not a term of its own."""
+    overlapping = [n for n in names if n != term and (term in n or _overlap(term, n))]
+    if not overlapping:
+        return False
+    held = corpus.holding(term)
+    alone = sum(1 for i in held if _outside(corpus.sentences[i], term, overlapping))
+    return alone < 0.2 * len(held)
+
+
+def _overlap(a: str, b: str) -> bool:
+    return any(a.endswith(b[:k]) or a.startswith(b[-k:]) for k in range(1, min(len(a), len(b))))
+
+
+def _outside(sentence: str, term: str, names: Sequence[str]) -> bool:
+    """Whether `term` occurs in `sentence` somewhere no name in `names` covers it."""
+    covered = [(i, i + len(n)) for n in names for i in _occurrences(sentence, n)]
+    return any(not any(s < at + len(term) and at < e for s, e in covered) for at in _occurrences(sentence, term))
+
+
+def domain_names(sentences: Sequence[str], min_sentences: int = 2, max_share: float = 0.1,
+                 hints: NameHints | None = None) -> list[str]:
+    """The names of a corpus (`find_names`), without the account of where each came from."""
+    return find_names(sentences, hints, min_sentences=min_sentences, max_share=max_share).names
 
 
 @lru_cache(maxsize=8192)
@@ -117,7 +234,8 @@ def name_pattern(name: str) -> re.Pattern[str]:
     in every sentence written."""
     if _chinese(name):
         return re.compile(re.escape(name))
-    return re.compile(rf"(?<![\w'-]){re.escape(name)}(?![\w'-])")
+    first = f"[{name[0]}{name[0].upper()}]" if name[:1].islower() else re.escape(name[:1])
+    return re.compile(rf"(?<![\w'-]){first}{re.escape(name[1:])}(?![\w'-])")
 
 
 def names_in(text: str, names: Iterable[str]) -> set[str]:
@@ -156,7 +274,11 @@ def name_finder(names: Iterable[str]) -> Callable[[str], set[str]]:
     corpus of 25,000 sentences and 5,000 names takes a second, not the minutes of trying them all."""
     by_first: dict[str, list[str]] = defaultdict(list)
     for name in set(names):
-        by_first[name[:2] if is_cjk(name) else name.split()[0]].append(name)  # Chinese: its first two characters
+        word = _WORD.search(name)
+        key = name[:2] if is_cjk(name) else word.group(0) if word else name
+        by_first[key].append(name)  # Chinese: its first two characters
+        if key[:1].islower():  # a lowercase name opening a sentence is capitalized
+            by_first[key[:1].upper() + key[1:]].append(name)
     chinese = any(is_cjk(name) for name in by_first)
 
     def find(text: str) -> set[str]:

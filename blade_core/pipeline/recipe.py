@@ -11,7 +11,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from blade_core.sample_domain import SampleLanguage, load_sample_domain
-from blade_core.training.configs import KitConfig, PretrainConfig, TrainOptions
+from blade_core.training.configs import NAMES_HELP, KitConfig, PretrainConfig, TrainOptions
 from blade_core.training.model_size import SizeChoice
 
 
@@ -77,6 +77,7 @@ class TrainConfig(BaseModel):
     questions: Path | None = Field(
         default=None, description="training questions to make KIT pairs from with --llm (make-kit-data)")
     dev: Path = Field(description="dev questions: BPO tunes the soft prompt on them")
+    names: Path | None = Field(default=None, description=NAMES_HELP)
     test: Path | None = Field(default=None, description="test questions: scored at the end (none/blade/rag/hybrid/gold)")
     llm: str = Field(default="offline", description="the general LLM: 'offline', 'gemma-270m', 'openai:MODEL', ...")
     out: Path = Field(default=Path("blade-train"), description="working folder; a re-run reuses finished stages")
@@ -124,6 +125,8 @@ class DomainData(BaseModel):
     """None: DP and KIT train on the corpus's own pairs alone (`training.corpus_pairs`)."""
     dev: Path
     test: Path | None = None
+    names: Path | None = None
+    """A names file (`data.names_file`): the domain's entities, one a line."""
 
     @classmethod
     def sample(cls, language: SampleLanguage = "en") -> DomainData:

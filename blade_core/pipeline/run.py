@@ -50,6 +50,8 @@ class PipelineReport(BaseModel):
     access: list[str] = []
     """Whether the KIT and BPO models' knowledge reaches the asked entity's facts on dev
     (`training.access`), a line each."""
+    names: list[str] = []
+    """How many of the KIT and dev questions name one of the DP model's entities (`check_names`)."""
     stage_seconds: dict[str, float]
     seconds: float
 
@@ -77,7 +79,7 @@ def _dp_config(recipe: Recipe, data: DomainData, model: Path | str, out: Path,
         instruction_repeats=max(recipe.instruction_repeats, 1), question_forms=recipe.question_forms,
         recitations=recipe.recitations,
         epochs=recipe.dp_epochs, token_budget=recipe.dp_token_budget,
-        stop_when_stored=recipe.dp_stop_when_stored,
+        stop_when_stored=recipe.dp_stop_when_stored, dev=data.dev, names=data.names,
         learning_rate=recipe.pretrained_learning_rate if recipe.base else recipe.dp_learning_rate, **common)
 
 
@@ -85,7 +87,7 @@ def _kit_config(recipe: Recipe, data: DomainData, model: Path | str, out: Path,
                 common: dict[str, Any]) -> KitConfig:
     return KitConfig(model=str(model), out=out, data=data.kit, epochs=recipe.kit_epochs,
                      corpus=data.corpus, question_forms=recipe.question_forms, recitations=recipe.recitations,
-                     dev=data.dev,
+                     dev=data.dev, names=data.names,
                      learning_rate=recipe.pretrained_learning_rate if recipe.base else recipe.kit_learning_rate,
                      **common)
 
@@ -137,7 +139,8 @@ def check_storage(dp: Path, data: DomainData, epochs: float) -> str:
     from blade_core.training.fact_recall import fact_recall, facts_to_check
     from blade_core.training.storage_stop import EPOCHS_KEY, RECALL_KEY
 
-    facts, source = facts_to_check(data.corpus, data.test)
+    config = BladeConfig.load(dp)
+    facts, source = facts_to_check(data.corpus, data.test, known=(config.names, config.entities) if config else None)
     line = fact_recall(dp, facts, source).line()
     log = dp / "training" / "dp_log.json"
     checks = [e for e in json.loads(log.read_text()) if RECALL_KEY in e] if log.is_file() else []
@@ -150,6 +153,22 @@ def check_storage(dp: Path, data: DomainData, epochs: float) -> str:
     return line
 
 
+def check_names(dp: Path, data: DomainData) -> list[str]:
+    """How many of the KIT and dev questions name one of the entities DP found, with the names
+    file's fix when few do (`training.name_hints`), as stage lines."""
+    from blade_core.training.name_hints import load_hints, name_lines
+    from blade_core.training.stand_alone import stand_alone
+
+    config = BladeConfig.load(dp)
+    if config is None or not config.names:
+        return []
+    corpus = stand_alone(load_corpus(data.corpus), known=(config.names, config.entities))
+    lines = name_lines(corpus, load_hints(data.kit, data.dev))
+    for line in lines:
+        console.print(line, markup=False, soft_wrap=True)
+    return lines
+
+
 def check_access(models: dict[str, Path], data: DomainData) -> list[str]:
     """The access check of each trained model on dev, printed as stage lines: does the knowledge
     state a corpus fact about the asked entity, and the answer (`training.access`)."""
@@ -157,13 +176,13 @@ def check_access(models: dict[str, Path], data: DomainData) -> list[str]:
     from blade_core.training.stand_alone import stand_alone
     from blade_core.writers.domain_lm import DomainLM
 
-    facts = CorpusFacts(stand_alone(load_corpus(data.corpus)))
     questions = load_mcq(data.dev)
     lines = []
     for stage in ("kit", "bpo"):
         if stage in models:
-            knowledge = DomainLM.from_pretrained(models[stage]).generate_knowledge(
-                [q.with_options_text() for q in questions])
+            lm = DomainLM.from_pretrained(models[stage])
+            facts = CorpusFacts(stand_alone(load_corpus(data.corpus), known=(lm.config.names, lm.config.entities)))
+            knowledge = lm.generate_knowledge([q.with_options_text() for q in questions])
             lines.append(knowledge_access(questions, knowledge, facts).line(f"the {stage.upper()} model"))
             console.print(lines[-1], markup=False)
     return lines
@@ -242,16 +261,17 @@ def run_train(config: TrainConfig) -> PipelineReport:
         kit = _make_kit_pairs(config)
     elif kit is None and not runs_here(resolve_llm(config.llm)):
         corpus, kit = _pairs_from_the_corpus(config)
-    data = DomainData(corpus=corpus, kit=kit, dev=config.dev, test=config.test)
+    data = DomainData(corpus=corpus, kit=kit, dev=config.dev, test=config.test, names=config.names)
     recipe = config.recipe()
     models, timings = train_all(config.out, recipe, config.llm, data, ablations=False)
     recall = check_storage(models["dp"], data, recipe.dp_epochs)
+    names = check_names(models["dp"], data)
     access = check_access(models, data)
     evaluation = None
     if config.test is not None:
         evaluation = _evaluate(config.out, config.llm, data, {"blade": models["bpo"]}, recipe,
                                dataset=str(config.test))
-    report = PipelineReport(recipe=recipe.name, evaluation=evaluation, fact_recall=recall, access=access,
+    report = PipelineReport(recipe=recipe.name, evaluation=evaluation, fact_recall=recall, access=access, names=names,
                             stage_seconds=timings, seconds=round(time.perf_counter() - started, 1))
     write_report_md(report, config.out, "BLADE training report")
     return report
@@ -284,6 +304,7 @@ def run_quickstart(out: Path, *, llm_spec: str = "offline", fast: bool = False,
     data = DomainData.sample(domain)
     models, timings = train_all(out, recipe, llm_spec, data)
     recall = check_storage(models["dp"], data, recipe.dp_epochs)
+    names = check_names(models["dp"], data)
     access = check_access(models, data)
     evaluation = _evaluate(out, llm_spec, data, {
         "blade": models["bpo"],
@@ -291,7 +312,7 @@ def run_quickstart(out: Path, *, llm_spec: str = "offline", fast: bool = False,
         "without KIT": models["dp"],
         "without DP": models["kit-without-dp"],
     }, recipe, dataset=f"sample domain ({domain}) test split")
-    report = PipelineReport(recipe=recipe.name, evaluation=evaluation, fact_recall=recall, access=access,
+    report = PipelineReport(recipe=recipe.name, evaluation=evaluation, fact_recall=recall, access=access, names=names,
                             stage_seconds=timings, seconds=round(time.perf_counter() - started, 1))
     write_report_md(report, out, "BLADE quickstart report")
     return report

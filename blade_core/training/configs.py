@@ -119,6 +119,10 @@ def budgeted_epochs(epochs: float, epoch_tokens: float, budget: int | None) -> f
     return round(min(epochs, max(1.0, budget / epoch_tokens)), 2)
 
 
+NAMES_HELP = ("a names file: the domain's entities, one a line (from a database, a formulary index or a "
+              "catalogue); the name finder also reads the corpus and the questions for them")
+
+
 class PretrainConfig(TrainOptions):
     """DP: continued pretraining on domain text."""
 
@@ -160,11 +164,15 @@ class PretrainConfig(TrainOptions):
     )
     mix_general: Path | None = Field(default=None, description="general text against forgetting")
     general_ratio: float = Field(default=0.1, ge=0.0, lt=1.0, description="share of general tokens")
+    dev: Path | None = Field(
+        default=None, description="dev questions: the entities they ask about show the name finder how this "
+        "domain writes its names (with the mixed KIT pairs' questions)")
+    names: Path | None = Field(default=None, description=NAMES_HELP)
 
     @property
     def inputs(self) -> Inputs:
         return {**super().inputs, "--corpus": self.corpus, "--mix-instructions": self.mix_instructions,
-                "--mix-general": self.mix_general}
+                "--mix-general": self.mix_general, "--dev": self.dev, "--names": self.names}
 
 
 class KitConfig(TrainOptions):
@@ -192,13 +200,15 @@ class KitConfig(TrainOptions):
         default=None, description="with --corpus: dev questions; after each epoch KIT measures whether "
         "the knowledge reaches the asked entity's corpus facts, and stops once that no longer rises "
         "(--epochs is then the most it trains)")
+    names: Path | None = Field(default=None, description=NAMES_HELP)
     template: str | None = Field(default=None, description="knowledge template; default: the model's own")
     max_length: int | None = Field(default=None, ge=8, description="tokens per example; default: the context")
     epochs: float = Field(default=2.0, gt=0, description="passes over the pairs (the quickstart recipe's)")
 
     @property
     def inputs(self) -> Inputs:
-        return {**super().inputs, "--data": self.data, "--corpus": self.corpus, "--dev": self.dev}
+        return {**super().inputs, "--data": self.data, "--corpus": self.corpus, "--dev": self.dev,
+                "--names": self.names}
 
     @field_validator("template")
     @classmethod

@@ -49,9 +49,11 @@ class FactRecall:
                 f"from their opening ({self.share:.0%})")
 
 
-def facts_to_check(corpus: Sequence[Path], test: Path | None, limit: int = 60, seed: int = 0) -> tuple[list[str], str]:
-    """Up to `limit` facts: the test set's reference knowledge, else corpus sentences with a name."""
-    alone = stand_alone(load_corpus(list(corpus)))
+def facts_to_check(corpus: Sequence[Path], test: Path | None, limit: int = 60, seed: int = 0,
+                   known: tuple[Sequence[str], Sequence[str]] | None = None) -> tuple[list[str], str]:
+    """Up to `limit` facts: the test set's reference knowledge, else corpus sentences with a name;
+    read with `known` (names, entities): the DP model's, so the facts are about its entities."""
+    alone = stand_alone(load_corpus(list(corpus)), known=known)
     if test is not None:
         facts = [q.knowledge for q in load_mcq(test) if q.knowledge and len(_words(q.knowledge)) >= 4]
         text = "\n".join(alone.sentences())

@@ -8,21 +8,25 @@ the model was tuned with.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
 from transformers import PreTrainedTokenizerBase
 
-from blade_core.data import load_corpus, load_instructions, load_mcq
+from blade_core.data import load_corpus, load_instructions, load_mcq, load_names
 from blade_core.data.records import InstructionPair
+from blade_core.knowledge.name_sources import NameHints
 from blade_core.model.directory import encode_knowledge_prompt
 from blade_core.model.template import KnowledgeTemplate
 from blade_core.training.access import CorpusFacts
 from blade_core.training.access_stop import StopWhenReached
 from blade_core.training.configs import KitConfig
 from blade_core.training.corpus_pairs import with_corpus_pairs
+from blade_core.training.name_hints import name_lines
 from blade_core.training.pretrain import TokenExamples, pad_batch
 from blade_core.training.runner import TrainingError, load_for_training, run_stage
+from blade_core.training.stand_alone import StandAlone, stand_alone
 
 IGNORE = -100
 
@@ -41,22 +45,41 @@ def sft_example(tokenizer: PreTrainedTokenizerBase, template: KnowledgeTemplate,
     return {"input_ids": prompt + answer, "labels": [IGNORE] * len(prompt) + answer}
 
 
+def _read_with_names(config: KitConfig, pairs: Sequence[InstructionPair], names: Sequence[str],
+                     entities: Sequence[str]) -> StandAlone:
+    """The corpus made to stand alone with the names DP found (the model keeps them), or, on a
+    model without (a --base model, the without-DP ablation), with names found from the same hints."""
+    assert config.corpus is not None
+    documents = load_corpus(config.corpus)
+    if names and config.names is None:
+        return stand_alone(documents, known=(names, entities))
+    hints = NameHints.of(pairs, load_mcq(config.dev) if config.dev else [],
+                         load_names(config.names) if config.names else [])
+    corpus = stand_alone(documents, hints)
+    for line in name_lines(corpus, hints):
+        console.print(line, markup=False, soft_wrap=True)
+    return corpus
+
+
 def run_kit(config: KitConfig) -> Path | None:
     """KIT: returns the written model directory (None on ranks other than 0)."""
     config.check_outputs()
     pairs = load_instructions(config.data) if config.data else []  # a bad line fails before the model loads
     files: dict[str, str | Path] = {"data": config.data} if config.data else {}
+    if not pairs and not config.corpus:
+        raise TrainingError("no KIT pairs: give --data PAIRS, or --corpus CORPUS to make them from the corpus")
+    lm = load_for_training(config)
     made = None
     if config.corpus:
         made = with_corpus_pairs(load_corpus(config.corpus), pairs, question_forms=config.question_forms,
-                                 recitations=config.recitations, seed=config.seed)
+                                 recitations=config.recitations, seed=config.seed,
+                                 corpus=_read_with_names(config, pairs, lm.config.names, lm.config.entities))
         for line in made.lines:
-            console.print(line, markup=False)
+            console.print(line, markup=False, soft_wrap=True)
         pairs = made.pairs
         files.update({f"corpus{i}": p for i, p in enumerate(config.corpus)})
     if not pairs:
         raise TrainingError("no KIT pairs: give --data PAIRS, or --corpus CORPUS to make them from the corpus")
-    lm = load_for_training(config)
     if made is not None and made.recited:  # what it was taught to recite, it recites at inference (`entity_views`)
         lm.config.generation.recite = True
         lm.config.names, lm.config.entities = made.corpus.names, made.corpus.entities

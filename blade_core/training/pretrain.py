@@ -25,6 +25,7 @@ from blade_core.training.augmentation import augment_documents
 from blade_core.training.configs import PretrainConfig, budgeted_epochs
 from blade_core.training.corpus_pairs import with_corpus_pairs
 from blade_core.training.fact_recall import corpus_facts
+from blade_core.training.name_hints import load_hints, name_lines
 from blade_core.training.runner import TrainingError, load_for_training, run_stage
 from blade_core.training.stand_alone import StandAlone, stand_alone
 from blade_core.training.storage_stop import StopWhenStored
@@ -174,7 +175,10 @@ def run_pretrain(config: PretrainConfig) -> Path | None:
     config.check_outputs()
     data = PretrainData.load(config)
     lm = load_for_training(config)
-    corpus = stand_alone(data.corpus)
+    hints = load_hints(config.mix_instructions, config.dev, config.names)
+    corpus = stand_alone(data.corpus, hints)
+    for line in name_lines(corpus, hints):
+        console.print(line, markup=False, soft_wrap=True)
     lm.config.names, lm.config.entities = corpus.names, corpus.entities  # for the gate and entity views
     blocks = build_blocks(config, data, lm.tokenizer, lm.template, lm.context_length, corpus)
     files: dict[str, str | Path] = {f"corpus{i}": p for i, p in enumerate(config.corpus)}
