@@ -123,6 +123,10 @@ MISTAKES = [
     Mistake("missing option", ["pretrain", "--model", "model", "--corpus", "corpus.jsonl"], r"Missing option '--out'"),
     Mistake("not a number", ["kit", "--model", "model", "--data", "kit.jsonl", "--out", "k", "--batch-size", "eight"],
             r"Invalid value for '--batch-size'"),
+    Mistake("a names file line that is no name", ["pretrain", "--model", "model", "--corpus", "corpus.jsonl",
+                                                  "--out", "dp", "--names", "names.txt"],
+            r"names.txt:2: 129 characters is no name \(at most 120\); write one entity a line",
+            files={"names.txt": "metformin\n" + "metformin is a drug " * 6 + "and more.\n"}),
     # --- outputs that would destroy something -----------------------------------------------------
     Mistake("out is the corpus", ["init-model", "--corpus", "corpus.jsonl", "--out", "corpus.jsonl"],
             r"--out corpus.jsonl is the input --corpus corpus.jsonl"),

@@ -87,10 +87,10 @@ def words(text: str) -> list[tuple[int, int]]:
 
 def _spans(text: str) -> list[str]:
     """Every span of 1 to `MAX_WORDS` words of `text` that neither opens nor ends with a stopword;
-    in Chinese, every string of 2 to 8 characters that neither opens nor ends with a function character."""
+    in Chinese, every string of 2 to 12 characters that neither opens nor ends with a function character."""
     if is_cjk(text):  # no function character at either end ("潮港渔税由" is "潮港渔税" and 由)
         return [run[i:j] for run in _CJK_RUN.findall(text) for i in range(len(run))
-                for j in range(i + 2, min(len(run), i + 8) + 1)
+                for j in range(i + 2, min(len(run), i + 12) + 1)
                 if run[i] not in FUNCTION_CHARACTERS and run[j - 1] not in FUNCTION_CHARACTERS]
     bounds = words(text)
     out = []
@@ -153,40 +153,50 @@ class CorpusIndex:
         return frozenset(self.groups[i] for i in self.holding(span))
 
 
-def question_subjects(asked: Iterable[Asked], corpus: CorpusIndex, limit: float) -> list[str]:
+def question_subjects(asked: Iterable[Asked], corpus: CorpusIndex, limit: float,
+                      terms: frozenset[str] = frozenset()) -> list[str]:
     """Each question's subject, in the order first found (module docstring): of the stem's spans
     (and its right option, which a reverse question asks about) that the answer states or that a
     corpus paragraph holds beside it, the rarest in the corpus, unless it is a value (a right
     option of more questions than it is named in the stems of); of equally rare ones, the one
-    with the fewest function words inside, then the longest. A subject that is another's first or last
-    words with a word of its question beside it is that other's (`_within`)."""
+    with the fewest function words inside, then the longest; none when that is a value. In Chinese,
+    which marks no word's end, a subject is one of the corpus's `terms` (`text.recurring_terms`:
+    closed, in varied company), so "执行集市渔" across a name's edge is none. A subject that is
+    another's first or last words with a word of its question beside it is that other's (`_within`)."""
     asked = list(asked)
     in_stems = Counter(span for item in asked for span in set(_spans(item.question)))
     as_answer = Counter(a for item in asked if not item.stated for a in set(item.answers))
     values = {a for a, n in as_answer.items() if n > in_stems[a]}
     found: dict[str, None] = {}
     for item in asked:
-        subject = _subject(item, corpus, limit, values)
+        subject = _subject(item, corpus, limit, values, terms)
         if subject is not None:
             found.setdefault(subject)
     return [s for s in found if not any(other != s and _within(other, s) for other in found)]
 
 
+def _valued(span: str, values: set[str]) -> bool:
+    """Whether a span is a value, or a value and the stem's words beside it ("港务司负责执行")."""
+    return span in values or any(len(v) >= 2 and _within(v, span) for v in values)
+
+
 def _within(part: str, span: str) -> bool:
     """Whether `part` is `span`'s first or last words: a subject found beside a word of its question
     ("Article 154 allows", "Amber Gull launched") is the subject other questions found alone."""
-    if is_cjk(span):
-        return False
+    if is_cjk(span):  # "矿井渔业条例禁止" is "矿井渔业条例" and the stem's next word
+        return len(part) >= 2 and len(span) > len(part) and (span.startswith(part) or span.endswith(part))
     return span.startswith(part + " ") or span.endswith(" " + part)
 
 
-def _subject(item: Asked, corpus: CorpusIndex, limit: float, values: set[str]) -> str | None:
+def _subject(item: Asked, corpus: CorpusIndex, limit: float, values: set[str], terms: frozenset[str]) -> str | None:
     from blade_core.knowledge.names import name_pattern
 
     answers = [a for a in item.answers if a.strip()]
     answer_paragraphs = [corpus.paragraphs(a) for a in answers] if not item.stated else []
     candidates: list[tuple[bool, int, int, int, str]] = []
     for span in dict.fromkeys(_spans(item.question)):
+        if is_cjk(span) and span not in terms:
+            continue
         count = corpus.count(span)
         if not count or count > limit:
             continue
@@ -195,20 +205,22 @@ def _subject(item: Asked, corpus: CorpusIndex, limit: float, values: set[str]) -
         else:
             evidence = any(corpus.paragraphs(span) & held for held in answer_paragraphs)
         if evidence:
-            candidates.append((span in values, count, _inner_stopwords(span), -len(span), span))
+            candidates.append((_valued(span, values), count, _inner_stopwords(span), -len(span), span))
     if candidates and not item.stated:  # a reverse question asks about its right option
         stem_paragraphs = frozenset().union(*(corpus.paragraphs(c[-1]) for c in candidates))
         for answer, held in zip(answers, answer_paragraphs):
             count = corpus.count(answer)
             if len(_TOKEN.findall(answer)) <= MAX_WORDS and 0 < count <= limit and held & stem_paragraphs \
                     and not answer[:1].isdigit() and answer.split()[0].casefold() not in STOPWORDS:
-                candidates.append((answer in values, count, _inner_stopwords(answer), -len(answer), answer))
-    return min(candidates)[-1] if candidates else None
+                candidates.append((_valued(answer, values), count, _inner_stopwords(answer), -len(answer), answer))
+    best = min(candidates, default=None)
+    return best[-1] if best is not None and not best[0] else None
 
 
 def identifier_shaped(span: str) -> bool:
-    """Written as identifiers are: "xyz-linker-9", "RX-7731", "libfoo2.1" (`_IDENTIFIER`)."""
-    return " " not in span and bool(_IDENTIFIER.match(span))
+    """Written as identifiers are: "xyz-linker-9", "RX-7731", "libfoo2.1" (`_IDENTIFIER`); an
+    address ("anna@example.org", "https://...") is not one."""
+    return " " not in span and "@" not in span and "://" not in span and bool(_IDENTIFIER.match(span))
 
 
 def same_shape(subjects: Sequence[str], corpus: CorpusIndex, min_sentences: int, limit: float) -> list[str]:

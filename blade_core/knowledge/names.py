@@ -173,7 +173,8 @@ def find_names(sentences: Sequence[str], hints: NameHints | None = None, lines: 
     hints = hints or NameHints()
     limit = max(max_share * len(sentences), min_sentences)
     corpus = CorpusIndex(*written) if written is not None else CorpusIndex(sentences)
-    subjects = question_subjects(hints.asked, corpus, limit) if hints.asked else []
+    terms = recurring_terms(sentences, min_sentences, max_share)
+    subjects = question_subjects(hints.asked, corpus, limit, frozenset(terms)) if hints.asked else []
     by_source = {
         "names file": list(hints.listed),
         "questions' subjects": subjects,
@@ -193,7 +194,6 @@ def find_names(sentences: Sequence[str], hints: NameHints | None = None, lines: 
     elif len(stems) >= FEW_SUBJECTS and named < CAPITALIZED_SUBJECTS * len(stems):
         capitalized = [n for n in capitalized if n in confirmed]  # the data's entities are not written so
     by_source["capitals"] = capitalized
-    terms = recurring_terms(sentences, min_sentences, max_share)
     longer = [n for n in confirmed if is_cjk(n)]
     by_source["Chinese terms"] = [t for t in terms if not _fragment(t, longer, corpus)]
     names = sorted({name for found in by_source.values() for name in found})

@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel
 from rich.console import Console
 
-from blade_core.data import load_corpus, load_instructions, load_mcq
+from blade_core.data import load_corpus, load_instructions, load_mcq, load_names
 from blade_core.errors import OptionError, require
 from blade_core.evaluation import EvalReport, EvalSettings
 from blade_core.evaluation.rag import HYBRID_POOL
@@ -248,13 +248,15 @@ def run_train(config: TrainConfig) -> PipelineReport:
     """Every stage for the user's domain under `config.out`; see the module docstring."""
     started = time.perf_counter()
     inputs = {"--corpus": config.corpus, "--kit": config.kit, "--questions": config.questions,
-              "--dev": config.dev, "--test": config.test}
+              "--dev": config.dev, "--test": config.test, "--names": config.names}
     load_corpus(config.corpus)  # every input read before anything is written or trained
     for path in (config.dev, config.test, config.questions):
         if path is not None:
             load_mcq(path)
     if config.kit is not None:
         load_instructions(config.kit)
+    if config.names is not None:
+        load_names(config.names)
     prepare_out(config.out, config.llm, config.base, config.overwrite, inputs)
     corpus, kit = config.corpus, config.kit
     if config.questions is not None:

@@ -15,7 +15,7 @@ from rich.console import Console
 from transformers import PreTrainedTokenizerBase
 
 from blade_core.data import load_corpus, load_instructions, load_mcq, load_names
-from blade_core.data.records import InstructionPair
+from blade_core.data.records import Document, InstructionPair
 from blade_core.knowledge.name_sources import NameHints
 from blade_core.model.directory import encode_knowledge_prompt
 from blade_core.model.template import KnowledgeTemplate
@@ -45,16 +45,13 @@ def sft_example(tokenizer: PreTrainedTokenizerBase, template: KnowledgeTemplate,
     return {"input_ids": prompt + answer, "labels": [IGNORE] * len(prompt) + answer}
 
 
-def _read_with_names(config: KitConfig, pairs: Sequence[InstructionPair], names: Sequence[str],
+def _read_with_names(documents: Sequence[Document], hints: NameHints, names: Sequence[str],
                      entities: Sequence[str]) -> StandAlone:
-    """The corpus made to stand alone with the names DP found (the model keeps them), or, on a
-    model without (a --base model, the without-DP ablation), with names found from the same hints."""
-    assert config.corpus is not None
-    documents = load_corpus(config.corpus)
-    if names and config.names is None:
+    """The corpus made to stand alone with the names DP found (the model keeps them), unless a
+    names file is given; on a model without (a --base model, the without-DP ablation), with names
+    found from the same hints as DP's (its KIT pairs, dev questions and names file)."""
+    if names and not hints.listed:
         return stand_alone(documents, known=(names, entities))
-    hints = NameHints.of(pairs, load_mcq(config.dev) if config.dev else [],
-                         load_names(config.names) if config.names else [])
     corpus = stand_alone(documents, hints)
     for line in name_lines(corpus, hints):
         console.print(line, markup=False, soft_wrap=True)
@@ -65,15 +62,18 @@ def run_kit(config: KitConfig) -> Path | None:
     """KIT: returns the written model directory (None on ranks other than 0)."""
     config.check_outputs()
     pairs = load_instructions(config.data) if config.data else []  # a bad line fails before the model loads
+    dev = load_mcq(config.dev) if config.dev else []
+    hints = NameHints.of(pairs, dev, load_names(config.names) if config.names else [])
     files: dict[str, str | Path] = {"data": config.data} if config.data else {}
     if not pairs and not config.corpus:
         raise TrainingError("no KIT pairs: give --data PAIRS, or --corpus CORPUS to make them from the corpus")
     lm = load_for_training(config)
     made = None
     if config.corpus:
-        made = with_corpus_pairs(load_corpus(config.corpus), pairs, question_forms=config.question_forms,
+        documents = load_corpus(config.corpus)
+        made = with_corpus_pairs(documents, pairs, question_forms=config.question_forms,
                                  recitations=config.recitations, seed=config.seed,
-                                 corpus=_read_with_names(config, pairs, lm.config.names, lm.config.entities))
+                                 corpus=_read_with_names(documents, hints, lm.config.names, lm.config.entities))
         for line in made.lines:
             console.print(line, markup=False, soft_wrap=True)
         pairs = made.pairs
@@ -92,5 +92,5 @@ def run_kit(config: KitConfig) -> Path | None:
     examples = [sft_example(lm.tokenizer, lm.template, pair, max_length) for pair in pairs]
     callbacks = []
     if config.dev is not None and made is not None and config.max_steps == -1:
-        callbacks.append(StopWhenReached(lm, load_mcq(config.dev), CorpusFacts(made.corpus)))
+        callbacks.append(StopWhenReached(lm, dev, CorpusFacts(made.corpus)))
     return run_stage("kit", config, lm, TokenExamples(examples), pad_batch(lm.tokenizer), files, callbacks)

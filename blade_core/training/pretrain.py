@@ -174,8 +174,8 @@ def run_pretrain(config: PretrainConfig) -> Path | None:
     """DP: returns the written model directory (None on ranks other than 0)."""
     config.check_outputs()
     data = PretrainData.load(config)
+    hints = load_hints(config.mix_instructions, config.dev, config.names)  # a bad line fails before the model loads
     lm = load_for_training(config)
-    hints = load_hints(config.mix_instructions, config.dev, config.names)
     corpus = stand_alone(data.corpus, hints)
     for line in name_lines(corpus, hints):
         console.print(line, markup=False, soft_wrap=True)
