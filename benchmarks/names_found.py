@@ -36,8 +36,8 @@ def measure(domain: Path, entities: Sequence[str] | None, values: set[str]) -> d
     test = load_mcq(domain / "test.jsonl")
     row: dict[str, object] = {}
     before, now = stand_alone(documents), stand_alone(documents, hints)
-    row["added"] = sorted(set(now.names) - set(before.names))[:6]
-    row["removed"] = sorted(set(before.names) - set(now.names))[:6]
+    added, removed = sorted(set(now.names) - set(before.names)), sorted(set(before.names) - set(now.names))
+    row["added"], row["removed"] = f"{len(added)}: {added[:4]}", f"{len(removed)}: {removed[:4]}"
     for label, alone in (("before", before), ("now", now)):
         names = set(alone.names)
         anchored = sum(bool(names_in(q.with_options_text(), alone.entities)) for q in test)

@@ -240,12 +240,21 @@ def _number_like(token: str) -> bool:
 
 def same_slots(subjects: Sequence[str], corpus: CorpusIndex, min_sentences: int, limit: float) -> list[str]:
     """Spans in the corpus's slots that the asked subjects mostly fill (`SLOT_PRECISION`): a slot
-    is the word before and the word after (or a sentence's edge), for spans as long as the subjects."""
+    is the word before and the word after (or a sentence's edge), for spans as long as the subjects
+    (in Chinese, the character before and after, for strings as long as the subjects)."""
     known = set(subjects)
     lengths = {len(_TOKEN.findall(s)) for s in subjects if not is_cjk(s)}
+    cjk_lengths = {len(s) for s in subjects if is_cjk(s)}
     fillers: dict[tuple[str, str, int], Counter[str]] = defaultdict(Counter)
     for sentence in corpus.sentences:
-        if is_cjk(sentence):
+        if is_cjk(sentence):  # a Chinese slot: the character before and the one after
+            for n in cjk_lengths:
+                for i in range(len(sentence) - n + 1):
+                    span = sentence[i:i + n]
+                    if _CJK_RUN.fullmatch(span) and span[0] not in FUNCTION_CHARACTERS \
+                            and span[-1] not in FUNCTION_CHARACTERS:
+                        right = sentence[i + n] if i + n < len(sentence) else "$"
+                        fillers[(sentence[i - 1] if i else "^", right, n)][span] += 1
             continue
         bounds = words(sentence)
         keys = [sentence[a:b].casefold() for a, b in bounds]

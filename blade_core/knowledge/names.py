@@ -133,11 +133,11 @@ TYPOGRAPHY_SHARE = 0.7
 data's entities: the other sources only add the capitalized subjects they missed (a binomial, a
 name with initials), and no lowercase span, value or slot filler (`find_names`)."""
 CAPITALIZED_SUBJECTS = 0.3
-"""When fewer than this share of the asked questions name a capitalized name, capitalization
-alone makes no name (`find_names`): the sample domain's questions name one in 94 of 100, a
-domain of lowercase package names in 2."""
+"""When fewer than this share of the questions' subjects are capitalized, capitalization alone
+makes no name (`find_names`): the entities are written otherwise, and capitalized spans are
+sentence openers and people ("Allowing", "All Methods")."""
 FEW_SUBJECTS = 10
-"""With fewer asked questions than this, the data says too little to set capitalization aside."""
+"""With fewer subjects than this, the data says too little to set capitalization aside."""
 
 
 @dataclass(frozen=True)
@@ -165,9 +165,12 @@ def find_names(sentences: Sequence[str], hints: NameHints | None = None, lines: 
     a names file, the questions' subjects and the slots and shape they share, listings' heads,
     capitalized spans, and Chinese recurring terms (those mostly inside a longer name found
     otherwise are its fragments, and dropped). The asked subjects say which sources to trust:
-    capitals alone when most questions name a capitalized name (`TYPOGRAPHY_SHARE`), no
-    capitalized span the other sources do not confirm when few do (`CAPITALIZED_SUBJECTS`: sentence
-    openers are noise there), all of them between. `lines` are the corpus's lines, for listings;
+    capitals alone when most questions name a capitalized name (`TYPOGRAPHY_SHARE`: the sample
+    domain's questions name one in 94 of 100, a domain of lowercase package names in 2), no
+    capitalized span the other sources do not confirm when few of the subjects are capitalized
+    (`CAPITALIZED_SUBJECTS`: sentence openers are noise there), all of them between; the subjects'
+    slots and shape only when most subjects are not capitalized (capitals find the unasked ones
+    otherwise). `lines` are the corpus's lines, for listings;
     `written` its sentences as written and the paragraph of each (`name_sources.CorpusIndex`), for
     the sources that read the data's own words (default: `sentences`, each its own paragraph)."""
     hints = hints or NameHints()
@@ -175,12 +178,16 @@ def find_names(sentences: Sequence[str], hints: NameHints | None = None, lines: 
     corpus = CorpusIndex(*written) if written is not None else CorpusIndex(sentences)
     terms = recurring_terms(sentences, min_sentences, max_share)
     subjects = question_subjects(hints.asked, corpus, limit, frozenset(terms)) if hints.asked else []
+    latin = [s for s in subjects if not is_cjk(s)]
+    capitalized_share = sum(s[:1].isupper() for s in latin) / len(latin) if latin else 1.0
+    lowercase = capitalized_share < 0.5  # capitals cannot generalize from these subjects to the unasked
+    chinese = [s for s in subjects if is_cjk(s)] if sum(map(is_cjk, subjects)) >= FEW_SUBJECTS else []
     by_source = {
         "names file": list(hints.listed),
         "questions' subjects": subjects,
         "listings": [h for h in listed_heads(lines) if corpus.count(h) <= limit],
-        "their slots": same_slots(subjects, corpus, min_sentences, limit) if subjects else [],
-        "their shape": same_shape(subjects, corpus, min_sentences, limit) if subjects else [],
+        "their slots": same_slots([*(latin if lowercase else []), *chinese], corpus, min_sentences, limit),
+        "their shape": same_shape(latin, corpus, min_sentences, limit) if lowercase else [],
     }
     confirmed = {name for found in by_source.values() for name in found}
     capitalized = capitalized_names(sentences, min_sentences, max_share)
@@ -191,7 +198,7 @@ def find_names(sentences: Sequence[str], hints: NameHints | None = None, lines: 
         # capitals name this data's entities: of the rest, keep what is written as they are
         by_source = {**by_source, "questions' subjects": [s for s in subjects if s[:1].isupper() or is_cjk(s)],
                      "their slots": [], "their shape": []}
-    elif len(stems) >= FEW_SUBJECTS and named < CAPITALIZED_SUBJECTS * len(stems):
+    elif len(latin) >= FEW_SUBJECTS and capitalized_share < CAPITALIZED_SUBJECTS:
         capitalized = [n for n in capitalized if n in confirmed]  # the data's entities are not written so
     by_source["capitals"] = capitalized
     longer = [n for n in confirmed if is_cjk(n)]
