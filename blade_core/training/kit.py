@@ -29,6 +29,8 @@ from blade_core.training.runner import TrainingError, load_for_training, run_sta
 from blade_core.training.stand_alone import StandAlone, stand_alone
 
 IGNORE = -100
+NO_PAIRS = "no KIT pairs: give --data PAIRS, or --corpus CORPUS to make them from the corpus"
+"""Refused before the model loads when neither is given, and after, when the corpus gave none."""
 
 console = Console(stderr=True)
 
@@ -66,7 +68,7 @@ def run_kit(config: KitConfig) -> Path | None:
     hints = NameHints.of(pairs, dev, load_names(config.names) if config.names else [])
     files: dict[str, str | Path] = {"data": config.data} if config.data else {}
     if not pairs and not config.corpus:
-        raise TrainingError("no KIT pairs: give --data PAIRS, or --corpus CORPUS to make them from the corpus")
+        raise TrainingError(NO_PAIRS)
     lm = load_for_training(config)
     made = None
     if config.corpus:
@@ -79,7 +81,7 @@ def run_kit(config: KitConfig) -> Path | None:
         pairs = made.pairs
         files.update({f"corpus{i}": p for i, p in enumerate(config.corpus)})
     if not pairs:
-        raise TrainingError("no KIT pairs: give --data PAIRS, or --corpus CORPUS to make them from the corpus")
+        raise TrainingError(NO_PAIRS)
     if made is not None and made.recited:  # what it was taught to recite, it recites at inference (`entity_views`)
         lm.config.generation.recite = True
         lm.config.names, lm.config.entities = made.corpus.names, made.corpus.entities
